@@ -1,0 +1,682 @@
+"""`ixchange`: run the exchange and trade on it from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import re
+import signal
+import sys
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from ixchange.v1 import (
+    classes_pb2,
+    classes_pb2_grpc,
+    common_pb2,
+    exchange_pb2,
+    exchange_pb2_grpc,
+    participants_pb2,
+    participants_pb2_grpc,
+)
+from rich.console import Console
+from rich.table import Table
+
+from marketplace.errors import DomainError
+from marketplace.settings import Settings, load_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+SERVICES = {
+    "eline": common_pb2.SERVICE_TYPE_ETHERNET_ELINE,
+    "transit": common_pb2.SERVICE_TYPE_IP_TRANSIT,
+    "voice": common_pb2.SERVICE_TYPE_VOICE_TERMINATION,
+}
+SERVICE_NAMES = {v: k for k, v in SERVICES.items()}
+ROLES = {
+    "seller": participants_pb2.ROLE_SELLER,
+    "buyer": participants_pb2.ROLE_BUYER,
+    "operator": participants_pb2.ROLE_OPERATOR,
+}
+UNITS = {"k": 1, "m": 1_000, "g": 1_000_000, "t": 1_000_000_000}
+
+
+class CliError(Exception):
+    """A usage problem the user can fix; printed without a traceback."""
+
+
+# ----- argument parsing helpers ---------------------------------------------------------
+
+
+def capacity(text: str) -> int:
+    """'10G', '100M', '512k' or plain kbit/s -> kbit/s."""
+    m = re.fullmatch(r"(\d+)\s*([kKmMgGtT]?)(?:bps|b)?", text.strip())
+    if not m:
+        raise argparse.ArgumentTypeError(f"capacity {text!r}: use e.g. 1G, 100M, 512k or kbit/s")
+    return int(m.group(1)) * UNITS.get(m.group(2).lower(), 1)
+
+
+def key_value(text: str) -> tuple[str, int]:
+    name, sep, value = text.partition("=")
+    if not sep or not re.fullmatch(r"-?\d+", value.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r}: use parameter=integer, e.g. latency_us=4000")
+    return name.strip(), int(value)
+
+
+def route(text: str) -> tuple[str, str]:
+    a, sep, z = text.partition(":")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"route {text!r}: use A-END:Z-END, e.g. FRA1:AMS2")
+    return a, z
+
+
+def when(text: str) -> Timestamp:
+    """'+2h', '+30m', '+7d' or an ISO 8601 time."""
+    m = re.fullmatch(r"\+(\d+)([smhd])", text.strip())
+    if m:
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
+        moment = datetime.now(UTC) + timedelta(**{unit: int(m.group(1))})
+    else:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"time {text!r}: use +2h, +7d or ISO 8601") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def interconnect(party: int) -> Any:
+    def parse(text: str) -> participants_pb2.Interconnect:
+        m = re.fullmatch(r"([^:]+):([^:]+):(\d+)(?:-(\d+))?", text)
+        if not m:
+            raise argparse.ArgumentTypeError(f"{text!r}: use NODE:PORT:VLAN or NODE:PORT:VLAN_MIN-VLAN_MAX")
+        lo = int(m.group(3))
+        return participants_pb2.Interconnect(
+            party=party, node=m.group(1), port=m.group(2), vlan_min=lo, vlan_max=int(m.group(4) or lo)
+        )
+
+    return parse
+
+
+def fmt_kbps(kbps: int) -> str:
+    for unit, scale in (("T", 10**9), ("G", 10**6), ("M", 10**3)):
+        if kbps >= scale and kbps % scale == 0:
+            return f"{kbps // scale}{unit}"
+    return f"{kbps}k"
+
+
+def fmt_time(stamp: Timestamp) -> str:
+    if not stamp.seconds and not stamp.nanos:
+        return ""
+    return stamp.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def enum_name(enum: Any, value: int, prefix: str) -> str:
+    return str(enum.Name(value)).removeprefix(prefix)
+
+
+# ----- credentials and channel ----------------------------------------------------------
+
+
+def token_for(settings: Settings, as_name: str | None) -> str:
+    """The token to send: --as NAME's saved credential, IXCHANGE_TOKEN, or the operator's."""
+    if as_name:
+        path = settings.credentials_dir / f"{as_name}.token"
+        if not path.exists():
+            raise CliError(
+                f"no saved credential for {as_name} at {path}; "
+                f"register it with `ixchange participants add {as_name} ...`"
+            )
+        return path.read_text().strip()
+    if settings.token:
+        return settings.token
+    path = settings.operator_token_file
+    if path.exists():
+        return path.read_text().strip()
+    raise CliError(
+        f"no credential: set IXCHANGE_TOKEN, pass --as NAME, or start `ixchange serve` once "
+        f"(it writes the operator credential to {path})"
+    )
+
+
+def save_token(settings: Settings, name: str, token: str) -> Path:
+    settings.credentials_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = settings.credentials_dir / f"{name}.token"
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(token + "\n")
+    return path
+
+
+class Client:
+    """Stubs and credentials for one CLI invocation."""
+
+    def __init__(self, settings: Settings, as_name: str | None) -> None:
+        if settings.ca_cert:
+            creds = grpc.ssl_channel_credentials(
+                Path(settings.ca_cert).read_bytes(),
+                Path(settings.client_key).read_bytes() if settings.client_key else None,
+                Path(settings.client_cert).read_bytes() if settings.client_cert else None,
+            )
+            self.channel = grpc.secure_channel(settings.server, creds)
+        else:
+            self.channel = grpc.insecure_channel(settings.server)
+        self.metadata = (("authorization", f"Bearer {token_for(settings, as_name)}"),)
+        self.exchange = exchange_pb2_grpc.ExchangeServiceStub(self.channel)
+        self.classes = classes_pb2_grpc.ClassesServiceStub(self.channel)
+        self.participants = participants_pb2_grpc.ParticipantsServiceStub(self.channel)
+
+    def call(self, method: Any, request: Any) -> Any:
+        return method(request, metadata=self.metadata, timeout=30)
+
+
+# ----- tables ---------------------------------------------------------------------------
+
+
+def orders_table(orders: Iterable[common_pb2.Order], title: str = "Orders") -> Table:
+    table = Table(title=title)
+    for col in (
+        "id",
+        "client id",
+        "owner",
+        "side",
+        "service",
+        "route",
+        "capacity",
+        "circuits",
+        "open",
+        "price",
+        "class",
+        "status",
+    ):
+        table.add_column(col, justify="right" if col in ("id", "circuits", "open", "price") else "left")
+    for o in orders:
+        table.add_row(
+            str(o.order_id),
+            o.client_order_id,
+            o.participant,
+            enum_name(common_pb2.Side, o.side, "SIDE_"),
+            SERVICE_NAMES.get(o.service_type, "?"),
+            f"{o.route.a_end}:{o.route.z_end}",
+            fmt_kbps(o.capacity_kbps),
+            str(o.circuits),
+            str(o.remaining_circuits),
+            str(o.price),
+            f"{o.class_scheme}/{o.grade} v{o.scheme_version}",
+            enum_name(common_pb2.OrderStatus, o.status, "ORDER_STATUS_"),
+        )
+    return table
+
+
+def deals_table(deals: Iterable[common_pb2.Deal], title: str = "Deals") -> Table:
+    table = Table(title=title)
+    for col in (
+        "id",
+        "seller",
+        "buyer",
+        "service",
+        "route",
+        "capacity",
+        "circuits",
+        "price",
+        "class",
+        "agreement",
+        "status",
+        "reason",
+    ):
+        table.add_column(col, justify="right" if col in ("id", "circuits", "price", "agreement") else "left")
+    for d in deals:
+        table.add_row(
+            str(d.deal_id),
+            d.seller,
+            d.buyer,
+            SERVICE_NAMES.get(d.service_type, "?"),
+            f"{d.route.a_end}:{d.route.z_end}",
+            fmt_kbps(d.capacity_kbps),
+            str(d.circuits),
+            str(d.price),
+            f"{d.class_scheme}/{d.grade} v{d.scheme_version}",
+            str(d.agreement_id or "-"),
+            enum_name(common_pb2.DealStatus, d.status, "DEAL_STATUS_"),
+            d.status_reason,
+        )
+    return table
+
+
+# ----- commands -------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from marketplace.api.server import create_server
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def main() -> None:
+        with console.status("opening the store and rebuilding the books..."):
+            server = await create_server(settings)
+        console.print(
+            f"[bold green]ixchange[/] listening on [bold]{settings.listen.rsplit(':', 1)[0]}:{server.port}[/]"
+            f" ({'TLS' if settings.tls_cert else 'plaintext'}"
+            f"{', mutual TLS' if settings.tls_client_ca else ''})"
+        )
+        console.print(f"database: [bold]{server.store.describe()}[/]")
+        if server.operator_token_file:
+            console.print(
+                f"new exchange: operator credential written to [bold]{server.operator_token_file}[/]"
+                " (mode 0600; the CLI reads it from there)"
+            )
+        else:
+            console.print(f"operator credential: {settings.operator_token_file}")
+        console.print(
+            f"books: {len(server.sequencer.engine.books)}, open orders: "
+            f"{len(server.sequencer.engine.orders)}; Ctrl-C stops"
+        )
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, lambda: loop.create_task(server.stop(5)))
+        await server.wait()
+        await server.stop(0)
+        if server.sequencer.failed is not None:
+            raise SystemExit(f"stopped: store failure: {server.sequencer.failed}")
+
+    asyncio.run(main())
+    return 0
+
+
+def _order_common(args: argparse.Namespace) -> dict[str, Any]:
+    a, z = args.route
+    fields: dict[str, Any] = {
+        "client_order_id": args.client_id or uuid.uuid4().hex[:16],
+        "service_type": SERVICES[args.service],
+        "route": common_pb2.Route(a_end=a, z_end=z),
+        "capacity_kbps": args.capacity,
+        "circuits": args.circuits,
+        "grade": args.grade or "",
+        "class_scheme": args.scheme or "",
+    }
+    if args.valid_until is not None:
+        fields["valid_until"] = args.valid_until
+    if args.valid_from is not None:
+        fields["valid_from"] = args.valid_from
+    return fields
+
+
+def _show_order_reply(reply: Any) -> None:
+    if reply.duplicate:
+        console.print("[yellow]already entered with this client id; the original order:[/]")
+    console.print(orders_table([reply.order], title="Order"))
+    console.print(f"class: {reply.order.class_reason}")
+    if reply.deals:
+        console.print(deals_table(reply.deals, title="Deals struck"))
+
+
+def cmd_offer(args: argparse.Namespace, client: Client) -> int:
+    req = exchange_pb2.SubmitOfferRequest(price=args.price, values=dict(args.value or []), **_order_common(args))
+    _show_order_reply(client.call(client.exchange.SubmitOffer, req))
+    return 0
+
+
+def cmd_request(args: argparse.Namespace, client: Client) -> int:
+    req = exchange_pb2.SubmitRequestRequest(
+        limit_price=args.limit, requirements=dict(args.require or []), **_order_common(args)
+    )
+    _show_order_reply(client.call(client.exchange.SubmitRequest, req))
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace, client: Client) -> int:
+    reply = client.call(client.exchange.CancelOrder, exchange_pb2.CancelOrderRequest(order_id=args.order_id))
+    console.print(orders_table([reply.order], title="Cancelled"))
+    return 0
+
+
+def cmd_replace(args: argparse.Namespace, client: Client) -> int:
+    req = exchange_pb2.ReplaceOrderRequest(order_id=args.order_id)
+    if args.price is not None:
+        req.price = args.price
+    if args.circuits is not None:
+        req.remaining_circuits = args.circuits
+    reply = client.call(client.exchange.ReplaceOrder, req)
+    console.print(orders_table([reply.order], title="Replaced"))
+    if reply.deals:
+        console.print(deals_table(reply.deals, title="Deals struck"))
+    return 0
+
+
+def cmd_orders(args: argparse.Namespace, client: Client) -> int:
+    reply = client.call(client.exchange.ListOrders, exchange_pb2.ListOrdersRequest(open_only=args.open, page_size=1000))
+    console.print(orders_table(reply.orders))
+    return 0
+
+
+def cmd_book(args: argparse.Namespace, client: Client) -> int:
+    req = exchange_pb2.GetBookRequest(grade=args.grade or "", depth=args.depth)
+    if args.service:
+        req.service_type = SERVICES[args.service]
+    if args.route:
+        req.route.a_end, req.route.z_end = args.route
+    reply = client.call(client.exchange.GetBook, req)
+    if not reply.books:
+        console.print("the book is empty")
+    for b in reply.books:
+        table = Table(
+            title=f"{SERVICE_NAMES.get(b.service_type)} {b.route.a_end}:{b.route.z_end} "
+            f"{fmt_kbps(b.capacity_kbps)}  class {b.class_scheme}/{b.grade}"
+        )
+        for col in ("bid circuits", "bid orders", "limit", "ask", "ask orders", "ask circuits"):
+            table.add_column(col, justify="right")
+        for i in range(max(len(b.requests), len(b.offers))):
+            bid = b.requests[i] if i < len(b.requests) else None
+            ask = b.offers[i] if i < len(b.offers) else None
+            table.add_row(
+                str(bid.circuits) if bid else "",
+                str(bid.orders) if bid else "",
+                str(bid.price) if bid else "",
+                str(ask.price) if ask else "",
+                str(ask.orders) if ask else "",
+                str(ask.circuits) if ask else "",
+            )
+        console.print(table)
+    return 0
+
+
+def cmd_deals(args: argparse.Namespace, client: Client) -> int:
+    status = getattr(common_pb2, f"DEAL_STATUS_{args.status.upper()}") if args.status else 0
+    reply = client.call(client.exchange.ListDeals, exchange_pb2.ListDealsRequest(status=status, page_size=1000))
+    console.print(deals_table(reply.deals))
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace, client: Client) -> int:
+    stream = client.exchange.WatchEvents(
+        exchange_pb2.WatchEventsRequest(after_sequence=args.after), metadata=client.metadata
+    )
+    try:
+        for count, ev in enumerate(stream, start=1):
+            kind = enum_name(exchange_pb2.EventKind, ev.kind, "EVENT_KIND_")
+            if ev.HasField("order"):
+                o = ev.order
+                what = (
+                    f"order {o.order_id} {o.participant} {enum_name(common_pb2.Side, o.side, 'SIDE_')} "
+                    f"{o.remaining_circuits}/{o.circuits} @ {o.price} {o.class_scheme}/{o.grade}"
+                )
+            else:
+                d = ev.deal
+                what = (
+                    f"deal {d.deal_id} {d.seller}->{d.buyer} {d.circuits} x {fmt_kbps(d.capacity_kbps)} "
+                    f"@ {d.price} {enum_name(common_pb2.DealStatus, d.status, 'DEAL_STATUS_')}"
+                )
+            console.print(f"[dim]{ev.sequence:>8}[/] {fmt_time(ev.time)} [bold]{kind:<20}[/] {what}")
+            if args.count and count >= args.count:
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stream.cancel()
+    return 0
+
+
+def cmd_classes(args: argparse.Namespace, client: Client) -> int:
+    if args.action == "params":
+        reply = client.call(client.classes.ListParameters, classes_pb2.ListParametersRequest())
+        table = Table(title="Parameters")
+        for col in ("name", "unit", "better", "range", "score worst..best", "description"):
+            table.add_column(col)
+        for p in reply.parameters:
+            better = "higher" if p.direction == classes_pb2.DIRECTION_HIGHER_IS_BETTER else "lower"
+            table.add_row(
+                p.name,
+                p.unit,
+                better,
+                f"{p.min_value}..{p.max_value}",
+                f"{p.score_worst}..{p.score_best}",
+                p.description,
+            )
+        console.print(table)
+        return 0
+    if args.action == "classify":
+        req = classes_pb2.ClassifyRequest(
+            service_type=SERVICES[args.service], class_scheme=args.scheme or "", values=dict(args.value or [])
+        )
+        reply = client.call(client.classes.Classify, req)
+        table = Table(
+            title=f"{reply.class_scheme} v{reply.scheme_version}: grade {reply.grade or 'none'} (score {reply.score})"
+        )
+        for col in ("grade", "qualifies", "score", "checks"):
+            table.add_column(col)
+        for v in reply.verdicts:
+            checks = "; ".join(c.rule for c in v.checks)
+            table.add_row(v.grade, "yes" if v.qualifies else "no", f"{v.score}/{v.min_score}", checks)
+        console.print(table)
+        return 0
+    reply = client.call(client.classes.ListClassSchemes, classes_pb2.ListClassSchemesRequest(all_versions=args.all))
+    for s in reply.schemes:
+        services = ", ".join(SERVICE_NAMES.get(x, "?") for x in s.service_types)
+        weights = ", ".join(f"{k}x{v}" for k, v in sorted(s.weights.items()))
+        table = Table(title=f"scheme {s.name} v{s.version} ({services}); weights {weights}")
+        table.add_column("grade")
+        table.add_column("min score", justify="right")
+        table.add_column("bands")
+        for g in s.grades:
+            bands = []
+            for b in g.bands:
+                rule = (
+                    f"{b.effective}"
+                    if b.WhichOneof("bound") == "fixed"
+                    else (f"{b.effective} ({b.median.permille / 10:g}% of median)")
+                )
+                bands.append(f"{b.parameter} {rule}")
+            table.add_row(g.name, str(g.min_score), ", ".join(bands))
+        console.print(table)
+    return 0
+
+
+def cmd_participants(args: argparse.Namespace, client: Client, settings: Settings) -> int:
+    if args.action == "add":
+        roles = [ROLES[r] for r in args.role]
+        participant = participants_pb2.Participant(
+            name=args.name, roles=roles, carrier=args.carrier, display_name=args.display_name or args.name
+        )
+        client.call(
+            client.participants.RegisterParticipant,
+            participants_pb2.RegisterParticipantRequest(participant=participant),
+        )
+    if args.action in ("add", "token"):
+        reply = client.call(client.participants.IssueToken, participants_pb2.IssueTokenRequest(participant=args.name))
+        path = save_token(settings, args.name, reply.token)
+        console.print(f"{args.name}: credential saved to [bold]{path}[/] (use [bold]--as {args.name}[/])")
+        return 0
+    reply = client.call(client.participants.ListParticipants, participants_pb2.ListParticipantsRequest())
+    table = Table(title="Participants")
+    for col in ("name", "roles", "carrier", "display name", "since"):
+        table.add_column(col)
+    for p in reply.participants:
+        roles = ", ".join(enum_name(participants_pb2.Role, r, "ROLE_").lower() for r in p.roles)
+        table.add_row(p.name, roles, "yes" if p.carrier else "no", p.display_name, fmt_time(p.created_at))
+    console.print(table)
+    return 0
+
+
+def cmd_agreements(args: argparse.Namespace, client: Client) -> int:
+    if args.action == "add":
+        agreement = participants_pb2.Agreement(
+            reference=args.reference,
+            buyer=args.buyer,
+            seller=args.seller,
+            interconnects=[*args.buyer_port, *args.seller_port],
+            max_rate_kbps=args.max_rate,
+            terms=args.terms or "",
+        )
+        reply = client.call(
+            client.participants.RegisterAgreement, participants_pb2.RegisterAgreementRequest(agreement=agreement)
+        )
+        console.print(f"agreement {reply.agreement.agreement_id} registered")
+        if reply.released_deal_ids:
+            console.print(f"deals released from PENDING_AGREEMENT: {', '.join(map(str, reply.released_deal_ids))}")
+        return 0
+    reply = client.call(client.participants.ListAgreements, participants_pb2.ListAgreementsRequest())
+    table = Table(title="Agreements")
+    for col in ("id", "reference", "buyer", "seller", "interconnects", "max rate", "terms"):
+        table.add_column(col)
+    for a in reply.agreements:
+        ports = "; ".join(
+            f"{enum_name(participants_pb2.Party, i.party, 'PARTY_').lower()} {i.node}:{i.port} "
+            f"vlan {i.vlan_min}-{i.vlan_max}"
+            for i in a.interconnects
+        )
+        table.add_row(str(a.agreement_id), a.reference, a.buyer, a.seller, ports, fmt_kbps(a.max_rate_kbps), a.terms)
+    console.print(table)
+    return 0
+
+
+# ----- parser ---------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ixchange", description="Open exchange for telecommunications services.")
+    parser.add_argument("--server", help="address of the exchange (IXCHANGE_SERVER)")
+    parser.add_argument("--data-dir", type=Path, help="database and credentials folder (IXCHANGE_DATA_DIR)")
+    parser.add_argument("--as", dest="as_name", metavar="NAME", help="act as this participant (saved credential)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the exchange")
+    serve.add_argument("--listen", help="host:port to listen on (IXCHANGE_LISTEN)")
+    serve.add_argument("--database-url", help="SQLAlchemy URL (IXCHANGE_DATABASE_URL); default embedded SQLite")
+    serve.add_argument("--tls-cert", help="PEM certificate (IXCHANGE_TLS_CERT)")
+    serve.add_argument("--tls-key", help="PEM private key (IXCHANGE_TLS_KEY)")
+    serve.add_argument("--tls-client-ca", help="CA for client certificates: mutual TLS (IXCHANGE_TLS_CLIENT_CA)")
+
+    for name, helptext in (("offer", "enter a sell order"), ("request", "enter a purchase order")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--service", choices=SERVICES, default="eline")
+        p.add_argument("--route", type=route, required=True, help="A-END:Z-END points of presence")
+        p.add_argument("--capacity", type=capacity, required=True, help="per circuit, e.g. 1G")
+        p.add_argument("--circuits", type=int, default=1)
+        p.add_argument("--grade", help="class chosen by the party; omit to let the exchange class it")
+        p.add_argument("--scheme", help="class scheme; default the active one for the service")
+        p.add_argument("--client-id", help="idempotency key; reuse it to retry safely")
+        p.add_argument("--valid-from", type=when, help="+1h or ISO time")
+        p.add_argument("--valid-until", type=when, help="+7d or ISO time; default good until cancelled")
+        if name == "offer":
+            p.add_argument("--price", type=int, required=True, help="ask per circuit, minor units")
+            p.add_argument("--value", type=key_value, action="append", help="asserted value, e.g. latency_us=4000")
+        else:
+            p.add_argument("--limit", type=int, required=True, help="limit per circuit, minor units")
+            p.add_argument("--require", type=key_value, action="append", help="requirement, e.g. latency_us=10000")
+
+    cancel = sub.add_parser("cancel", help="cancel an order")
+    cancel.add_argument("order_id", type=int)
+    replace = sub.add_parser("replace", help="cancel/replace an order's price or open circuits")
+    replace.add_argument("order_id", type=int)
+    replace.add_argument("--price", type=int)
+    replace.add_argument("--circuits", type=int)
+    orders = sub.add_parser("orders", help="list your orders")
+    orders.add_argument("--open", action="store_true")
+
+    book = sub.add_parser("book", help="show book depth")
+    book.add_argument("--service", choices=SERVICES)
+    book.add_argument("--route", type=route)
+    book.add_argument("--grade")
+    book.add_argument("--depth", type=int, default=10)
+
+    deals = sub.add_parser("deals", help="list your deals")
+    deals.add_argument(
+        "--status", choices=[n.removeprefix("DEAL_STATUS_").lower() for n in common_pb2.DealStatus.keys()[1:]]
+    )
+    watch = sub.add_parser("watch", help="follow order and deal events")
+    watch.add_argument("--after", type=int, default=0, help="resume after this sequence number")
+    watch.add_argument("--count", type=int, default=0, help="stop after this many events")
+
+    classes = sub.add_parser("classes", help="class schemes, parameters, dry-run classing")
+    classes.add_argument("action", nargs="?", choices=("list", "params", "classify"), default="list")
+    classes.add_argument("--all", action="store_true", help="every scheme version")
+    classes.add_argument("--service", choices=SERVICES, default="eline")
+    classes.add_argument("--scheme")
+    classes.add_argument("--value", type=key_value, action="append")
+
+    participants = sub.add_parser("participants", help="list, add participants, issue tokens (operator)")
+    participants.add_argument("action", nargs="?", choices=("list", "add", "token"), default="list")
+    participants.add_argument("name", nargs="?")
+    participants.add_argument("--role", choices=ROLES, action="append", default=[])
+    participants.add_argument("--carrier", action="store_true", help="a licensed telecommunications carrier")
+    participants.add_argument("--display-name")
+
+    agreements = sub.add_parser("agreements", help="list or register bilateral agreements")
+    agreements.add_argument("action", nargs="?", choices=("list", "add"), default="list")
+    agreements.add_argument("--reference")
+    agreements.add_argument("--buyer")
+    agreements.add_argument("--seller")
+    agreements.add_argument(
+        "--buyer-port",
+        type=interconnect(participants_pb2.PARTY_BUYER),
+        action="append",
+        default=[],
+        help="NODE:PORT:VLAN_MIN-VLAN_MAX",
+    )
+    agreements.add_argument(
+        "--seller-port",
+        type=interconnect(participants_pb2.PARTY_SELLER),
+        action="append",
+        default=[],
+        help="NODE:PORT:VLAN_MIN-VLAN_MAX",
+    )
+    agreements.add_argument("--max-rate", type=capacity, default=0)
+    agreements.add_argument("--terms")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        overrides = {
+            "server": args.server,
+            "data_dir": args.data_dir,
+            **{k: getattr(args, k, None) for k in ("listen", "database_url", "tls_cert", "tls_key", "tls_client_ca")},
+        }
+        settings = load_settings(**overrides)
+        if args.command == "serve":
+            return cmd_serve(args, settings)
+        if args.command == "participants" and args.action in ("add", "token") and not args.name:
+            raise CliError(f"participants {args.action}: give a NAME")
+        if args.command == "participants" and args.action == "add" and not args.role:
+            raise CliError("participants add: give at least one --role (seller, buyer, operator)")
+        if args.command == "agreements" and args.action == "add":
+            missing = [f"--{n}" for n in ("reference", "buyer", "seller") if not getattr(args, n)]
+            if missing:
+                raise CliError(f"agreements add: missing {', '.join(missing)}")
+        client = Client(settings, args.as_name)
+        handlers = {
+            "offer": cmd_offer,
+            "request": cmd_request,
+            "cancel": cmd_cancel,
+            "replace": cmd_replace,
+            "orders": cmd_orders,
+            "book": cmd_book,
+            "deals": cmd_deals,
+            "watch": cmd_watch,
+            "classes": cmd_classes,
+            "agreements": cmd_agreements,
+        }
+        if args.command == "participants":
+            return cmd_participants(args, client, settings)
+        return handlers[args.command](args, client)
+    except grpc.RpcError as err:
+        err_console.print(f"[red]{err.code().name}[/]: {err.details()}")  # type: ignore[attr-defined]
+        return 1
+    except (CliError, DomainError) as err:
+        err_console.print(f"[red]error[/]: {err}")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

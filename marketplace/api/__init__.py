@@ -1,0 +1,1 @@
+"""The gRPC edge: translate between ixchange.v1 messages and the domain, nothing more."""

@@ -1,0 +1,167 @@
+"""Assemble the exchange server: store, engine rebuilt from it, sequencer, servicers,
+health and reflection, on one gRPC port."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+from ixchange.v1 import (
+    classes_pb2,
+    classes_pb2_grpc,
+    exchange_pb2,
+    exchange_pb2_grpc,
+    participants_pb2,
+    participants_pb2_grpc,
+)
+
+from marketplace.api.auth import Authenticator
+from marketplace.api.sequencer import Sequencer
+from marketplace.api.servicers import ClassesServicer, ExchangeServicer, ParticipantsServicer
+from marketplace.classing import DEFAULT_SCHEMES
+from marketplace.engine import ExchangeEngine
+from marketplace.parameters import DEFAULT_PARAMETERS
+from marketplace.participants import Participant, Role, new_token, token_hash
+from marketplace.provisioner import HoldingProvisioner, Provisioner
+from marketplace.settings import Settings
+from marketplace.store import Store
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAMES = (
+    exchange_pb2.DESCRIPTOR.services_by_name["ExchangeService"].full_name,
+    classes_pb2.DESCRIPTOR.services_by_name["ClassesService"].full_name,
+    participants_pb2.DESCRIPTOR.services_by_name["ParticipantsService"].full_name,
+)
+OPERATOR_NAME = "operator"
+
+
+def wall_clock() -> int:
+    """Microseconds since the Unix epoch."""
+    return time.time_ns() // 1000
+
+
+@dataclass
+class ExchangeServer:
+    """A running exchange. `port` is the bound port (useful with port 0)."""
+
+    server: grpc.aio.Server
+    port: int
+    store: Store
+    sequencer: Sequencer
+    health: HealthServicer
+    operator_token_file: Path | None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def stop(self, grace: float | None = 2.0) -> None:
+        """Refuse new calls, let running ones finish for `grace` seconds, then close."""
+        if self.stopped.is_set():
+            return
+        self.stopped.set()
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.store.close()
+
+    async def wait(self) -> None:
+        await self.server.wait_for_termination()
+
+
+async def create_server(
+    settings: Settings,
+    clock: Callable[[], int] = wall_clock,
+    provisioner: Provisioner | None = None,
+) -> ExchangeServer:
+    """Open the store, rebuild the engine, bind the port and start serving."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = await asyncio.to_thread(Store, settings.resolved_database_url)
+    engine = ExchangeEngine()
+    await asyncio.to_thread(store.restore, engine, clock())
+    sequencer = Sequencer(engine, store, clock, provisioner or HoldingProvisioner(), settings.max_batch)
+    tasks = [asyncio.create_task(sequencer.serve(), name="sequencer")]
+    if not engine.parameters:
+        await _seed_defaults(sequencer)
+    token_file = await asyncio.to_thread(_bootstrap_operator, store, settings, clock())
+
+    auth = Authenticator(store)
+    server = grpc.aio.server()
+    exchange_pb2_grpc.add_ExchangeServiceServicer_to_server(ExchangeServicer(sequencer, auth), server)
+    classes_pb2_grpc.add_ClassesServiceServicer_to_server(ClassesServicer(sequencer, auth), server)
+    participants_pb2_grpc.add_ParticipantsServiceServicer_to_server(ParticipantsServicer(sequencer, auth), server)
+    health = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        server,
+    )
+    port = _bind(server, settings)
+    await server.start()
+    for name in ("", *SERVICE_NAMES):
+        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    running = ExchangeServer(server, port, store, sequencer, health, token_file, tasks)
+
+    def stop_on_store_failure(_err: BaseException) -> None:
+        tasks.append(asyncio.get_running_loop().create_task(running.stop(0)))
+
+    sequencer.on_failure = stop_on_store_failure
+    tasks.append(asyncio.create_task(_expire_forever(sequencer, settings.expiry_interval_s), name="expiry"))
+    return running
+
+
+def _bind(server: grpc.aio.Server, settings: Settings) -> int:
+    if not settings.tls_cert:
+        return server.add_insecure_port(settings.listen)
+    key = Path(settings.tls_key).read_bytes()
+    cert = Path(settings.tls_cert).read_bytes()
+    client_ca = Path(settings.tls_client_ca).read_bytes() if settings.tls_client_ca else None
+    creds = grpc.ssl_server_credentials(
+        [(key, cert)], root_certificates=client_ca, require_client_auth=client_ca is not None
+    )
+    return server.add_secure_port(settings.listen, creds)
+
+
+async def _seed_defaults(sequencer: Sequencer) -> None:
+    """A new exchange gets the built-in parameters and the default class schemes."""
+
+    def seed(engine: ExchangeEngine, now: int) -> None:
+        for p in DEFAULT_PARAMETERS:
+            engine.define_parameter(p)
+        for s in DEFAULT_SCHEMES:
+            engine.define_scheme(s, now)
+
+    await sequencer.run(seed)
+
+
+def _bootstrap_operator(store: Store, settings: Settings, now: int) -> Path | None:
+    """On an empty database, create the operator and write its token to a file only the
+    owner can read. Returns the file when one was written."""
+    token = new_token()
+    operator = Participant(OPERATOR_NAME, frozenset({Role.OPERATOR}), False, "Exchange operator", now)
+    if not store.bootstrap_operator(operator, token_hash(token), now):
+        return None
+    path = settings.operator_token_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+async def _expire_forever(sequencer: Sequencer, interval: float) -> None:
+    """Take good-till-date orders off the book when their time comes, even on a quiet book."""
+    while True:
+        await asyncio.sleep(interval)
+        await sequencer.run(lambda engine, now: engine.advance(now))

@@ -1,0 +1,187 @@
+"""Orders: offers (sell) and requests (buy) for a telecommunications service."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import IntEnum
+
+from marketplace.errors import InvalidArgument
+
+POP_RULE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,63}$")
+CLIENT_ID_RULE = re.compile(r"^[\x21-\x7e]{1,64}$")
+
+MAX_CAPACITY_KBPS = 1_000_000_000  # 1 Tbit/s per circuit
+MAX_CIRCUITS = 10_000
+MAX_PRICE = 10**12  # minor units per circuit
+
+
+class ServiceType(IntEnum):
+    """What is traded. Values match ixchange.v1.ServiceType."""
+
+    ETHERNET_ELINE = 1
+    IP_TRANSIT = 2
+    VOICE_TERMINATION = 3
+
+
+class Side(IntEnum):
+    """Offer (sell) or request (buy). Values match ixchange.v1.Side."""
+
+    OFFER = 1
+    REQUEST = 2
+
+
+class OrderStatus(IntEnum):
+    """Values match ixchange.v1.OrderStatus."""
+
+    OPEN = 1
+    PARTIALLY_FILLED = 2
+    FILLED = 3
+    CANCELLED = 4
+    EXPIRED = 5
+
+
+LIVE_STATUSES = frozenset({OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED})
+
+
+class ClassAssignment(IntEnum):
+    """Who chose an order's class. Values match ixchange.v1.ClassAssignment."""
+
+    SELLER = 1
+    BUYER = 2
+    SERVER = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A-end and Z-end points of presence. E-Line circuits are symmetric, so their
+    route is stored with the ends in sorted order; transit and voice are directed."""
+
+    a_end: str
+    z_end: str
+
+    @staticmethod
+    def parse(service: ServiceType, a_end: str, z_end: str) -> Route:
+        """Validate and normalise the two ends."""
+        a, z = a_end.strip().upper(), z_end.strip().upper()
+        for name, pop in (("route.a_end", a), ("route.z_end", z)):
+            if not POP_RULE.match(pop):
+                raise InvalidArgument(name, "must be a point-of-presence code of 1-64 characters A-Z 0-9 . _ -")
+        if a == z:
+            raise InvalidArgument("route.z_end", "must differ from route.a_end")
+        if service is ServiceType.ETHERNET_ELINE and z < a:
+            a, z = z, a
+        return Route(a, z)
+
+    def __str__(self) -> str:
+        return f"{self.a_end}-{self.z_end}"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderInput:
+    """A new offer or request as a participant entered it, before validation and classing.
+
+    For offers `values` are asserted parameter values and `price` the ask; for requests
+    `values` are per-parameter requirements and `price` the limit. Times are microseconds
+    since the Unix epoch; 0 means unset."""
+
+    participant: str
+    client_order_id: str
+    side: Side
+    service_type: int
+    a_end: str
+    z_end: str
+    capacity_kbps: int
+    circuits: int
+    values: dict[str, int]
+    price: int
+    grade: str = ""
+    class_scheme: str = ""
+    valid_from: int = 0
+    valid_until: int = 0
+
+
+def check_order_input(o: OrderInput, now: int) -> tuple[ServiceType, Route]:
+    """Check every field of a new order that does not depend on the class scheme."""
+    price_field = "price" if o.side is Side.OFFER else "limit_price"
+    if not CLIENT_ID_RULE.match(o.client_order_id):
+        raise InvalidArgument("client_order_id", "must be 1-64 printable ASCII characters without spaces")
+    try:
+        service = ServiceType(o.service_type)
+    except ValueError:
+        raise InvalidArgument("service_type", "must be ETHERNET_ELINE, IP_TRANSIT or VOICE_TERMINATION") from None
+    route = Route.parse(service, o.a_end, o.z_end)
+    if not 1 <= o.capacity_kbps <= MAX_CAPACITY_KBPS:
+        raise InvalidArgument("capacity_kbps", f"must be 1..{MAX_CAPACITY_KBPS}")
+    if not 1 <= o.circuits <= MAX_CIRCUITS:
+        raise InvalidArgument("circuits", f"must be 1..{MAX_CIRCUITS}")
+    if not 1 <= o.price <= MAX_PRICE:
+        raise InvalidArgument(price_field, f"must be 1..{MAX_PRICE} minor units per circuit")
+    if o.valid_until and o.valid_until <= now:
+        raise InvalidArgument("valid_until", "must be in the future")
+    if o.valid_from and o.valid_until and o.valid_until <= o.valid_from:
+        raise InvalidArgument("valid_until", "must be after valid_from")
+    if o.valid_from < 0 or o.valid_until < 0:
+        raise InvalidArgument("valid_from", "must not be before 1970")
+    return service, route
+
+
+@dataclass(slots=True, eq=False)
+class Order:
+    """An accepted order. The engine mutates remaining/status/price/priority in place;
+    everything else is fixed once accepted. Equality is identity: books hold the objects."""
+
+    order_id: int
+    participant: str
+    client_order_id: str
+    side: Side
+    service_type: ServiceType
+    route: Route
+    capacity_kbps: int
+    circuits: int
+    remaining: int
+    values: dict[str, int]
+    price: int
+    class_scheme: str
+    scheme_version: int
+    grade: str
+    assigned_by: ClassAssignment
+    class_reason: str
+    valid_from: int
+    valid_until: int
+    status: OrderStatus
+    priority: int
+    created_at: int
+    updated_at: int
+
+    @property
+    def live(self) -> bool:
+        """Still able to trade."""
+        return self.status in LIVE_STATUSES
+
+    def snapshot(self) -> Order:
+        """A copy frozen at this moment, for events and replies."""
+        return Order(
+            self.order_id,
+            self.participant,
+            self.client_order_id,
+            self.side,
+            self.service_type,
+            self.route,
+            self.capacity_kbps,
+            self.circuits,
+            self.remaining,
+            self.values,
+            self.price,
+            self.class_scheme,
+            self.scheme_version,
+            self.grade,
+            self.assigned_by,
+            self.class_reason,
+            self.valid_from,
+            self.valid_until,
+            self.status,
+            self.priority,
+            self.created_at,
+            self.updated_at,
+        )

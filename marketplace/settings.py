@@ -1,0 +1,98 @@
+"""Server and client settings: typed defaults, one IXCHANGE_* environment variable each,
+unknown IXCHANGE_* variables rejected, frozen after validation."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from marketplace.errors import InvalidArgument
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "ixchange"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything `ixchange serve` and the CLI can be told. Environment: IXCHANGE_<FIELD>."""
+
+    # Where the embedded database, the operator credential and CLI credentials live.
+    data_dir: Path = field(default_factory=default_data_dir)
+    # SQLAlchemy URL; empty means SQLite at <data_dir>/ixchange.db.
+    database_url: str = ""
+    # gRPC listen address of the server (host:port; port 0 picks a free one).
+    listen: str = "127.0.0.1:50051"
+    # Address the CLI calls.
+    server: str = "127.0.0.1:50051"
+    # Bearer token the CLI sends; empty means read it from the credentials files.
+    token: str = ""
+    # TLS for the server: certificate and key (PEM files); client CA enables mutual TLS.
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_client_ca: str = ""
+    # TLS for the CLI: CA to trust, and its own certificate and key for mutual TLS.
+    ca_cert: str = ""
+    client_cert: str = ""
+    client_key: str = ""
+    # Most commands committed in one database transaction (group commit).
+    max_batch: int = 1024
+    # How often expiry of good-till-date orders is checked, in seconds.
+    expiry_interval_s: float = 1.0
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'ixchange.db'}"
+
+    @property
+    def operator_token_file(self) -> Path:
+        return self.data_dir / "operator.token"
+
+    @property
+    def credentials_dir(self) -> Path:
+        return self.data_dir / "credentials"
+
+    def validated(self) -> Settings:
+        if self.max_batch < 1:
+            raise InvalidArgument("IXCHANGE_MAX_BATCH", "must be at least 1")
+        if self.expiry_interval_s <= 0:
+            raise InvalidArgument("IXCHANGE_EXPIRY_INTERVAL_S", "must be positive")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise InvalidArgument("IXCHANGE_TLS_CERT", "TLS needs both a certificate and a key")
+        if self.tls_client_ca and not self.tls_cert:
+            raise InvalidArgument("IXCHANGE_TLS_CLIENT_CA", "mutual TLS needs IXCHANGE_TLS_CERT and IXCHANGE_TLS_KEY")
+        return self
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Defaults, then IXCHANGE_* from the environment, then explicit overrides (flags)."""
+    env = os.environ if env is None else env
+    known = {f.name: f for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    for key, raw in env.items():
+        if not key.startswith("IXCHANGE_") or key.startswith("IXCHANGE_TEST_"):
+            continue
+        name = key[len("IXCHANGE_") :].lower()
+        if name not in known:
+            raise InvalidArgument(key, f"unknown setting (known: {', '.join('IXCHANGE_' + n.upper() for n in known)})")
+        values[name] = _coerce(key, known[name].type, raw)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return replace(Settings(), **values).validated()
+
+
+def _coerce(key: str, kind: Any, raw: str) -> Any:
+    kind = str(kind)
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        raise InvalidArgument(key, f"must be a number, got {raw!r}") from None
+    if kind == "Path":
+        return Path(raw).expanduser()
+    return raw

@@ -1,0 +1,493 @@
+"""The store: migrations, the atomic write of one engine batch, reads for the API, and
+the state the engine is rebuilt from on start."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, bindparam, create_engine, event, func, or_, select
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+
+from marketplace.classing import Band, ClassScheme, Grade
+from marketplace.deals import FINAL, Agreement, Deal, DealStatus, Interconnect, Party
+from marketplace.engine import Changes, Counters, ExchangeEngine
+from marketplace.errors import AlreadyExists
+from marketplace.orders import LIVE_STATUSES, ClassAssignment, Order, OrderStatus, Route, ServiceType, Side
+from marketplace.parameters import Direction, Parameter
+from marketplace.participants import Participant, Role
+from marketplace.store import tables as t
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def make_engine(url: str) -> Engine:
+    """An SQLAlchemy engine; SQLite gets WAL, full fsync and a busy timeout."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")  # durable at commit, also in WAL mode
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+class Store:
+    """All database access of the exchange. Methods are synchronous; the server calls them
+    from worker threads."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        migrate(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def describe(self) -> str:
+        """The URL without a password, for logs."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    # ----- the write path -------------------------------------------------------------
+
+    def write(self, changes: Changes, event_payloads: Sequence[bytes]) -> None:
+        """Persist one engine batch in one transaction: all of it or none of it."""
+        with self.engine.begin() as conn:
+            if changes.parameters:
+                conn.execute(t.parameters.insert(), [_parameter_row(p) for p in changes.parameters])
+            for s in changes.schemes:
+                conn.execute(t.class_schemes.insert().values(**_scheme_row(s)))
+            if changes.agreements:
+                conn.execute(t.agreements.insert(), [_agreement_row(a) for a in changes.agreements])
+            if changes.new_orders:
+                conn.execute(t.orders.insert(), [_order_row(o) for o in changes.new_orders.values()])
+            if changes.updated_orders:
+                conn.execute(_ORDER_UPDATE, [_order_update(o) for o in changes.updated_orders.values()])
+            if changes.new_deals:
+                conn.execute(t.deals.insert(), [_deal_row(d) for d in changes.new_deals.values()])
+            if changes.updated_deals:
+                conn.execute(_DEAL_UPDATE, [_deal_update(d) for d in changes.updated_deals.values()])
+            if changes.events:
+                rows = []
+                for ev, payload in zip(changes.events, event_payloads, strict=True):
+                    parties = ev.parties()
+                    rows.append(
+                        {
+                            "sequence": ev.sequence,
+                            "time": ev.time,
+                            "kind": int(ev.kind),
+                            "party_a": parties[0],
+                            "party_b": parties[-1],
+                            "payload": payload,
+                        }
+                    )
+                conn.execute(t.events.insert(), rows)
+
+    # ----- rebuild --------------------------------------------------------------------
+
+    def restore(self, engine: ExchangeEngine, now: int) -> None:
+        """Load everything the engine needs to continue exactly where it stopped."""
+        with self.engine.connect() as conn:
+            params = [_parameter(r) for r in conn.execute(select(t.parameters))]
+            schemes = [_scheme(r) for r in conn.execute(select(t.class_schemes).order_by(t.class_schemes.c.id))]
+            agreements = [_agreement(r) for r in conn.execute(select(t.agreements).order_by(t.agreements.c.id))]
+            median_schemes = [s.name for s in schemes if any(b.follows_median for g in s.grades for b in g.bands)]
+            history: list[tuple[str, str, dict[str, int]]] = []
+            if median_schemes:
+                q = (
+                    select(t.orders.c.class_scheme, t.orders.c.grade, t.orders.c.param_values, t.orders.c.capacity_kbps)
+                    .where(t.orders.c.side == int(Side.OFFER), t.orders.c.class_scheme.in_(median_schemes))
+                    .order_by(t.orders.c.id)
+                )
+                for r in conn.execute(q):
+                    values = json.loads(r.param_values)
+                    values.setdefault("capacity_kbps", r.capacity_kbps)
+                    history.append((r.class_scheme, r.grade, values))
+            live = [
+                _order(r)
+                for r in conn.execute(
+                    select(t.orders)
+                    .where(t.orders.c.status.in_([int(s) for s in LIVE_STATUSES]))
+                    .order_by(t.orders.c.priority)
+                )
+            ]
+            deals = [
+                _deal(r) for r in conn.execute(select(t.deals).where(t.deals.c.status.not_in([int(s) for s in FINAL])))
+            ]
+            client_ids = [
+                (r.participant, r.client_order_id, r.id)
+                for r in conn.execute(select(t.orders.c.participant, t.orders.c.client_order_id, t.orders.c.id))
+            ]
+            counters = Counters(
+                order_id=conn.scalar(select(func.coalesce(func.max(t.orders.c.id), 0))) or 0,
+                deal_id=conn.scalar(select(func.coalesce(func.max(t.deals.c.id), 0))) or 0,
+                priority=conn.scalar(select(func.coalesce(func.max(t.orders.c.priority), 0))) or 0,
+                sequence=conn.scalar(select(func.coalesce(func.max(t.events.c.sequence), 0))) or 0,
+                agreement_id=conn.scalar(select(func.coalesce(func.max(t.agreements.c.id), 0))) or 0,
+            )
+        engine.restore(params, schemes, agreements, history, live, deals, client_ids, counters, now)
+
+    # ----- reads ----------------------------------------------------------------------
+
+    def get_order(self, order_id: int) -> Order | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.orders).where(t.orders.c.id == order_id)).first()
+        return _order(row) if row else None
+
+    def list_orders(self, participant: str | None, open_only: bool, after_id: int, limit: int) -> list[Order]:
+        q = select(t.orders).where(t.orders.c.id > after_id).order_by(t.orders.c.id).limit(limit)
+        if participant is not None:
+            q = q.where(t.orders.c.participant == participant)
+        if open_only:
+            q = q.where(t.orders.c.status.in_([int(s) for s in LIVE_STATUSES]))
+        with self.engine.connect() as conn:
+            return [_order(r) for r in conn.execute(q)]
+
+    def get_deal(self, deal_id: int) -> Deal | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.deals).where(t.deals.c.id == deal_id)).first()
+        return _deal(row) if row else None
+
+    def list_deals(self, participant: str | None, status: int, after_id: int, limit: int) -> list[Deal]:
+        q = select(t.deals).where(t.deals.c.id > after_id).order_by(t.deals.c.id).limit(limit)
+        if participant is not None:
+            q = q.where(or_(t.deals.c.seller == participant, t.deals.c.buyer == participant))
+        if status:
+            q = q.where(t.deals.c.status == status)
+        with self.engine.connect() as conn:
+            return [_deal(r) for r in conn.execute(q)]
+
+    def events_after(self, sequence: int, participant: str | None, limit: int) -> list[tuple[int, bytes]]:
+        """Stored events after `sequence`, oldest first, as (sequence, payload)."""
+        q = select(t.events.c.sequence, t.events.c.payload).where(t.events.c.sequence > sequence)
+        if participant is not None:
+            q = q.where(or_(t.events.c.party_a == participant, t.events.c.party_b == participant))
+        q = q.order_by(t.events.c.sequence).limit(limit)
+        with self.engine.connect() as conn:
+            return [(r.sequence, bytes(r.payload)) for r in conn.execute(q)]
+
+    def count_orders(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.scalar(select(func.count()).select_from(t.orders)) or 0)
+
+    # ----- participants and credentials -----------------------------------------------
+
+    def add_participant(self, p: Participant) -> Participant:
+        """Insert a participant; an identical retry returns the stored one."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(t.participants).where(t.participants.c.name == p.name)).first()
+            if row is not None:
+                existing = _participant(row)
+                if (existing.roles, existing.carrier, existing.display_name) == (p.roles, p.carrier, p.display_name):
+                    return existing
+                raise AlreadyExists("participant.name", f"participant {p.name} exists with other roles or details")
+            conn.execute(t.participants.insert().values(**_participant_row(p)))
+        return p
+
+    def participants(self) -> list[Participant]:
+        with self.engine.connect() as conn:
+            return [_participant(r) for r in conn.execute(select(t.participants).order_by(t.participants.c.name))]
+
+    def participant(self, name: str) -> Participant | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.participants).where(t.participants.c.name == name)).first()
+        return _participant(row) if row else None
+
+    def add_token(self, token_hash: str, participant: str, now: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(t.tokens.insert().values(token_hash=token_hash, participant=participant, created_at=now))
+
+    def participant_for_token(self, token_hash: str) -> Participant | None:
+        q = select(t.participants).join(t.tokens, t.tokens.c.participant == t.participants.c.name)
+        with self.engine.connect() as conn:
+            row = conn.execute(q.where(t.tokens.c.token_hash == token_hash)).first()
+        return _participant(row) if row else None
+
+    def bootstrap_operator(self, operator: Participant, token_hash: str, now: int) -> bool:
+        """Create the first operator and its token in one transaction, only on an empty
+        participants table. Returns False when participants exist already."""
+        try:
+            with self.engine.begin() as conn:
+                if conn.scalar(select(func.count()).select_from(t.participants)):
+                    return False
+                conn.execute(t.participants.insert().values(**_participant_row(operator)))
+                conn.execute(t.tokens.insert().values(token_hash=token_hash, participant=operator.name, created_at=now))
+        except IntegrityError:
+            return False
+        return True
+
+    def iter_event_rows(self) -> Iterator[Row[Any]]:
+        """Every stored event, for tests and audits."""
+        with self.engine.connect() as conn:
+            yield from conn.execute(select(t.events).order_by(t.events.c.sequence))
+
+
+# ----- row mapping ----------------------------------------------------------------------
+
+_ORDER_UPDATE = (
+    t.orders.update()
+    .where(t.orders.c.id == bindparam("b_id"))
+    .values(
+        circuits=bindparam("b_circuits"),
+        remaining=bindparam("b_remaining"),
+        price=bindparam("b_price"),
+        status=bindparam("b_status"),
+        priority=bindparam("b_priority"),
+        updated_at=bindparam("b_updated_at"),
+    )
+)
+_DEAL_UPDATE = (
+    t.deals.update()
+    .where(t.deals.c.id == bindparam("b_id"))
+    .values(
+        agreement_id=bindparam("b_agreement_id"),
+        status=bindparam("b_status"),
+        status_reason=bindparam("b_status_reason"),
+        updated_at=bindparam("b_updated_at"),
+    )
+)
+
+
+def _order_update(o: Order) -> dict[str, Any]:
+    return {
+        "b_id": o.order_id,
+        "b_circuits": o.circuits,
+        "b_remaining": o.remaining,
+        "b_price": o.price,
+        "b_status": int(o.status),
+        "b_priority": o.priority,
+        "b_updated_at": o.updated_at,
+    }
+
+
+def _deal_update(d: Deal) -> dict[str, Any]:
+    return {
+        "b_id": d.deal_id,
+        "b_agreement_id": d.agreement_id,
+        "b_status": int(d.status),
+        "b_status_reason": d.status_reason,
+        "b_updated_at": d.updated_at,
+    }
+
+
+def _order_row(o: Order) -> dict[str, Any]:
+    return {
+        "id": o.order_id,
+        "participant": o.participant,
+        "client_order_id": o.client_order_id,
+        "side": int(o.side),
+        "service_type": int(o.service_type),
+        "a_end": o.route.a_end,
+        "z_end": o.route.z_end,
+        "capacity_kbps": o.capacity_kbps,
+        "circuits": o.circuits,
+        "remaining": o.remaining,
+        "param_values": json.dumps(o.values, sort_keys=True),
+        "price": o.price,
+        "class_scheme": o.class_scheme,
+        "scheme_version": o.scheme_version,
+        "grade": o.grade,
+        "assigned_by": int(o.assigned_by),
+        "class_reason": o.class_reason,
+        "valid_from": o.valid_from,
+        "valid_until": o.valid_until,
+        "status": int(o.status),
+        "priority": o.priority,
+        "created_at": o.created_at,
+        "updated_at": o.updated_at,
+    }
+
+
+def _order(r: Row[Any]) -> Order:
+    return Order(
+        r.id,
+        r.participant,
+        r.client_order_id,
+        Side(r.side),
+        ServiceType(r.service_type),
+        Route(r.a_end, r.z_end),
+        r.capacity_kbps,
+        r.circuits,
+        r.remaining,
+        json.loads(r.param_values),
+        r.price,
+        r.class_scheme,
+        r.scheme_version,
+        r.grade,
+        ClassAssignment(r.assigned_by),
+        r.class_reason,
+        r.valid_from,
+        r.valid_until,
+        OrderStatus(r.status),
+        r.priority,
+        r.created_at,
+        r.updated_at,
+    )
+
+
+def _deal_row(d: Deal) -> dict[str, Any]:
+    return {
+        "id": d.deal_id,
+        "offer_order_id": d.offer_order_id,
+        "request_order_id": d.request_order_id,
+        "seller": d.seller,
+        "buyer": d.buyer,
+        "service_type": int(d.service_type),
+        "a_end": d.route.a_end,
+        "z_end": d.route.z_end,
+        "capacity_kbps": d.capacity_kbps,
+        "circuits": d.circuits,
+        "price": d.price,
+        "class_scheme": d.class_scheme,
+        "scheme_version": d.scheme_version,
+        "grade": d.grade,
+        "agreement_id": d.agreement_id,
+        "status": int(d.status),
+        "status_reason": d.status_reason,
+        "created_at": d.created_at,
+        "updated_at": d.updated_at,
+    }
+
+
+def _deal(r: Row[Any]) -> Deal:
+    return Deal(
+        r.id,
+        r.offer_order_id,
+        r.request_order_id,
+        r.seller,
+        r.buyer,
+        ServiceType(r.service_type),
+        Route(r.a_end, r.z_end),
+        r.capacity_kbps,
+        r.circuits,
+        r.price,
+        r.class_scheme,
+        r.scheme_version,
+        r.grade,
+        r.agreement_id,
+        DealStatus(r.status),
+        r.status_reason,
+        r.created_at,
+        r.updated_at,
+    )
+
+
+def _parameter_row(p: Parameter) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "unit": p.unit,
+        "direction": int(p.direction),
+        "description": p.description,
+        "min_value": p.min_value,
+        "max_value": p.max_value,
+        "score_worst": p.score_worst,
+        "score_best": p.score_best,
+    }
+
+
+def _parameter(r: Row[Any]) -> Parameter:
+    return Parameter(
+        r.name, r.unit, Direction(r.direction), r.description, r.min_value, r.max_value, r.score_worst, r.score_best
+    )
+
+
+def _scheme_row(s: ClassScheme) -> dict[str, Any]:
+    definition = {
+        "service_types": [int(x) for x in s.service_types],
+        "weights": s.weights,
+        "grades": [
+            {
+                "name": g.name,
+                "min_score": g.min_score,
+                "bands": [
+                    {
+                        "parameter": b.parameter,
+                        "fixed": b.fixed,
+                        "median_permille": b.median_permille,
+                        "initial": b.initial,
+                    }
+                    for b in g.bands
+                ],
+            }
+            for g in s.grades
+        ],
+    }
+    return {
+        "name": s.name,
+        "version": s.version,
+        "definition": json.dumps(definition, sort_keys=True),
+        "created_at": s.created_at,
+    }
+
+
+def _scheme(r: Row[Any]) -> ClassScheme:
+    d = json.loads(r.definition)
+    grades = tuple(
+        Grade(
+            g["name"],
+            tuple(Band(b["parameter"], b["fixed"], b["median_permille"], b["initial"]) for b in g["bands"]),
+            g["min_score"],
+        )
+        for g in d["grades"]
+    )
+    return ClassScheme(
+        r.name,
+        r.version,
+        tuple(ServiceType(x) for x in d["service_types"]),
+        grades,
+        {k: int(v) for k, v in d["weights"].items()},
+        r.created_at,
+    )
+
+
+def _agreement_row(a: Agreement) -> dict[str, Any]:
+    return {
+        "id": a.agreement_id,
+        "reference": a.reference,
+        "buyer": a.buyer,
+        "seller": a.seller,
+        "interconnects": json.dumps([[int(i.party), i.node, i.port, i.vlan_min, i.vlan_max] for i in a.interconnects]),
+        "max_rate_kbps": a.max_rate_kbps,
+        "terms": a.terms,
+        "created_at": a.created_at,
+    }
+
+
+def _agreement(r: Row[Any]) -> Agreement:
+    ics = tuple(Interconnect(Party(p), n, port, lo, hi) for p, n, port, lo, hi in json.loads(r.interconnects))
+    return Agreement(r.id, r.reference, r.buyer, r.seller, ics, r.max_rate_kbps, r.terms, r.created_at)
+
+
+def _participant_row(p: Participant) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "roles": ",".join(r.name for r in sorted(p.roles)),
+        "carrier": p.carrier,
+        "display_name": p.display_name,
+        "created_at": p.created_at,
+    }
+
+
+def _participant(r: Row[Any]) -> Participant:
+    roles = frozenset(Role[x] for x in r.roles.split(",") if x)
+    return Participant(r.name, roles, bool(r.carrier), r.display_name, r.created_at)

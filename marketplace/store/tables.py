@@ -1,0 +1,142 @@
+"""Table definitions. Times are integer microseconds since the Unix epoch, money and
+quantities integers; structured fields are JSON text. Alembic migrations in
+migrations/versions/ create and evolve these tables; keep both in step."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+parameters = Table(
+    "parameters",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("unit", String(16), nullable=False),
+    Column("direction", Integer, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("min_value", BigInteger, nullable=False),
+    Column("max_value", BigInteger, nullable=False),
+    Column("score_worst", BigInteger, nullable=False),
+    Column("score_best", BigInteger, nullable=False),
+)
+
+class_schemes = Table(
+    "class_schemes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(40), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("name", "version", name="uq_class_schemes_name_version"),
+)
+
+participants = Table(
+    "participants",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("roles", String(64), nullable=False),
+    Column("carrier", Boolean, nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("participant", String(40), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+agreements = Table(
+    "agreements",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("reference", String(64), nullable=False, unique=True),
+    Column("buyer", String(40), nullable=False),
+    Column("seller", String(40), nullable=False),
+    Column("interconnects", Text, nullable=False),
+    Column("max_rate_kbps", BigInteger, nullable=False),
+    Column("terms", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("participant", String(40), nullable=False),
+    Column("client_order_id", String(64), nullable=False),
+    Column("side", Integer, nullable=False),
+    Column("service_type", Integer, nullable=False),
+    Column("a_end", String(64), nullable=False),
+    Column("z_end", String(64), nullable=False),
+    Column("capacity_kbps", BigInteger, nullable=False),
+    Column("circuits", Integer, nullable=False),
+    Column("remaining", Integer, nullable=False),
+    Column("param_values", Text, nullable=False),
+    Column("price", BigInteger, nullable=False),
+    Column("class_scheme", String(40), nullable=False),
+    Column("scheme_version", Integer, nullable=False),
+    Column("grade", String(24), nullable=False),
+    Column("assigned_by", Integer, nullable=False),
+    Column("class_reason", Text, nullable=False),
+    Column("valid_from", BigInteger, nullable=False),
+    Column("valid_until", BigInteger, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("priority", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("participant", "client_order_id", name="uq_orders_client_order_id"),
+    Index("ix_orders_status", "status"),
+)
+
+deals = Table(
+    "deals",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("offer_order_id", BigInteger, nullable=False),
+    Column("request_order_id", BigInteger, nullable=False),
+    Column("seller", String(40), nullable=False),
+    Column("buyer", String(40), nullable=False),
+    Column("service_type", Integer, nullable=False),
+    Column("a_end", String(64), nullable=False),
+    Column("z_end", String(64), nullable=False),
+    Column("capacity_kbps", BigInteger, nullable=False),
+    Column("circuits", Integer, nullable=False),
+    Column("price", BigInteger, nullable=False),
+    Column("class_scheme", String(40), nullable=False),
+    Column("scheme_version", Integer, nullable=False),
+    Column("grade", String(24), nullable=False),
+    Column("agreement_id", BigInteger, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("status_reason", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_deals_status", "status"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    Column("time", BigInteger, nullable=False),
+    Column("kind", Integer, nullable=False),
+    Column("party_a", String(40), nullable=False),
+    Column("party_b", String(40), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+)

@@ -1,0 +1,179 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ServiceType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SERVICE_TYPE_UNSPECIFIED: _ClassVar[ServiceType]
+    SERVICE_TYPE_ETHERNET_ELINE: _ClassVar[ServiceType]
+    SERVICE_TYPE_IP_TRANSIT: _ClassVar[ServiceType]
+    SERVICE_TYPE_VOICE_TERMINATION: _ClassVar[ServiceType]
+
+class Side(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SIDE_UNSPECIFIED: _ClassVar[Side]
+    SIDE_OFFER: _ClassVar[Side]
+    SIDE_REQUEST: _ClassVar[Side]
+
+class OrderStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ORDER_STATUS_UNSPECIFIED: _ClassVar[OrderStatus]
+    ORDER_STATUS_OPEN: _ClassVar[OrderStatus]
+    ORDER_STATUS_PARTIALLY_FILLED: _ClassVar[OrderStatus]
+    ORDER_STATUS_FILLED: _ClassVar[OrderStatus]
+    ORDER_STATUS_CANCELLED: _ClassVar[OrderStatus]
+    ORDER_STATUS_EXPIRED: _ClassVar[OrderStatus]
+
+class ClassAssignment(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CLASS_ASSIGNMENT_UNSPECIFIED: _ClassVar[ClassAssignment]
+    CLASS_ASSIGNMENT_SELLER: _ClassVar[ClassAssignment]
+    CLASS_ASSIGNMENT_BUYER: _ClassVar[ClassAssignment]
+    CLASS_ASSIGNMENT_SERVER: _ClassVar[ClassAssignment]
+
+class DealStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DEAL_STATUS_UNSPECIFIED: _ClassVar[DealStatus]
+    DEAL_STATUS_PENDING_AGREEMENT: _ClassVar[DealStatus]
+    DEAL_STATUS_BROKERED: _ClassVar[DealStatus]
+    DEAL_STATUS_PROVISIONING: _ClassVar[DealStatus]
+    DEAL_STATUS_ACTIVE: _ClassVar[DealStatus]
+    DEAL_STATUS_PROVISIONING_FAILED: _ClassVar[DealStatus]
+    DEAL_STATUS_TERMINATING: _ClassVar[DealStatus]
+    DEAL_STATUS_TERMINATED: _ClassVar[DealStatus]
+SERVICE_TYPE_UNSPECIFIED: ServiceType
+SERVICE_TYPE_ETHERNET_ELINE: ServiceType
+SERVICE_TYPE_IP_TRANSIT: ServiceType
+SERVICE_TYPE_VOICE_TERMINATION: ServiceType
+SIDE_UNSPECIFIED: Side
+SIDE_OFFER: Side
+SIDE_REQUEST: Side
+ORDER_STATUS_UNSPECIFIED: OrderStatus
+ORDER_STATUS_OPEN: OrderStatus
+ORDER_STATUS_PARTIALLY_FILLED: OrderStatus
+ORDER_STATUS_FILLED: OrderStatus
+ORDER_STATUS_CANCELLED: OrderStatus
+ORDER_STATUS_EXPIRED: OrderStatus
+CLASS_ASSIGNMENT_UNSPECIFIED: ClassAssignment
+CLASS_ASSIGNMENT_SELLER: ClassAssignment
+CLASS_ASSIGNMENT_BUYER: ClassAssignment
+CLASS_ASSIGNMENT_SERVER: ClassAssignment
+DEAL_STATUS_UNSPECIFIED: DealStatus
+DEAL_STATUS_PENDING_AGREEMENT: DealStatus
+DEAL_STATUS_BROKERED: DealStatus
+DEAL_STATUS_PROVISIONING: DealStatus
+DEAL_STATUS_ACTIVE: DealStatus
+DEAL_STATUS_PROVISIONING_FAILED: DealStatus
+DEAL_STATUS_TERMINATING: DealStatus
+DEAL_STATUS_TERMINATED: DealStatus
+
+class Route(_message.Message):
+    __slots__ = ("a_end", "z_end")
+    A_END_FIELD_NUMBER: _ClassVar[int]
+    Z_END_FIELD_NUMBER: _ClassVar[int]
+    a_end: str
+    z_end: str
+    def __init__(self, a_end: _Optional[str] = ..., z_end: _Optional[str] = ...) -> None: ...
+
+class Order(_message.Message):
+    __slots__ = ("order_id", "client_order_id", "participant", "side", "service_type", "route", "capacity_kbps", "circuits", "remaining_circuits", "values", "price", "class_scheme", "scheme_version", "grade", "assigned_by", "class_reason", "valid_from", "valid_until", "status", "priority", "created_at", "updated_at")
+    class ValuesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTICIPANT_FIELD_NUMBER: _ClassVar[int]
+    SIDE_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_KBPS_FIELD_NUMBER: _ClassVar[int]
+    CIRCUITS_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_CIRCUITS_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    CLASS_SCHEME_FIELD_NUMBER: _ClassVar[int]
+    SCHEME_VERSION_FIELD_NUMBER: _ClassVar[int]
+    GRADE_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNED_BY_FIELD_NUMBER: _ClassVar[int]
+    CLASS_REASON_FIELD_NUMBER: _ClassVar[int]
+    VALID_FROM_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    order_id: int
+    client_order_id: str
+    participant: str
+    side: Side
+    service_type: ServiceType
+    route: Route
+    capacity_kbps: int
+    circuits: int
+    remaining_circuits: int
+    values: _containers.ScalarMap[str, int]
+    price: int
+    class_scheme: str
+    scheme_version: int
+    grade: str
+    assigned_by: ClassAssignment
+    class_reason: str
+    valid_from: _timestamp_pb2.Timestamp
+    valid_until: _timestamp_pb2.Timestamp
+    status: OrderStatus
+    priority: int
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, order_id: _Optional[int] = ..., client_order_id: _Optional[str] = ..., participant: _Optional[str] = ..., side: _Optional[_Union[Side, str]] = ..., service_type: _Optional[_Union[ServiceType, str]] = ..., route: _Optional[_Union[Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., remaining_circuits: _Optional[int] = ..., values: _Optional[_Mapping[str, int]] = ..., price: _Optional[int] = ..., class_scheme: _Optional[str] = ..., scheme_version: _Optional[int] = ..., grade: _Optional[str] = ..., assigned_by: _Optional[_Union[ClassAssignment, str]] = ..., class_reason: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., priority: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Deal(_message.Message):
+    __slots__ = ("deal_id", "offer_order_id", "request_order_id", "seller", "buyer", "service_type", "route", "capacity_kbps", "circuits", "price", "class_scheme", "scheme_version", "grade", "agreement_id", "status", "status_reason", "created_at", "updated_at")
+    DEAL_ID_FIELD_NUMBER: _ClassVar[int]
+    OFFER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    SELLER_FIELD_NUMBER: _ClassVar[int]
+    BUYER_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_KBPS_FIELD_NUMBER: _ClassVar[int]
+    CIRCUITS_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    CLASS_SCHEME_FIELD_NUMBER: _ClassVar[int]
+    SCHEME_VERSION_FIELD_NUMBER: _ClassVar[int]
+    GRADE_FIELD_NUMBER: _ClassVar[int]
+    AGREEMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    deal_id: int
+    offer_order_id: int
+    request_order_id: int
+    seller: str
+    buyer: str
+    service_type: ServiceType
+    route: Route
+    capacity_kbps: int
+    circuits: int
+    price: int
+    class_scheme: str
+    scheme_version: int
+    grade: str
+    agreement_id: int
+    status: DealStatus
+    status_reason: str
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, deal_id: _Optional[int] = ..., offer_order_id: _Optional[int] = ..., request_order_id: _Optional[int] = ..., seller: _Optional[str] = ..., buyer: _Optional[str] = ..., service_type: _Optional[_Union[ServiceType, str]] = ..., route: _Optional[_Union[Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., price: _Optional[int] = ..., class_scheme: _Optional[str] = ..., scheme_version: _Optional[int] = ..., grade: _Optional[str] = ..., agreement_id: _Optional[int] = ..., status: _Optional[_Union[DealStatus, str]] = ..., status_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

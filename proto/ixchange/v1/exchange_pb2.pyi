@@ -1,0 +1,269 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from ixchange.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EVENT_KIND_UNSPECIFIED: _ClassVar[EventKind]
+    EVENT_KIND_ORDER_ACCEPTED: _ClassVar[EventKind]
+    EVENT_KIND_ORDER_FILLED: _ClassVar[EventKind]
+    EVENT_KIND_ORDER_CANCELLED: _ClassVar[EventKind]
+    EVENT_KIND_ORDER_REPLACED: _ClassVar[EventKind]
+    EVENT_KIND_ORDER_EXPIRED: _ClassVar[EventKind]
+    EVENT_KIND_DEAL_CREATED: _ClassVar[EventKind]
+    EVENT_KIND_DEAL_STATUS_CHANGED: _ClassVar[EventKind]
+EVENT_KIND_UNSPECIFIED: EventKind
+EVENT_KIND_ORDER_ACCEPTED: EventKind
+EVENT_KIND_ORDER_FILLED: EventKind
+EVENT_KIND_ORDER_CANCELLED: EventKind
+EVENT_KIND_ORDER_REPLACED: EventKind
+EVENT_KIND_ORDER_EXPIRED: EventKind
+EVENT_KIND_DEAL_CREATED: EventKind
+EVENT_KIND_DEAL_STATUS_CHANGED: EventKind
+
+class SubmitOfferRequest(_message.Message):
+    __slots__ = ("client_order_id", "service_type", "route", "capacity_kbps", "circuits", "values", "price", "grade", "class_scheme", "valid_from", "valid_until")
+    class ValuesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    CLIENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_KBPS_FIELD_NUMBER: _ClassVar[int]
+    CIRCUITS_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    GRADE_FIELD_NUMBER: _ClassVar[int]
+    CLASS_SCHEME_FIELD_NUMBER: _ClassVar[int]
+    VALID_FROM_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    client_order_id: str
+    service_type: _common_pb2.ServiceType
+    route: _common_pb2.Route
+    capacity_kbps: int
+    circuits: int
+    values: _containers.ScalarMap[str, int]
+    price: int
+    grade: str
+    class_scheme: str
+    valid_from: _timestamp_pb2.Timestamp
+    valid_until: _timestamp_pb2.Timestamp
+    def __init__(self, client_order_id: _Optional[str] = ..., service_type: _Optional[_Union[_common_pb2.ServiceType, str]] = ..., route: _Optional[_Union[_common_pb2.Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., values: _Optional[_Mapping[str, int]] = ..., price: _Optional[int] = ..., grade: _Optional[str] = ..., class_scheme: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SubmitOfferResponse(_message.Message):
+    __slots__ = ("order", "deals", "duplicate")
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    DEALS_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    order: _common_pb2.Order
+    deals: _containers.RepeatedCompositeFieldContainer[_common_pb2.Deal]
+    duplicate: bool
+    def __init__(self, order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., deals: _Optional[_Iterable[_Union[_common_pb2.Deal, _Mapping]]] = ..., duplicate: _Optional[bool] = ...) -> None: ...
+
+class SubmitRequestRequest(_message.Message):
+    __slots__ = ("client_order_id", "service_type", "route", "capacity_kbps", "circuits", "grade", "requirements", "limit_price", "class_scheme", "valid_from", "valid_until")
+    class RequirementsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    CLIENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_KBPS_FIELD_NUMBER: _ClassVar[int]
+    CIRCUITS_FIELD_NUMBER: _ClassVar[int]
+    GRADE_FIELD_NUMBER: _ClassVar[int]
+    REQUIREMENTS_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_PRICE_FIELD_NUMBER: _ClassVar[int]
+    CLASS_SCHEME_FIELD_NUMBER: _ClassVar[int]
+    VALID_FROM_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    client_order_id: str
+    service_type: _common_pb2.ServiceType
+    route: _common_pb2.Route
+    capacity_kbps: int
+    circuits: int
+    grade: str
+    requirements: _containers.ScalarMap[str, int]
+    limit_price: int
+    class_scheme: str
+    valid_from: _timestamp_pb2.Timestamp
+    valid_until: _timestamp_pb2.Timestamp
+    def __init__(self, client_order_id: _Optional[str] = ..., service_type: _Optional[_Union[_common_pb2.ServiceType, str]] = ..., route: _Optional[_Union[_common_pb2.Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., grade: _Optional[str] = ..., requirements: _Optional[_Mapping[str, int]] = ..., limit_price: _Optional[int] = ..., class_scheme: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SubmitRequestResponse(_message.Message):
+    __slots__ = ("order", "deals", "duplicate")
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    DEALS_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    order: _common_pb2.Order
+    deals: _containers.RepeatedCompositeFieldContainer[_common_pb2.Deal]
+    duplicate: bool
+    def __init__(self, order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., deals: _Optional[_Iterable[_Union[_common_pb2.Deal, _Mapping]]] = ..., duplicate: _Optional[bool] = ...) -> None: ...
+
+class CancelOrderRequest(_message.Message):
+    __slots__ = ("order_id",)
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    order_id: int
+    def __init__(self, order_id: _Optional[int] = ...) -> None: ...
+
+class CancelOrderResponse(_message.Message):
+    __slots__ = ("order",)
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    order: _common_pb2.Order
+    def __init__(self, order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ...) -> None: ...
+
+class ReplaceOrderRequest(_message.Message):
+    __slots__ = ("order_id", "price", "remaining_circuits")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_CIRCUITS_FIELD_NUMBER: _ClassVar[int]
+    order_id: int
+    price: int
+    remaining_circuits: int
+    def __init__(self, order_id: _Optional[int] = ..., price: _Optional[int] = ..., remaining_circuits: _Optional[int] = ...) -> None: ...
+
+class ReplaceOrderResponse(_message.Message):
+    __slots__ = ("order", "deals")
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    DEALS_FIELD_NUMBER: _ClassVar[int]
+    order: _common_pb2.Order
+    deals: _containers.RepeatedCompositeFieldContainer[_common_pb2.Deal]
+    def __init__(self, order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., deals: _Optional[_Iterable[_Union[_common_pb2.Deal, _Mapping]]] = ...) -> None: ...
+
+class GetOrderRequest(_message.Message):
+    __slots__ = ("order_id",)
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    order_id: int
+    def __init__(self, order_id: _Optional[int] = ...) -> None: ...
+
+class GetOrderResponse(_message.Message):
+    __slots__ = ("order",)
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    order: _common_pb2.Order
+    def __init__(self, order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ...) -> None: ...
+
+class ListOrdersRequest(_message.Message):
+    __slots__ = ("open_only", "page_size", "after_order_id")
+    OPEN_ONLY_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    AFTER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    open_only: bool
+    page_size: int
+    after_order_id: int
+    def __init__(self, open_only: _Optional[bool] = ..., page_size: _Optional[int] = ..., after_order_id: _Optional[int] = ...) -> None: ...
+
+class ListOrdersResponse(_message.Message):
+    __slots__ = ("orders",)
+    ORDERS_FIELD_NUMBER: _ClassVar[int]
+    orders: _containers.RepeatedCompositeFieldContainer[_common_pb2.Order]
+    def __init__(self, orders: _Optional[_Iterable[_Union[_common_pb2.Order, _Mapping]]] = ...) -> None: ...
+
+class GetBookRequest(_message.Message):
+    __slots__ = ("service_type", "route", "grade", "depth")
+    SERVICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    GRADE_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FIELD_NUMBER: _ClassVar[int]
+    service_type: _common_pb2.ServiceType
+    route: _common_pb2.Route
+    grade: str
+    depth: int
+    def __init__(self, service_type: _Optional[_Union[_common_pb2.ServiceType, str]] = ..., route: _Optional[_Union[_common_pb2.Route, _Mapping]] = ..., grade: _Optional[str] = ..., depth: _Optional[int] = ...) -> None: ...
+
+class PriceLevel(_message.Message):
+    __slots__ = ("price", "circuits", "orders")
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    CIRCUITS_FIELD_NUMBER: _ClassVar[int]
+    ORDERS_FIELD_NUMBER: _ClassVar[int]
+    price: int
+    circuits: int
+    orders: int
+    def __init__(self, price: _Optional[int] = ..., circuits: _Optional[int] = ..., orders: _Optional[int] = ...) -> None: ...
+
+class BookDepth(_message.Message):
+    __slots__ = ("class_scheme", "grade", "service_type", "route", "capacity_kbps", "offers", "requests")
+    CLASS_SCHEME_FIELD_NUMBER: _ClassVar[int]
+    GRADE_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_KBPS_FIELD_NUMBER: _ClassVar[int]
+    OFFERS_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    class_scheme: str
+    grade: str
+    service_type: _common_pb2.ServiceType
+    route: _common_pb2.Route
+    capacity_kbps: int
+    offers: _containers.RepeatedCompositeFieldContainer[PriceLevel]
+    requests: _containers.RepeatedCompositeFieldContainer[PriceLevel]
+    def __init__(self, class_scheme: _Optional[str] = ..., grade: _Optional[str] = ..., service_type: _Optional[_Union[_common_pb2.ServiceType, str]] = ..., route: _Optional[_Union[_common_pb2.Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., offers: _Optional[_Iterable[_Union[PriceLevel, _Mapping]]] = ..., requests: _Optional[_Iterable[_Union[PriceLevel, _Mapping]]] = ...) -> None: ...
+
+class GetBookResponse(_message.Message):
+    __slots__ = ("books",)
+    BOOKS_FIELD_NUMBER: _ClassVar[int]
+    books: _containers.RepeatedCompositeFieldContainer[BookDepth]
+    def __init__(self, books: _Optional[_Iterable[_Union[BookDepth, _Mapping]]] = ...) -> None: ...
+
+class ListDealsRequest(_message.Message):
+    __slots__ = ("status", "page_size", "after_deal_id")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    AFTER_DEAL_ID_FIELD_NUMBER: _ClassVar[int]
+    status: _common_pb2.DealStatus
+    page_size: int
+    after_deal_id: int
+    def __init__(self, status: _Optional[_Union[_common_pb2.DealStatus, str]] = ..., page_size: _Optional[int] = ..., after_deal_id: _Optional[int] = ...) -> None: ...
+
+class ListDealsResponse(_message.Message):
+    __slots__ = ("deals",)
+    DEALS_FIELD_NUMBER: _ClassVar[int]
+    deals: _containers.RepeatedCompositeFieldContainer[_common_pb2.Deal]
+    def __init__(self, deals: _Optional[_Iterable[_Union[_common_pb2.Deal, _Mapping]]] = ...) -> None: ...
+
+class GetDealRequest(_message.Message):
+    __slots__ = ("deal_id",)
+    DEAL_ID_FIELD_NUMBER: _ClassVar[int]
+    deal_id: int
+    def __init__(self, deal_id: _Optional[int] = ...) -> None: ...
+
+class GetDealResponse(_message.Message):
+    __slots__ = ("deal",)
+    DEAL_FIELD_NUMBER: _ClassVar[int]
+    deal: _common_pb2.Deal
+    def __init__(self, deal: _Optional[_Union[_common_pb2.Deal, _Mapping]] = ...) -> None: ...
+
+class WatchEventsRequest(_message.Message):
+    __slots__ = ("after_sequence",)
+    AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    after_sequence: int
+    def __init__(self, after_sequence: _Optional[int] = ...) -> None: ...
+
+class WatchEventsResponse(_message.Message):
+    __slots__ = ("sequence", "time", "kind", "order", "deal")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    DEAL_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    time: _timestamp_pb2.Timestamp
+    kind: EventKind
+    order: _common_pb2.Order
+    deal: _common_pb2.Deal
+    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[_Union[EventKind, str]] = ..., order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., deal: _Optional[_Union[_common_pb2.Deal, _Mapping]] = ...) -> None: ...

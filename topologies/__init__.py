@@ -1,0 +1,1 @@
+"""Mininet topologies for the lab (Open vSwitch in userspace datapath)."""
