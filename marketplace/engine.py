@@ -138,15 +138,9 @@ class ExchangeEngine:
         return p
 
     def define_scheme(self, scheme: ClassScheme, now: int) -> ClassScheme:
-        """Create a scheme or its next version; the latest version classes new orders."""
+        """Create a scheme or its next version. The scheme defined last for a service type
+        classes that service's new orders unless an order names another scheme."""
         validate_scheme(scheme, self.parameters)
-        for st in scheme.service_types:
-            owner = self.scheme_for_service.get(st)
-            if owner is not None and owner != scheme.name:
-                raise FailedPrecondition(
-                    "scheme.service_types",
-                    f"{st.name} is already classed by scheme {owner}; change that scheme instead",
-                )
         current = self.schemes.get(scheme.name)
         version = current.version + 1 if current else 1
         stored = ClassScheme(scheme.name, version, scheme.service_types, scheme.grades, dict(scheme.weights), now)
@@ -158,7 +152,8 @@ class ExchangeEngine:
         previous = self.schemes.get(scheme.name)
         if previous is not None:
             for st in previous.service_types:
-                self.scheme_for_service.pop(st, None)
+                if self.scheme_for_service.get(st) == scheme.name:
+                    del self.scheme_for_service[st]
         self.schemes[scheme.name] = scheme
         self.scheme_versions[(scheme.name, scheme.version)] = scheme
         for st in scheme.service_types:
@@ -312,11 +307,13 @@ class ExchangeEngine:
                 raise InvalidArgument(
                     "grade", f"no grade {o.grade!r} in {scheme.name} (grades: {', '.join(scheme.grade_names)})"
                 )
-            if o.side is Side.REQUEST and not o.values:
-                return o.grade, party, f"{o.grade} chosen by the buyer"
+            if o.side is Side.REQUEST:
+                # A buyer's requirements only narrow which offers of the grade it accepts.
+                extra = f"; requirements {_requirements(o.values)}" if o.values else ""
+                return o.grade, party, f"{o.grade} chosen by the buyer{extra}"
             result = self.classify(scheme, values)
             check_chosen_grade(result, o.grade, values_field)
-            return o.grade, party, f"{o.grade} chosen by the {party.name.lower()}; " + _rules(result, o.grade)
+            return o.grade, party, f"{o.grade} chosen by the seller; " + _rules(result, o.grade)
         if o.side is Side.REQUEST and not o.values:
             raise InvalidArgument("grade", "give a grade or per-parameter requirements")
         result = self.classify(scheme, values)
@@ -618,6 +615,10 @@ def _meets(offer: Order, request: Order, params: dict[str, Parameter]) -> bool:
         if not params[name].better_or_equal(value, required):
             return False
     return True
+
+
+def _requirements(values: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(values.items()))
 
 
 def _rules(result: Classification, grade: str) -> str:

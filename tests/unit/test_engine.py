@@ -1,0 +1,267 @@
+"""Matching, brokering and order lifecycle in the pure engine (Arrange / Act / Assert on
+the emitted events and deals)."""
+
+from __future__ import annotations
+
+import pytest
+
+from marketplace.deals import Agreement, DealStatus, Interconnect, Party
+from marketplace.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from marketplace.events import EventKind
+from marketplace.orders import ClassAssignment, OrderStatus, ServiceType, Side
+from tests.unit.factories import GOLD, PLATINUM, SILVER, G, new_engine, offer, request
+
+
+def agreement(buyer: str = "b1", seller: str = "s1", max_rate: int = 100 * G, ref: str = "A-1") -> Agreement:
+    return Agreement(0, ref, buyer, seller,
+                     (Interconnect(Party.BUYER, "sw1", "1", 100, 199), Interconnect(Party.SELLER, "sw2", "2", 100, 199)),
+                     max_rate, "net 30", 0)
+
+
+def test_request_takes_best_priced_offer_then_earliest() -> None:
+    engine = new_engine()
+    engine.submit(offer("s1", price=1200), 1)
+    early = engine.submit(offer("s2", price=1100), 2).order
+    engine.submit(offer("s3", price=1100), 3)
+    out = engine.submit(request(limit=1500), 4)
+    assert [(d.seller, d.price) for d in out.deals] == [("s2", 1100)]
+    assert early is not None and out.deals[0].offer_order_id == early.order_id
+
+
+def test_trade_price_is_the_resting_orders_price() -> None:
+    engine = new_engine()
+    engine.submit(request(limit=1500), 1)
+    out = engine.submit(offer(price=1000), 2)
+    assert out.deals[0].price == 1500
+
+
+def test_matching_stays_inside_one_class() -> None:
+    engine = new_engine()
+    engine.submit(offer(values=GOLD, price=500), 1)  # cheaper, but gold
+    out = engine.submit(request(grade="platinum", limit=1000), 2)
+    assert out.deals == []
+    out = engine.submit(offer(values=PLATINUM, price=900), 3)
+    assert [d.grade for d in out.deals] == ["platinum"]
+
+
+def test_route_service_and_capacity_must_agree() -> None:
+    engine = new_engine()
+    engine.submit(offer(route=("FRA", "LON")), 1)
+    engine.submit(offer(capacity=10 * G), 2)
+    engine.submit(offer(service=ServiceType.IP_TRANSIT), 3)
+    assert engine.submit(request(), 4).deals == []
+    # E-Line routes are symmetric: an AMS-FRA offer meets the resting FRA-AMS request.
+    assert len(engine.submit(offer(route=("AMS", "FRA"), price=999), 5).deals) == 1
+
+
+def test_partial_fill_leaves_the_rest_on_the_book() -> None:
+    engine = new_engine()
+    engine.submit(offer(circuits=2, price=1000), 1)
+    engine.submit(offer(circuits=3, price=1100), 2)
+    out = engine.submit(request(circuits=4, limit=1100), 3)
+    assert [(d.circuits, d.price) for d in out.deals] == [(2, 1000), (2, 1100)]
+    assert out.order is not None and out.order.status is OrderStatus.FILLED
+    book = next(iter(engine.books.values()))
+    assert book.levels(Side.OFFER, 5) == [(1100, 1, 1)]
+
+
+def test_request_rests_when_limit_is_below_every_ask() -> None:
+    engine = new_engine()
+    engine.submit(offer(price=1000), 1)
+    out = engine.submit(request(limit=999, circuits=2), 2)
+    assert out.deals == [] and out.order is not None and out.order.status is OrderStatus.OPEN
+
+
+def test_requirements_filter_offers_inside_the_class() -> None:
+    engine = new_engine()
+    engine.submit(offer("s1", price=900, values={**PLATINUM, "latency_us": 4_900}), 1)
+    engine.submit(offer("s2", price=1000, values={**PLATINUM, "latency_us": 2_000}), 2)
+    out = engine.submit(request(grade="", requirements={"latency_us": 3_000, "loss_ppm": 10,
+                                                         "jitter_us": 1_000, "availability_ppm": 999_990},
+                                limit=2000), 3)
+    assert out.order is not None and out.order.grade == "platinum"
+    assert out.order.assigned_by is ClassAssignment.SERVER
+    assert [d.seller for d in out.deals] == ["s2"]
+
+
+def test_no_self_trade() -> None:
+    engine = new_engine()
+    engine.submit(offer("both", price=1000), 1)
+    assert engine.submit(request("both", limit=1000), 2).deals == []
+
+
+def test_class_assignment_by_seller_buyer_and_server() -> None:
+    engine = new_engine()
+    by_server = engine.submit(offer(values=GOLD), 1).order
+    by_seller = engine.submit(offer(values=PLATINUM, grade="gold"), 2).order
+    by_buyer = engine.submit(request(grade="silver", limit=1), 3).order
+    assert by_server is not None and by_seller is not None and by_buyer is not None
+    assert (by_server.grade, by_server.assigned_by) == ("gold", ClassAssignment.SERVER)
+    assert (by_seller.grade, by_seller.assigned_by) == ("gold", ClassAssignment.SELLER)
+    assert (by_buyer.grade, by_buyer.assigned_by) == ("silver", ClassAssignment.BUYER)
+
+
+def test_seller_chosen_grade_its_values_do_not_support_names_the_parameter() -> None:
+    engine = new_engine()
+    with pytest.raises(InvalidArgument) as err:
+        engine.submit(offer(values=SILVER, grade="gold"), 1)
+    assert err.value.field == "values.latency_us"
+    assert "40000 not <= 20000" in err.value.rule
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"client_order_id": ""}, "client_order_id"),
+        ({"a_end": "fra 1"}, "route.a_end"),
+        ({"z_end": "FRA"}, "route.z_end"),
+        ({"capacity_kbps": 0}, "capacity_kbps"),
+        ({"circuits": 0}, "circuits"),
+        ({"price": 0}, "price"),
+        ({"service_type": 9}, "service_type"),
+        ({"valid_until": 5}, "valid_until"),
+        ({"values": {"latency_us": -1}}, "values.latency_us"),
+        ({"values": {"colour": 1}}, "values.colour"),
+        ({"grade": "diamond"}, "grade"),
+    ],
+)
+def test_bad_offers_are_refused_naming_the_field_and_change_nothing(change: dict[str, object], field: str) -> None:
+    import dataclasses
+
+    engine = new_engine()
+    bad = dataclasses.replace(offer(), **change)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument) as err:
+        engine.submit(bad, 10)
+    assert err.value.field == field
+    assert not engine.drain() and not engine.orders and engine.counters.order_id == 0
+
+
+def test_unknown_scheme_is_not_found() -> None:
+    import dataclasses
+
+    engine = new_engine()
+    with pytest.raises(NotFound):
+        engine.submit(dataclasses.replace(offer(), class_scheme="nope"), 1)
+
+
+def test_same_client_id_returns_the_original_order() -> None:
+    engine = new_engine()
+    first = engine.submit(offer(cid="abc", price=1000), 1)
+    again = engine.submit(offer(cid="abc", price=5), 2)
+    assert again.duplicate and again.order is not None and first.order is not None
+    assert again.order.order_id == first.order.order_id and again.order.price == 1000
+    assert engine.counters.order_id == 1
+
+
+def test_cancel_takes_the_order_off_and_only_the_owner_may() -> None:
+    engine = new_engine()
+    placed = engine.submit(offer(price=1000), 1).order
+    assert placed is not None
+    with pytest.raises(PermissionDenied):
+        engine.cancel("intruder", placed.order_id, 2)
+    cancelled = engine.cancel("s1", placed.order_id, 3).order
+    assert cancelled is not None and cancelled.status is OrderStatus.CANCELLED
+    assert engine.submit(request(limit=1000), 4).deals == []
+    with pytest.raises(FailedPrecondition):
+        engine.cancel("s1", placed.order_id, 5)
+
+
+def test_replace_price_loses_priority_and_smaller_quantity_keeps_it() -> None:
+    engine = new_engine()
+    a = engine.submit(offer("s1", price=1000, circuits=3), 1).order
+    b = engine.submit(offer("s2", price=1000, circuits=3), 2).order
+    assert a is not None and b is not None
+    engine.replace("s1", a.order_id, None, 2, 3)  # fewer circuits: keeps priority
+    assert engine.submit(request(limit=1000), 4).deals[0].seller == "s1"
+    engine.replace("s1", a.order_id, 1000, 5, 5)  # more circuits: back of the queue
+    assert engine.submit(request(limit=1000), 6).deals[0].seller == "s2"
+
+
+def test_replace_that_crosses_matches_at_once() -> None:
+    engine = new_engine()
+    engine.submit(request(limit=900), 1)
+    placed = engine.submit(offer(price=1000), 2).order
+    assert placed is not None
+    out = engine.replace("s1", placed.order_id, 900, None, 3)
+    assert [d.price for d in out.deals] == [900]
+
+
+def test_deal_waits_for_agreement_then_is_released() -> None:
+    engine = new_engine()
+    engine.submit(offer(price=1000), 1)
+    deal = engine.submit(request(limit=1000), 2).deals[0]
+    assert deal.status is DealStatus.PENDING_AGREEMENT and deal.agreement_id == 0
+    engine.drain()
+    stored, released = engine.register_agreement(agreement(), 3)
+    assert [d.deal_id for d in released] == [deal.deal_id]
+    assert released[0].status is DealStatus.BROKERED and released[0].agreement_id == stored.agreement_id
+    changes = engine.drain()
+    assert [e.kind for e in changes.events] == [EventKind.DEAL_STATUS_CHANGED]
+    assert [d.deal_id for d in changes.released_deals] == [deal.deal_id]
+
+
+def test_deal_with_agreement_is_brokered_at_once_within_its_rate() -> None:
+    engine = new_engine()
+    engine.register_agreement(agreement(max_rate=2 * G), 0)
+    engine.submit(offer(price=1000, circuits=3), 1)
+    first = engine.submit(request(limit=1000, circuits=2), 2).deals[0]
+    second = engine.submit(request(limit=1000, circuits=1), 3).deals[0]
+    assert first.status is DealStatus.BROKERED
+    assert second.status is DealStatus.PENDING_AGREEMENT  # the agreement's 2G is used up
+
+
+def test_agreement_reference_is_idempotent() -> None:
+    engine = new_engine()
+    a1, _ = engine.register_agreement(agreement(), 0)
+    a2, _ = engine.register_agreement(agreement(), 1)
+    assert a1.agreement_id == a2.agreement_id
+    with pytest.raises(AlreadyExists):
+        engine.register_agreement(agreement(max_rate=5), 2)
+
+
+def test_deal_status_follows_the_lifecycle() -> None:
+    engine = new_engine()
+    engine.register_agreement(agreement(), 0)
+    engine.submit(offer(), 1)
+    deal = engine.submit(request(), 2).deals[0]
+    with pytest.raises(FailedPrecondition):
+        engine.set_deal_status(deal.deal_id, DealStatus.ACTIVE, "skip", 3)
+    engine.set_deal_status(deal.deal_id, DealStatus.PROVISIONING, "", 3)
+    assert engine.set_deal_status(deal.deal_id, DealStatus.ACTIVE, "probe ok", 4).status is DealStatus.ACTIVE
+
+
+def test_good_till_date_order_expires_with_an_event() -> None:
+    engine = new_engine()
+    placed = engine.submit(offer(valid_until=100), 1).order
+    assert placed is not None
+    engine.drain()
+    engine.advance(100)
+    changes = engine.drain()
+    assert [(e.kind, e.order.status if e.order else None) for e in changes.events] == [
+        (EventKind.ORDER_EXPIRED, OrderStatus.EXPIRED)
+    ]
+    assert engine.submit(request(), 101).deals == []
+
+
+def test_order_with_future_start_waits_then_matches() -> None:
+    engine = new_engine()
+    engine.submit(offer(price=1000, valid_from=50), 1)
+    engine.submit(request(limit=1000), 2)
+    assert not engine.books or all(len(b.offers) == 0 for b in engine.books.values())
+    engine.advance(50)
+    deals = engine.drain().new_deals
+    assert len(deals) == 1
+
+
+def test_same_commands_same_deals() -> None:
+    def run() -> list[tuple[int, int, int, int]]:
+        engine = new_engine()
+        out = []
+        for i in range(30):
+            engine.submit(offer(f"s{i % 3}", price=1000 + (i * 37) % 200, circuits=1 + i % 3, cid=f"o{i}"), i)
+            res = engine.submit(request(f"b{i % 2}", limit=1000 + (i * 53) % 200, circuits=1 + i % 4, cid=f"r{i}"),
+                                i)
+            out += [(d.offer_order_id, d.request_order_id, d.circuits, d.price) for d in res.deals]
+        return out
+
+    assert run() == run()
