@@ -3,15 +3,14 @@ circuit capacity, each side in price-time priority."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sortedcontainers import SortedList
 
 from marketplace.orders import Order, Route, ServiceType, Side
 
 
-@dataclass(frozen=True, slots=True)
-class BookKey:
+class BookKey(NamedTuple):
     """Orders meet only inside one class, for the same service, route and circuit size."""
 
     class_scheme: str

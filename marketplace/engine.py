@@ -16,10 +16,13 @@ from marketplace.book import Book, BookKey
 from marketplace.classing import (
     Classification,
     ClassScheme,
+    CompiledScheme,
     MedianTracker,
     check_chosen_grade,
     classify,
+    compile_scheme,
     effective_bound,
+    grade_of,
     median_parameters,
     validate_scheme,
 )
@@ -108,6 +111,7 @@ class ExchangeEngine:
         self.scheme_for_service: dict[ServiceType, str] = {}
         self.medians = MedianTracker()
         self._median_params: dict[str, set[str]] = {}
+        self._compiled: dict[tuple[str, int], CompiledScheme] = {}
         self.books: dict[BookKey, Book] = {}
         self.orders: dict[int, Order] = {}  # live orders only
         self.client_ids: dict[tuple[str, str], int] = {}
@@ -159,6 +163,7 @@ class ExchangeEngine:
         for st in scheme.service_types:
             self.scheme_for_service[st] = scheme.name
         self._median_params[scheme.name] = median_parameters(scheme)
+        self._compiled[(scheme.name, scheme.version)] = compile_scheme(scheme, self.parameters)
 
     def register_agreement(self, a: Agreement, now: int) -> tuple[Agreement, list[Deal]]:
         """Record a bilateral agreement and release the deals that were waiting for it."""
@@ -301,7 +306,9 @@ class ExchangeEngine:
     def _choose_grade(
         self, o: OrderInput, scheme: ClassScheme, values: dict[str, int], values_field: str
     ) -> tuple[str, ClassAssignment, str]:
-        party = ClassAssignment.SELLER if o.side is Side.OFFER else ClassAssignment.BUYER
+        """The order's grade, who chose it, and a one-line reason. The full per-band
+        explanation is built only to word a refusal (and by the Classify dry run)."""
+        where = f"{scheme.name} v{scheme.version}"
         if o.grade:
             if scheme.grade(o.grade) is None:
                 raise InvalidArgument(
@@ -310,19 +317,20 @@ class ExchangeEngine:
             if o.side is Side.REQUEST:
                 # A buyer's requirements only narrow which offers of the grade it accepts.
                 extra = f"; requirements {_requirements(o.values)}" if o.values else ""
-                return o.grade, party, f"{o.grade} chosen by the buyer{extra}"
-            result = self.classify(scheme, values)
-            check_chosen_grade(result, o.grade, values_field)
-            return o.grade, party, f"{o.grade} chosen by the seller; " + _rules(result, o.grade)
+                return o.grade, ClassAssignment.BUYER, f"{o.grade} in {where} chosen by the buyer{extra}"
+            best, score = grade_of(self._compiled[(scheme.name, scheme.version)], values, self.medians)
+            if best != o.grade:  # grades need not nest: only the full check can tell
+                check_chosen_grade(self.classify(scheme, values), o.grade, values_field)
+            return o.grade, ClassAssignment.SELLER, f"{o.grade} in {where} chosen by the seller; score {score}"
         if o.side is Side.REQUEST and not o.values:
             raise InvalidArgument("grade", "give a grade or per-parameter requirements")
-        result = self.classify(scheme, values)
-        if not result.grade:
-            lowest = result.verdicts[-1]
+        grade, score = grade_of(self._compiled[(scheme.name, scheme.version)], values, self.medians)
+        if not grade:
+            lowest = self.classify(scheme, values).verdicts[-1]
             raise InvalidArgument(
                 values_field, f"qualifies for no grade of {scheme.name}: {lowest.grade} needs {lowest.first_failure()}"
             )
-        return result.grade, ClassAssignment.SERVER, result.reason()
+        return grade, ClassAssignment.SERVER, f"{grade} in {where} from the values; score {score}"
 
     def cancel(self, participant: str, order_id: int, now: int, operator: bool = False) -> Outcome:
         """Take an order off the book."""
@@ -619,11 +627,6 @@ def _meets(offer: Order, request: Order, params: dict[str, Parameter]) -> bool:
 
 def _requirements(values: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(values.items()))
-
-
-def _rules(result: Classification, grade: str) -> str:
-    verdict = next(v for v in result.verdicts if v.grade == grade)
-    return ", ".join(c.rule for c in verdict.checks) or "no bands"
 
 
 def route_of(service: ServiceType, a_end: str, z_end: str) -> Route:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 from marketplace.errors import InvalidArgument
 
@@ -22,6 +23,9 @@ class ServiceType(IntEnum):
     ETHERNET_ELINE = 1
     IP_TRANSIT = 2
     VOICE_TERMINATION = 3
+
+
+_SERVICE_TYPES = {int(s): s for s in ServiceType}
 
 
 class Side(IntEnum):
@@ -52,10 +56,10 @@ class ClassAssignment(IntEnum):
     SERVER = 3
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
+class Route(NamedTuple):
     """A-end and Z-end points of presence. E-Line circuits are symmetric, so their
-    route is stored with the ends in sorted order; transit and voice are directed."""
+    route is stored with the ends in sorted order; transit and voice are directed.
+    A tuple, so book keys hash in C on the hot path."""
 
     a_end: str
     z_end: str
@@ -106,10 +110,9 @@ def check_order_input(o: OrderInput, now: int) -> tuple[ServiceType, Route]:
     price_field = "price" if o.side is Side.OFFER else "limit_price"
     if not CLIENT_ID_RULE.match(o.client_order_id):
         raise InvalidArgument("client_order_id", "must be 1-64 printable ASCII characters without spaces")
-    try:
-        service = ServiceType(o.service_type)
-    except ValueError:
-        raise InvalidArgument("service_type", "must be ETHERNET_ELINE, IP_TRANSIT or VOICE_TERMINATION") from None
+    service = _SERVICE_TYPES.get(o.service_type)
+    if service is None:
+        raise InvalidArgument("service_type", "must be ETHERNET_ELINE, IP_TRANSIT or VOICE_TERMINATION")
     route = Route.parse(service, o.a_end, o.z_end)
     if not 1 <= o.capacity_kbps <= MAX_CAPACITY_KBPS:
         raise InvalidArgument("capacity_kbps", f"must be 1..{MAX_CAPACITY_KBPS}")

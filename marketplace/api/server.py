@@ -4,6 +4,7 @@ health and reflection, on one gRPC port."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import time
@@ -43,6 +44,16 @@ SERVICE_NAMES = (
     participants_pb2.DESCRIPTOR.services_by_name["ParticipantsService"].full_name,
 )
 OPERATOR_NAME = "operator"
+
+
+def tune_gc() -> None:
+    """The engine holds many long-lived small objects (orders, book entries). CPython's
+    default collector thresholds (700 allocations) make it rescan them constantly; a
+    larger young-generation threshold and freezing what start-up loaded halve the cost of
+    an order. Reference cycles are still collected."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 def wall_clock() -> int:
@@ -89,6 +100,7 @@ async def create_server(
     store = await asyncio.to_thread(Store, settings.resolved_database_url)
     engine = ExchangeEngine()
     await asyncio.to_thread(store.restore, engine, clock())
+    tune_gc()
     sequencer = Sequencer(engine, store, clock, provisioner or HoldingProvisioner(), settings.max_batch)
     tasks = [asyncio.create_task(sequencer.serve(), name="sequencer")]
     if not engine.parameters:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-
 from ixchange.v1 import (
+    classes_pb2_grpc,
     common_pb2,
     exchange_pb2,
     exchange_pb2_grpc,
-    classes_pb2_grpc,
     participants_pb2,
     participants_pb2_grpc,
 )
@@ -33,32 +32,56 @@ class Client:
 
     def as_participant(self, name: str, *roles: int, carrier: bool = False) -> Client:
         """Register a participant (we are the operator) and return a client acting as it."""
-        self(self.participants.RegisterParticipant, participants_pb2.RegisterParticipantRequest(
-            participant=participants_pb2.Participant(name=name, roles=list(roles), carrier=carrier)))
+        self(
+            self.participants.RegisterParticipant,
+            participants_pb2.RegisterParticipantRequest(
+                participant=participants_pb2.Participant(name=name, roles=list(roles), carrier=carrier)
+            ),
+        )
         token = self(self.participants.IssueToken, participants_pb2.IssueTokenRequest(participant=name)).token
         return Client("", token, channel=self.channel)
 
-    def offer(self, cid: str, price: int = 1000, circuits: int = 1, values: dict[str, int] | None = None,
-              **kw: Any) -> Any:
+    def offer(
+        self, cid: str, price: int = 1000, circuits: int = 1, values: dict[str, int] | None = None, **kw: Any
+    ) -> Any:
         req = exchange_pb2.SubmitOfferRequest(
-            client_order_id=cid, service_type=ELINE, route=common_pb2.Route(a_end="FRA", z_end="AMS"),
-            capacity_kbps=G, circuits=circuits, values=PLATINUM if values is None else values, price=price, **kw)
+            client_order_id=cid,
+            service_type=ELINE,
+            route=common_pb2.Route(a_end="FRA", z_end="AMS"),
+            capacity_kbps=G,
+            circuits=circuits,
+            values=PLATINUM if values is None else values,
+            price=price,
+            **kw,
+        )
         return self(self.exchange.SubmitOffer, req)
 
     def request(self, cid: str, limit: int = 1000, circuits: int = 1, grade: str = "platinum", **kw: Any) -> Any:
         req = exchange_pb2.SubmitRequestRequest(
-            client_order_id=cid, service_type=ELINE, route=common_pb2.Route(a_end="FRA", z_end="AMS"),
-            capacity_kbps=G, circuits=circuits, grade=grade, limit_price=limit, **kw)
+            client_order_id=cid,
+            service_type=ELINE,
+            route=common_pb2.Route(a_end="FRA", z_end="AMS"),
+            capacity_kbps=G,
+            circuits=circuits,
+            grade=grade,
+            limit_price=limit,
+            **kw,
+        )
         return self(self.exchange.SubmitRequest, req)
 
 
 def agreement(reference: str, buyer: str, seller: str, max_rate: int = 100 * G) -> participants_pb2.Agreement:
     return participants_pb2.Agreement(
-        reference=reference, buyer=buyer, seller=seller, max_rate_kbps=max_rate,
+        reference=reference,
+        buyer=buyer,
+        seller=seller,
+        max_rate_kbps=max_rate,
         interconnects=[
-            participants_pb2.Interconnect(party=participants_pb2.PARTY_BUYER, node="sw1", port="1", vlan_min=100,
-                                          vlan_max=199),
-            participants_pb2.Interconnect(party=participants_pb2.PARTY_SELLER, node="sw2", port="2", vlan_min=100,
-                                          vlan_max=199),
+            participants_pb2.Interconnect(
+                party=participants_pb2.PARTY_BUYER, node="sw1", port="1", vlan_min=100, vlan_max=199
+            ),
+            participants_pb2.Interconnect(
+                party=participants_pb2.PARTY_SELLER, node="sw2", port="2", vlan_min=100, vlan_max=199
+            ),
         ],
     )

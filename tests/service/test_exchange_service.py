@@ -8,10 +8,10 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-
 from ixchange.v1 import classes_pb2, common_pb2, exchange_pb2, participants_pb2
+
 from tests.conftest import ServerThread
-from tests.service.client import ELINE, G, PLATINUM, Client, agreement
+from tests.service.client import ELINE, PLATINUM, Client, G, agreement
 
 SELLER = participants_pb2.ROLE_SELLER
 BUYER = participants_pb2.ROLE_BUYER
@@ -40,11 +40,15 @@ def test_seller_and_buyer_trade_and_deal_waits_for_agreement(operator: Client) -
     assert placed.order.grade == "platinum"
     assert placed.order.assigned_by == common_pb2.CLASS_ASSIGNMENT_SERVER
     reply = buyer.request("r-1", limit=1000, circuits=2)
-    assert [(d.circuits, d.price, d.status) for d in reply.deals] == [(2, 900, common_pb2.DEAL_STATUS_PENDING_AGREEMENT)]
+    assert [(d.circuits, d.price, d.status) for d in reply.deals] == [
+        (2, 900, common_pb2.DEAL_STATUS_PENDING_AGREEMENT)
+    ]
     deal_id = reply.deals[0].deal_id
 
-    registered = operator(operator.participants.RegisterAgreement,
-                          participants_pb2.RegisterAgreementRequest(agreement=agreement("AG-1", "globex", "acme")))
+    registered = operator(
+        operator.participants.RegisterAgreement,
+        participants_pb2.RegisterAgreementRequest(agreement=agreement("AG-1", "globex", "acme")),
+    )
     assert list(registered.released_deal_ids) == [deal_id]
     deal = buyer(buyer.exchange.GetDeal, exchange_pb2.GetDealRequest(deal_id=deal_id)).deal
     assert deal.status == common_pb2.DEAL_STATUS_BROKERED and deal.agreement_id == registered.agreement.agreement_id
@@ -90,9 +94,15 @@ def test_bad_input_is_invalid_argument_naming_the_field_and_writes_nothing(
     operator: Client, change: dict[str, object], field: str
 ) -> None:
     seller = operator.as_participant("acme", SELLER)
-    req = exchange_pb2.SubmitOfferRequest(client_order_id="x", service_type=ELINE,
-                                          route=common_pb2.Route(a_end="FRA", z_end="AMS"), capacity_kbps=G,
-                                          circuits=1, values=PLATINUM, price=100)
+    req = exchange_pb2.SubmitOfferRequest(
+        client_order_id="x",
+        service_type=ELINE,
+        route=common_pb2.Route(a_end="FRA", z_end="AMS"),
+        capacity_kbps=G,
+        circuits=1,
+        values=PLATINUM,
+        price=100,
+    )
     for key, value in change.items():
         if key == "values":
             req.ClearField("values")
@@ -122,8 +132,9 @@ def test_authentication_and_roles(exchange: ServerThread, operator: Client) -> N
     other = operator.as_participant("initech", SELLER)
     code, details = code_of(lambda: seller.request("r", limit=5))
     assert code == grpc.StatusCode.PERMISSION_DENIED and "BUYER" in details
-    code, _ = code_of(lambda: seller(seller.participants.IssueToken,
-                                     participants_pb2.IssueTokenRequest(participant="acme")))
+    code, _ = code_of(
+        lambda: seller(seller.participants.IssueToken, participants_pb2.IssueTokenRequest(participant="acme"))
+    )
     assert code == grpc.StatusCode.PERMISSION_DENIED
     code, _ = code_of(lambda: seller(seller.classes.DefineParameter, classes_pb2.DefineParameterRequest()))
     assert code == grpc.StatusCode.PERMISSION_DENIED
@@ -131,8 +142,9 @@ def test_authentication_and_roles(exchange: ServerThread, operator: Client) -> N
     placed = seller.offer("o", price=500).order
     code, _ = code_of(lambda: other(other.exchange.GetOrder, exchange_pb2.GetOrderRequest(order_id=placed.order_id)))
     assert code == grpc.StatusCode.NOT_FOUND
-    code, _ = code_of(lambda: other(other.exchange.CancelOrder,
-                                    exchange_pb2.CancelOrderRequest(order_id=placed.order_id)))
+    code, _ = code_of(
+        lambda: other(other.exchange.CancelOrder, exchange_pb2.CancelOrderRequest(order_id=placed.order_id))
+    )
     assert code == grpc.StatusCode.PERMISSION_DENIED
     assert other(other.exchange.ListOrders, exchange_pb2.ListOrdersRequest()).orders == []
 
@@ -142,13 +154,15 @@ def test_cancel_and_replace(operator: Client) -> None:
     buyer = operator.as_participant("globex", BUYER)
     placed = seller.offer("o", price=1200, circuits=2).order
     buyer.request("r", limit=1000)
-    replaced = seller(seller.exchange.ReplaceOrder, exchange_pb2.ReplaceOrderRequest(order_id=placed.order_id,
-                                                                                     price=1000))
+    replaced = seller(
+        seller.exchange.ReplaceOrder, exchange_pb2.ReplaceOrderRequest(order_id=placed.order_id, price=1000)
+    )
     assert [d.price for d in replaced.deals] == [1000]
     cancelled = seller(seller.exchange.CancelOrder, exchange_pb2.CancelOrderRequest(order_id=placed.order_id))
     assert cancelled.order.status == common_pb2.ORDER_STATUS_CANCELLED
-    code, details = code_of(lambda: seller(seller.exchange.CancelOrder,
-                                           exchange_pb2.CancelOrderRequest(order_id=placed.order_id)))
+    code, details = code_of(
+        lambda: seller(seller.exchange.CancelOrder, exchange_pb2.CancelOrderRequest(order_id=placed.order_id))
+    )
     assert code == grpc.StatusCode.FAILED_PRECONDITION and details.startswith("order_id:")
 
 
@@ -166,8 +180,9 @@ def test_watch_events_resumes_from_a_sequence_number_without_gaps(operator: Clie
 
     # More happens while the watcher is away, and while it reconnects.
     seller.offer("o2", price=950)
-    resumed = operator.exchange.WatchEvents(exchange_pb2.WatchEventsRequest(after_sequence=seen[-1].sequence),
-                                            metadata=operator.metadata)
+    resumed = operator.exchange.WatchEvents(
+        exchange_pb2.WatchEventsRequest(after_sequence=seen[-1].sequence), metadata=operator.metadata
+    )
     later = threading.Thread(target=lambda: buyer.request("r2", limit=950))
     later.start()
     got = [next(resumed) for _ in range(5)]
@@ -175,8 +190,10 @@ def test_watch_events_resumes_from_a_sequence_number_without_gaps(operator: Clie
     resumed.cancel()
     assert [e.sequence for e in got] == list(range(seen[-1].sequence + 1, seen[-1].sequence + 6))
     assert [e.kind for e in got] == [
-        exchange_pb2.EVENT_KIND_ORDER_ACCEPTED, exchange_pb2.EVENT_KIND_ORDER_ACCEPTED,
-        exchange_pb2.EVENT_KIND_DEAL_CREATED, exchange_pb2.EVENT_KIND_ORDER_FILLED,
+        exchange_pb2.EVENT_KIND_ORDER_ACCEPTED,
+        exchange_pb2.EVENT_KIND_ORDER_ACCEPTED,
+        exchange_pb2.EVENT_KIND_DEAL_CREATED,
+        exchange_pb2.EVENT_KIND_ORDER_FILLED,
         exchange_pb2.EVENT_KIND_ORDER_FILLED,
     ]
 
@@ -188,29 +205,49 @@ def test_watch_events_resumes_from_a_sequence_number_without_gaps(operator: Clie
 
 
 def test_classes_api_defines_parameters_and_versions_schemes(operator: Client) -> None:
-    param = classes_pb2.Parameter(name="mos_x100", unit="mos", direction=classes_pb2.DIRECTION_HIGHER_IS_BETTER,
-                                  min_value=100, max_value=500, score_worst=300, score_best=440)
+    param = classes_pb2.Parameter(
+        name="mos_x100",
+        unit="mos",
+        direction=classes_pb2.DIRECTION_HIGHER_IS_BETTER,
+        min_value=100,
+        max_value=500,
+        score_worst=300,
+        score_best=440,
+    )
     operator(operator.classes.DefineParameter, classes_pb2.DefineParameterRequest(parameter=param))
     scheme = classes_pb2.ClassScheme(
-        name="circuits", service_types=[ELINE],
-        grades=[classes_pb2.Grade(name="fast", bands=[classes_pb2.Band(
-                    parameter="latency_us", median=classes_pb2.MedianBound(permille=1200, initial=8_000))]),
-                classes_pb2.Grade(name="any")],
+        name="circuits",
+        service_types=[ELINE],
+        grades=[
+            classes_pb2.Grade(
+                name="fast",
+                bands=[
+                    classes_pb2.Band(
+                        parameter="latency_us", median=classes_pb2.MedianBound(permille=1200, initial=8_000)
+                    )
+                ],
+            ),
+            classes_pb2.Grade(name="any"),
+        ],
     )
     v2 = operator(operator.classes.DefineClassScheme, classes_pb2.DefineClassSchemeRequest(scheme=scheme)).scheme
     assert v2.version == 2 and v2.grades[0].bands[0].effective == 8_000
     listed = operator(operator.classes.ListClassSchemes, classes_pb2.ListClassSchemesRequest(all_versions=True))
     assert [(s.name, s.version) for s in listed.schemes] == [("circuits", 1), ("circuits", 2), ("voice", 1)]
-    verdict = operator(operator.classes.Classify, classes_pb2.ClassifyRequest(service_type=ELINE,
-                                                                              values={"latency_us": 9_000}))
+    verdict = operator(
+        operator.classes.Classify, classes_pb2.ClassifyRequest(service_type=ELINE, values={"latency_us": 9_000})
+    )
     assert (verdict.grade, verdict.scheme_version) == ("any", 2)
     assert "latency_us 9000 not <= 8000" in verdict.verdicts[0].checks[0].rule
 
-    bad = classes_pb2.ClassScheme(name="circuits", service_types=[ELINE],
-                                  grades=[classes_pb2.Grade(name="x", bands=[classes_pb2.Band(parameter="nope",
-                                                                                              fixed=1)])])
-    code, details = code_of(lambda: operator(operator.classes.DefineClassScheme,
-                                             classes_pb2.DefineClassSchemeRequest(scheme=bad)))
+    bad = classes_pb2.ClassScheme(
+        name="circuits",
+        service_types=[ELINE],
+        grades=[classes_pb2.Grade(name="x", bands=[classes_pb2.Band(parameter="nope", fixed=1)])],
+    )
+    code, details = code_of(
+        lambda: operator(operator.classes.DefineClassScheme, classes_pb2.DefineClassSchemeRequest(scheme=bad))
+    )
     assert code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith("scheme.grades[0].bands[0].parameter")
 
 
@@ -223,5 +260,9 @@ def test_health_and_reflection_list_every_service(exchange: ServerThread) -> Non
     stub = reflection_pb2_grpc.ServerReflectionStub(channel)
     replies = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)
     names = {s.name for r in replies for s in r.list_services_response.service}
-    assert {"ixchange.v1.ExchangeService", "ixchange.v1.ClassesService", "ixchange.v1.ParticipantsService",
-            "grpc.health.v1.Health"} <= names
+    assert {
+        "ixchange.v1.ExchangeService",
+        "ixchange.v1.ClassesService",
+        "ixchange.v1.ParticipantsService",
+        "grpc.health.v1.Health",
+    } <= names

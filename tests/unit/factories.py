@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marketplace.classing import DEFAULT_SCHEMES
+from marketplace.classing import DEFAULT_SCHEMES, ClassScheme
 from marketplace.engine import ExchangeEngine
 from marketplace.orders import OrderInput, ServiceType, Side
 from marketplace.parameters import DEFAULT_PARAMETERS
@@ -14,31 +14,75 @@ BRONZE = {"latency_us": 100_000, "loss_ppm": 5_000, "availability_ppm": 995_000}
 G = 1_000_000  # kbit/s in a gigabit
 
 
-def new_engine() -> ExchangeEngine:
+def new_engine(*schemes: ClassScheme, keep_changes: bool = False) -> ExchangeEngine:
+    """An engine with the built-in parameters and schemes (plus `schemes`), as a new
+    server seeds it. keep_changes leaves the seeding undrained, for a store to persist."""
     engine = ExchangeEngine()
     for p in DEFAULT_PARAMETERS:
         engine.define_parameter(p)
-    for s in DEFAULT_SCHEMES:
+    for s in (*DEFAULT_SCHEMES, *schemes):
         engine.define_scheme(s, 0)
-    engine.drain()
+    if not keep_changes:
+        engine.drain()
     return engine
 
 
 _counter = [0]
 
 
-def offer(seller: str = "s1", price: int = 1000, circuits: int = 1, values: dict[str, int] | None = None,
-          route: tuple[str, str] = ("FRA", "AMS"), capacity: int = G, grade: str = "", cid: str = "",
-          service: ServiceType = ServiceType.ETHERNET_ELINE, **kw: int) -> OrderInput:
+def offer(
+    seller: str = "s1",
+    price: int = 1000,
+    circuits: int = 1,
+    values: dict[str, int] | None = None,
+    route: tuple[str, str] = ("FRA", "AMS"),
+    capacity: int = G,
+    grade: str = "",
+    cid: str = "",
+    service: ServiceType = ServiceType.ETHERNET_ELINE,
+    **kw: int,
+) -> OrderInput:
     _counter[0] += 1
-    return OrderInput(seller, cid or f"o{_counter[0]}", Side.OFFER, service, route[0], route[1], capacity,
-                      circuits, dict(PLATINUM if values is None else values), price, grade, **kw)  # type: ignore[arg-type]
+    return OrderInput(
+        seller,
+        cid or f"o{_counter[0]}",
+        Side.OFFER,
+        service,
+        route[0],
+        route[1],
+        capacity,
+        circuits,
+        dict(PLATINUM if values is None else values),
+        price,
+        grade,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
-def request(buyer: str = "b1", limit: int = 1000, circuits: int = 1, grade: str = "platinum",
-            requirements: dict[str, int] | None = None, route: tuple[str, str] = ("FRA", "AMS"),
-            capacity: int = G, cid: str = "", service: ServiceType = ServiceType.ETHERNET_ELINE,
-            **kw: int) -> OrderInput:
+def request(
+    buyer: str = "b1",
+    limit: int = 1000,
+    circuits: int = 1,
+    grade: str = "platinum",
+    requirements: dict[str, int] | None = None,
+    route: tuple[str, str] = ("FRA", "AMS"),
+    capacity: int = G,
+    cid: str = "",
+    service: ServiceType = ServiceType.ETHERNET_ELINE,
+    **kw: int,
+) -> OrderInput:
     _counter[0] += 1
-    return OrderInput(buyer, cid or f"r{_counter[0]}", Side.REQUEST, service, route[0], route[1], capacity,
-                      circuits, dict(requirements or {}), limit, grade, **kw)  # type: ignore[arg-type]
+    return OrderInput(
+        buyer,
+        cid or f"r{_counter[0]}",
+        Side.REQUEST,
+        service,
+        route[0],
+        route[1],
+        capacity,
+        circuits,
+        dict(requirements or {}),
+        limit,
+        grade,
+        **kw,
+    )  # type: ignore[arg-type]

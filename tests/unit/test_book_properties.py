@@ -16,12 +16,24 @@ ROUTES = [("FRA", "AMS"), ("LON", "PAR")]
 GRADES = {"platinum": PLATINUM, "gold": GOLD}
 PARTIES = ["p1", "p2", "p3"]
 
-submit_offer = st.tuples(st.just("offer"), st.sampled_from(PARTIES), st.sampled_from(list(GRADES)),
-                         st.sampled_from(ROUTES), st.integers(90, 110), st.integers(1, 4),
-                         st.sampled_from([1_000, 3_000, 4_500]))
-submit_request = st.tuples(st.just("request"), st.sampled_from(PARTIES), st.sampled_from(list(GRADES)),
-                           st.sampled_from(ROUTES), st.integers(90, 110), st.integers(1, 6),
-                           st.sampled_from([0, 3_000]))
+submit_offer = st.tuples(
+    st.just("offer"),
+    st.sampled_from(PARTIES),
+    st.sampled_from(list(GRADES)),
+    st.sampled_from(ROUTES),
+    st.integers(90, 110),
+    st.integers(1, 4),
+    st.sampled_from([1_000, 3_000, 4_500]),
+)
+submit_request = st.tuples(
+    st.just("request"),
+    st.sampled_from(PARTIES),
+    st.sampled_from(list(GRADES)),
+    st.sampled_from(ROUTES),
+    st.integers(90, 110),
+    st.integers(1, 6),
+    st.sampled_from([0, 3_000]),
+)
 cancel = st.tuples(st.just("cancel"), st.integers(0, 50))
 replace = st.tuples(st.just("replace"), st.integers(0, 50), st.integers(90, 110), st.integers(1, 5))
 commands = st.lists(st.one_of(submit_offer, submit_request, cancel, replace), max_size=60)
@@ -53,8 +65,11 @@ class Reference:
     def match(self, inc: RefOrder) -> None:
         while inc.remaining:
             cands = [
-                x for x in self.live.values()
-                if x.key == inc.key and x.side != inc.side and x is not inc
+                x
+                for x in self.live.values()
+                if x.key == inc.key
+                and x.side != inc.side
+                and x is not inc
                 and (x.price >= inc.price if inc.side is Side.OFFER else x.price <= inc.price)
                 and self.eligible(*((inc, x) if inc.side is Side.OFFER else (x, inc)))
             ]
@@ -73,8 +88,16 @@ class Reference:
         else:
             self.live.pop(inc.oid, None)
 
-    def submit(self, oid: int, party: str, side: Side, key: tuple[str, tuple[str, str]], price: int,
-               circuits: int, latency: int) -> None:
+    def submit(
+        self,
+        oid: int,
+        party: str,
+        side: Side,
+        key: tuple[str, tuple[str, str]],
+        price: int,
+        circuits: int,
+        latency: int,
+    ) -> None:
         self.prio += 1
         self.match(RefOrder(oid, party, side, key, price, self.prio, circuits, latency))
 
@@ -100,13 +123,15 @@ def run(cmds: list[tuple[object, ...]]) -> tuple[ExchangeEngine, Reference, list
             assert isinstance(price, int) and isinstance(circuits, int) and isinstance(route, tuple)
             if kind == "offer":
                 values = {**GRADES[grade], "latency_us": min(latency, GRADES[grade]["latency_us"])}
-                out = engine.submit(offer(party, price=price, circuits=circuits, values=values, route=route,
-                                          grade=grade), now)
+                out = engine.submit(
+                    offer(party, price=price, circuits=circuits, values=values, route=route, grade=grade), now
+                )
                 side, lat = Side.OFFER, values["latency_us"]
             else:
                 req = {"latency_us": latency} if latency else {}
-                out = engine.submit(request(party, limit=price, circuits=circuits, grade=grade, requirements=req,
-                                            route=route), now)
+                out = engine.submit(
+                    request(party, limit=price, circuits=circuits, grade=grade, requirements=req, route=route), now
+                )
                 side, lat = Side.REQUEST, latency
             assert out.order is not None
             order_ids.append(out.order.order_id)

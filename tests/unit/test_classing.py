@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from marketplace.classing import Band, ClassScheme, Grade, MedianTracker, classify, validate_scheme
+from marketplace.classing import (
+    Band,
+    ClassScheme,
+    Grade,
+    MedianTracker,
+    classify,
+    compile_scheme,
+    grade_of,
+    validate_scheme,
+)
 from marketplace.errors import InvalidArgument
 from marketplace.orders import ServiceType
 from marketplace.parameters import DEFAULT_PARAMETERS, Direction, Parameter, validate_parameter
@@ -43,7 +54,9 @@ def test_missing_value_fails_the_band_that_needs_it() -> None:
 def test_weighted_score_gates_a_grade() -> None:
     # Bands alone would pass, but weights make latency count: score below min_score.
     scheme = ClassScheme(
-        "w", 1, (ServiceType.IP_TRANSIT,),
+        "w",
+        1,
+        (ServiceType.IP_TRANSIT,),
         (Grade("top", (Band("loss_ppm", fixed=100),), min_score=900), Grade("rest", ())),
         {"latency_us": 9, "loss_ppm": 1},
     )
@@ -63,7 +76,9 @@ def test_parameter_score_is_clamped_and_direction_aware() -> None:
 
 def test_median_bound_starts_at_initial_and_follows_the_class_median() -> None:
     scheme = ClassScheme(
-        "med", 1, (ServiceType.IP_TRANSIT,),
+        "med",
+        1,
+        (ServiceType.IP_TRANSIT,),
         (Grade("a", (Band("latency_us", median_permille=1100, initial=10_000),)), Grade("b", ())),
         {},
     )
@@ -92,7 +107,9 @@ def test_engine_medians_move_as_offers_arrive() -> None:
 
     engine = new_engine()
     scheme = ClassScheme(
-        "transit-med", 0, (ServiceType.IP_TRANSIT,),
+        "transit-med",
+        0,
+        (ServiceType.IP_TRANSIT,),
         (Grade("fast", (Band("latency_us", median_permille=1000, initial=50_000),)), Grade("any", ())),
         {},
     )
@@ -131,3 +148,35 @@ def test_parameter_definition_rules() -> None:
         validate_parameter(Parameter("mos_x100", "mos", Direction.LOWER_IS_BETTER, "", 100, 500, 300, 440))
     with pytest.raises(InvalidArgument, match=r"parameter.name"):
         validate_parameter(Parameter("MOS", "mos", Direction.HIGHER_IS_BETTER, "", 100, 500, 300, 440))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "latency_us": st.integers(0, 200_000),
+            "jitter_us": st.integers(0, 40_000),
+            "loss_ppm": st.integers(0, 20_000),
+            "availability_ppm": st.integers(980_000, 1_000_000),
+        },
+    ),
+    st.lists(st.integers(1_000, 60_000), max_size=5),
+)
+def test_fast_grade_agrees_with_the_explained_classification(values: dict[str, int], history: list[int]) -> None:
+    scheme = ClassScheme(
+        "mixed",
+        1,
+        (ServiceType.IP_TRANSIT,),
+        (
+            Grade("a", (Band("latency_us", median_permille=900, initial=5_000), Band("loss_ppm", fixed=10)), 700),
+            Grade("b", (Band("availability_ppm", fixed=999_000),), 300),
+            Grade("c", ()),
+        ),
+        {"latency_us": 2, "loss_ppm": 1, "availability_ppm": 1},
+    )
+    medians = MedianTracker()
+    for latency in history:
+        medians.add("mixed", "a", {"latency_us": latency}, {"latency_us"})
+    explained = classify(scheme, values, PARAMS, medians)
+    assert grade_of(compile_scheme(scheme, PARAMS), values, medians) == (explained.grade, explained.score)

@@ -13,9 +13,16 @@ from tests.unit.factories import GOLD, PLATINUM, SILVER, G, new_engine, offer, r
 
 
 def agreement(buyer: str = "b1", seller: str = "s1", max_rate: int = 100 * G, ref: str = "A-1") -> Agreement:
-    return Agreement(0, ref, buyer, seller,
-                     (Interconnect(Party.BUYER, "sw1", "1", 100, 199), Interconnect(Party.SELLER, "sw2", "2", 100, 199)),
-                     max_rate, "net 30", 0)
+    return Agreement(
+        0,
+        ref,
+        buyer,
+        seller,
+        (Interconnect(Party.BUYER, "sw1", "1", 100, 199), Interconnect(Party.SELLER, "sw2", "2", 100, 199)),
+        max_rate,
+        "net 30",
+        0,
+    )
 
 
 def test_request_takes_best_priced_offer_then_earliest() -> None:
@@ -76,9 +83,14 @@ def test_requirements_filter_offers_inside_the_class() -> None:
     engine = new_engine()
     engine.submit(offer("s1", price=900, values={**PLATINUM, "latency_us": 4_900}), 1)
     engine.submit(offer("s2", price=1000, values={**PLATINUM, "latency_us": 2_000}), 2)
-    out = engine.submit(request(grade="", requirements={"latency_us": 3_000, "loss_ppm": 10,
-                                                         "jitter_us": 1_000, "availability_ppm": 999_990},
-                                limit=2000), 3)
+    out = engine.submit(
+        request(
+            grade="",
+            requirements={"latency_us": 3_000, "loss_ppm": 10, "jitter_us": 1_000, "availability_ppm": 999_990},
+            limit=2000,
+        ),
+        3,
+    )
     assert out.order is not None and out.order.grade == "platinum"
     assert out.order.assigned_by is ClassAssignment.SERVER
     assert [d.seller for d in out.deals] == ["s2"]
@@ -259,8 +271,7 @@ def test_same_commands_same_deals() -> None:
         out = []
         for i in range(30):
             engine.submit(offer(f"s{i % 3}", price=1000 + (i * 37) % 200, circuits=1 + i % 3, cid=f"o{i}"), i)
-            res = engine.submit(request(f"b{i % 2}", limit=1000 + (i * 53) % 200, circuits=1 + i % 4, cid=f"r{i}"),
-                                i)
+            res = engine.submit(request(f"b{i % 2}", limit=1000 + (i * 53) % 200, circuits=1 + i % 4, cid=f"r{i}"), i)
             out += [(d.offer_order_id, d.request_order_id, d.circuits, d.price) for d in res.deals]
         return out
 

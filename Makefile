@@ -1,0 +1,72 @@
+# ixchange — the usual targets. `make run` and `make test` install what they need.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_TEST_PACKAGES := openssl postgresql
+
+.PHONY: help run test check lint format typecheck proto bench clean venv system-deps test-deps
+
+help:
+	@echo "make run        run the exchange (embedded SQLite, default class schemes)"
+	@echo "make test       install test dependencies, start PostgreSQL, lint, type-check, run every test"
+	@echo "make check      ruff, mypy, buf lint and the generated-code check only"
+	@echo "make format     ruff format + autofix"
+	@echo "make proto      regenerate Python code from proto/"
+	@echo "make bench      run the benchmarks (results in bench/results/, summarised in BENCHMARKS.md)"
+	@echo "make clean      remove the virtualenv and caches"
+
+# Debian/Ubuntu: the venv module (and pip in it) comes from python3-venv.
+system-deps:
+	@if ! /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null; then \
+	  echo "installing python3-venv..."; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; \
+	fi
+
+# --system-site-packages: the lab uses Debian's Mininet module from inside the venv.
+$(VENV)/.installed: pyproject.toml | system-deps
+	@test -x $(PY) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+run: venv
+	$(BIN)/ixchange serve
+
+test-deps: venv
+	@missing=""; for p in $(APT_TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing..."; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+check: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	cd proto && ../$(BIN)/buf lint
+	$(PY) proto/generate.py --check
+
+test: test-deps check
+	IXCHANGE_TEST_POSTGRES_URL="$$(tests/tools/postgres.sh)" $(BIN)/pytest -q
+
+lint: check
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: venv
+	$(BIN)/mypy
+
+proto: venv
+	$(PY) proto/generate.py
+
+bench: venv
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

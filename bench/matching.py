@@ -1,0 +1,196 @@
+"""Benchmark (a): the matching engine alone against a bare price-time book.
+
+Both get the same random order flow over several classes and routes. The engine classes
+every order, validates it, keeps the books, brokers deals and records events; the floor is
+a plain sortedcontainers price-time book per class with none of that. One core, one thread.
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+import time
+from dataclasses import dataclass
+
+from sortedcontainers import SortedList
+
+from marketplace.api.server import tune_gc
+from marketplace.classing import DEFAULT_SCHEMES
+from marketplace.engine import ExchangeEngine
+from marketplace.orders import OrderInput, ServiceType, Side
+from marketplace.parameters import DEFAULT_PARAMETERS
+
+GRADE_VALUES = [
+    {"latency_us": 4_000, "jitter_us": 500, "loss_ppm": 5, "availability_ppm": 999_995},
+    {"latency_us": 15_000, "jitter_us": 2_000, "loss_ppm": 50, "availability_ppm": 999_950},
+    {"latency_us": 40_000, "jitter_us": 8_000, "loss_ppm": 500, "availability_ppm": 999_500},
+    {"latency_us": 100_000, "loss_ppm": 5_000, "availability_ppm": 995_000},
+]
+GRADES = ["platinum", "gold", "silver", "bronze"]
+POPS = ["FRA", "AMS", "LON", "PAR", "NYC", "SIN"]
+
+
+def order_flow(n: int, seed: int = 7) -> list[OrderInput]:
+    """Offers classed by the server from their values, requests naming a grade; prices
+    around a mid so roughly half the orders trade."""
+    rng = random.Random(seed)
+    routes = [(a, z) for a in POPS for z in POPS if a < z][:8]
+    out = []
+    for i in range(n):
+        g = rng.randrange(4)
+        a, z = routes[rng.randrange(len(routes))]
+        if rng.random() < 0.5:
+            out.append(
+                OrderInput(
+                    f"s{rng.randrange(20)}",
+                    f"o{i}",
+                    Side.OFFER,
+                    ServiceType.ETHERNET_ELINE,
+                    a,
+                    z,
+                    1_000_000,
+                    rng.randint(1, 5),
+                    GRADE_VALUES[g],
+                    1000 + rng.randint(-50, 60),
+                )
+            )
+        else:
+            out.append(
+                OrderInput(
+                    f"b{rng.randrange(20)}",
+                    f"r{i}",
+                    Side.REQUEST,
+                    ServiceType.ETHERNET_ELINE,
+                    a,
+                    z,
+                    1_000_000,
+                    rng.randint(1, 5),
+                    {},
+                    1000 + rng.randint(-60, 50),
+                    GRADES[g],
+                )
+            )
+    return out
+
+
+@dataclass
+class Result:
+    name: str
+    orders: int
+    seconds: float
+    p50_us: float
+    p99_us: float
+    deals: int
+
+    @property
+    def rate(self) -> float:
+        return self.orders / self.seconds
+
+
+def percentile(sorted_ns: list[int], q: float) -> float:
+    return sorted_ns[min(len(sorted_ns) - 1, int(q * len(sorted_ns)))] / 1000
+
+
+def run_engine(flow: list[OrderInput]) -> Result:
+    engine = ExchangeEngine()
+    for p in DEFAULT_PARAMETERS:
+        engine.define_parameter(p)
+    for s in DEFAULT_SCHEMES:
+        engine.define_scheme(s, 0)
+    engine.drain()
+    lat = []
+    deals = 0
+    clock = time.perf_counter_ns
+    start = clock()
+    for i, o in enumerate(flow):
+        t0 = clock()
+        deals += len(engine.submit(o, i).deals)
+        lat.append(clock() - t0)
+        if i % 1024 == 1023:
+            engine.drain()  # what the sequencer does once per batch
+    total = clock() - start
+    lat.sort()
+    return Result("ixchange engine", len(flow), total / 1e9, percentile(lat, 0.5), percentile(lat, 0.99), deals)
+
+
+def run_floor(flow: list[OrderInput]) -> Result:
+    """A bare price-time book: SortedList per (grade, route) and side; no classing,
+    validation, events or brokering. Offers use a precomputed grade."""
+    books: dict[tuple[str, str, str], tuple[SortedList, SortedList]] = {}
+    prepared = []
+    for o in flow:
+        grade = GRADES[GRADE_VALUES.index(o.values)] if o.side is Side.OFFER else o.grade
+        prepared.append(((grade, o.a_end, o.z_end), o.side is Side.OFFER, o.price, o.circuits))
+    lat = []
+    deals = 0
+    clock = time.perf_counter_ns
+    gc.collect()
+    start = clock()
+    for seq, (key, is_offer, price, qty) in enumerate(prepared):
+        t0 = clock()
+        book = books.get(key)
+        if book is None:
+            book = books[key] = (SortedList(), SortedList())
+        asks, bids = book
+        opposite = bids if is_offer else asks
+        while qty and opposite:
+            best = opposite[0]
+            best_price = -best[0] if is_offer else best[0]
+            if (best_price < price) if is_offer else (best_price > price):
+                break
+            fill = min(qty, best[2][0])
+            qty -= fill
+            best[2][0] -= fill
+            deals += 1
+            if best[2][0] == 0:
+                del opposite[0]
+        if qty:
+            (asks if is_offer else bids).add((price if is_offer else -price, seq, [qty]))
+        lat.append(clock() - t0)
+    total = clock() - start
+    lat.sort()
+    return Result(
+        "bare price-time book (floor)", len(flow), total / 1e9, percentile(lat, 0.5), percentile(lat, 0.99), deals
+    )
+
+
+def main(sizes: tuple[int, ...] = (100_000, 1_000_000)) -> list[dict[str, object]]:
+    """Each size: the engine with CPython's default collector settings, then with the
+    settings `ixchange serve` uses (marketplace.api.server.tune_gc), then the floor."""
+    rows: list[dict[str, object]] = []
+    defaults = gc.get_threshold()
+    for n in sizes:
+        flow = order_flow(n)
+        gc.set_threshold(*defaults)
+        gc.unfreeze()
+        untuned = run_engine(flow)
+        untuned.name = "ixchange engine, default gc"
+        tune_gc()
+        engine = run_engine(flow)
+        engine.name = "ixchange engine, server gc settings"
+        floor = run_floor(flow)
+        for r in (untuned, engine, floor):
+            rows.append(
+                {
+                    "bench": "matching",
+                    "orders": n,
+                    "name": r.name,
+                    "orders_per_s": round(r.rate),
+                    "p50_us": round(r.p50_us, 2),
+                    "p99_us": round(r.p99_us, 2),
+                    "deals": r.deals,
+                }
+            )
+        rows.append(
+            {"bench": "matching", "orders": n, "name": "engine / floor", "ratio": round(engine.rate / floor.rate, 3)}
+        )
+        print(
+            f"n={n}: engine (default gc) {untuned.rate:,.0f}/s; engine {engine.rate:,.0f}/s p50 {engine.p50_us:.1f}us p99 {engine.p99_us:.1f}us; "
+            f"floor {floor.rate:,.0f}/s; ratio {engine.rate / floor.rate:.2f}",
+            flush=True,
+        )
+    return rows
+
+
+if __name__ == "__main__":
+    main((100_000,))

@@ -1,0 +1,117 @@
+"""TLS and mutual TLS on the real server, with certificates made by openssl."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from ixchange.v1 import exchange_pb2
+
+from marketplace.settings import load_settings
+from tests.conftest import ServerThread
+from tests.service.client import Client
+
+
+def openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("pki")
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=ixchange test CA",
+        "-keyout",
+        str(d / "ca.key"),
+        "-out",
+        str(d / "ca.pem"),
+    )
+    for name, ext in (
+        ("server", "subjectAltName=IP:127.0.0.1,DNS:localhost"),
+        ("client", "extendedKeyUsage=clientAuth"),
+    ):
+        openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            f"/CN={name}",
+            "-keyout",
+            str(d / f"{name}.key"),
+            "-out",
+            str(d / f"{name}.csr"),
+        )
+        (d / f"{name}.ext").write_text(ext + "\n")
+        openssl(
+            "x509",
+            "-req",
+            "-in",
+            str(d / f"{name}.csr"),
+            "-CA",
+            str(d / "ca.pem"),
+            "-CAkey",
+            str(d / "ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            str(d / f"{name}.ext"),
+            "-out",
+            str(d / f"{name}.pem"),
+        )
+    return d
+
+
+def serve(tmp_path: Path, pki: Path, mutual: bool) -> Iterator[ServerThread]:
+    settings = load_settings(
+        env={},
+        data_dir=tmp_path,
+        listen="127.0.0.1:0",
+        tls_cert=str(pki / "server.pem"),
+        tls_key=str(pki / "server.key"),
+        tls_client_ca=str(pki / "ca.pem") if mutual else "",
+    )
+    server = ServerThread(settings).start()
+    yield server
+    server.stop()
+
+
+def channel(server: ServerThread, pki: Path, with_client_cert: bool) -> grpc.Channel:
+    creds = grpc.ssl_channel_credentials(
+        (pki / "ca.pem").read_bytes(),
+        (pki / "client.key").read_bytes() if with_client_cert else None,
+        (pki / "client.pem").read_bytes() if with_client_cert else None,
+    )
+    return grpc.secure_channel(server.target, creds)
+
+
+def test_tls_serves_and_plaintext_is_refused(tmp_path: Path, pki: Path) -> None:
+    for server in serve(tmp_path, pki, mutual=False):
+        client = Client("", server.operator_token, channel=channel(server, pki, with_client_cert=False))
+        assert client(client.exchange.GetBook, exchange_pb2.GetBookRequest()).books == []
+        plain = Client(server.target, server.operator_token)
+        with pytest.raises(grpc.RpcError) as err:
+            plain(plain.exchange.GetBook, exchange_pb2.GetBookRequest())
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_mutual_tls_needs_a_client_certificate(tmp_path: Path, pki: Path) -> None:
+    for server in serve(tmp_path, pki, mutual=True):
+        good = Client("", server.operator_token, channel=channel(server, pki, with_client_cert=True))
+        assert good(good.exchange.GetBook, exchange_pb2.GetBookRequest()).books == []
+        anonymous = Client("", server.operator_token, channel=channel(server, pki, with_client_cert=False))
+        with pytest.raises(grpc.RpcError) as err:
+            anonymous(anonymous.exchange.GetBook, exchange_pb2.GetBookRequest())
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
