@@ -185,8 +185,8 @@ def main(sizes: tuple[int, ...] = (100_000, 1_000_000)) -> list[dict[str, object
             {"bench": "matching", "orders": n, "name": "engine / floor", "ratio": round(engine.rate / floor.rate, 3)}
         )
         print(
-            f"n={n}: engine (default gc) {untuned.rate:,.0f}/s; engine {engine.rate:,.0f}/s p50 {engine.p50_us:.1f}us p99 {engine.p99_us:.1f}us; "
-            f"floor {floor.rate:,.0f}/s; ratio {engine.rate / floor.rate:.2f}",
+            f"n={n}: engine (default gc) {untuned.rate:,.0f}/s; engine {engine.rate:,.0f}/s "
+            f"p50 {engine.p50_us:.1f}us p99 {engine.p99_us:.1f}us; floor {floor.rate:,.0f}/s; ratio {engine.rate / floor.rate:.2f}",
             flush=True,
         )
     return rows

@@ -1,0 +1,166 @@
+"""Benchmarks (b) and (c): the exchange end to end over gRPC with SQLite durability, beside
+an empty grpc.aio handler; then the server's resident memory with the offers it holds open.
+
+Everything runs on this machine: the server in one process, load generators in others,
+sharing the same cores (as a 2-core CI machine would)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from ixchange.v1 import participants_pb2, participants_pb2_grpc
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_healthy(target: str) -> None:
+    stub = health_pb2_grpc.HealthStub(grpc.insecure_channel(target))
+    for _ in range(600):
+        try:
+            stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+            return
+        except grpc.RpcError as err:
+            if err.code() == grpc.StatusCode.UNIMPLEMENTED:  # the empty server has no health
+                return
+            time.sleep(0.1)
+    raise RuntimeError(f"{target} did not come up")
+
+
+def percentiles(lat: list[int]) -> dict[str, float]:
+    lat = sorted(lat)
+    if not lat:
+        return {}
+
+    def q(x: float) -> float:
+        return round(lat[min(len(lat) - 1, int(x * len(lat)))] / 1000, 2)
+
+    return {"p50_ms": q(0.50), "p90_ms": q(0.90), "p99_ms": q(0.99), "max_ms": q(1.0)}
+
+
+def load(
+    target: str, token: str, count: int, procs: int, prefix: str, concurrency: int = 64, rate: float = 0
+) -> dict[str, object]:
+    """Run `procs` load generators at once; merge their results."""
+    per = count // procs
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.load",
+        "--target",
+        target,
+        "--token",
+        token,
+        "--count",
+        str(per),
+        "--concurrency",
+        str(concurrency),
+    ]
+    running = [
+        subprocess.Popen(
+            [*cmd, "--prefix", f"{prefix}{i}", "--rate", str(rate / procs)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        )
+        for i in range(procs)
+    ]
+    results = [json.loads(p.communicate()[0]) for p in running]
+    acked = sum(r["acked"] for r in results)
+    seconds = max(r["seconds"] for r in results)
+    lat = [x for r in results for x in r["latencies_us"]]
+    return {
+        "acked": acked,
+        "errors": sum(r["errors"] for r in results),
+        "seconds": round(seconds, 2),
+        "acked_per_s": round(acked / seconds),
+        **percentiles(lat),
+    }
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError("no VmRSS")
+
+
+def main(open_orders: int = 100_000, fixed_rate: int = 1000, fixed_seconds: int = 10) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        target = f"127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [sys.executable, "-m", "controller.cli", "--data-dir", tmp, "serve", "--listen", target],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+        try:
+            wait_healthy(target)
+            operator = (Path(tmp) / "operator.token").read_text().strip()
+            md = (("authorization", f"Bearer {operator}"),)
+            stub = participants_pb2_grpc.ParticipantsServiceStub(grpc.insecure_channel(target))
+            stub.RegisterParticipant(
+                participants_pb2.RegisterParticipantRequest(
+                    participant=participants_pb2.Participant(name="bench", roles=[participants_pb2.ROLE_SELLER])
+                ),
+                metadata=md,
+            )
+            token = stub.IssueToken(participants_pb2.IssueTokenRequest(participant="bench"), metadata=md).token
+            rss_before = rss_mb(server.pid)
+
+            result = load(target, token, open_orders, procs=2, prefix="t")
+            rows.append({"bench": "e2e", "name": "ixchange SubmitOffer, SQLite, 2x64 in flight", **result})
+            print("throughput", result, flush=True)
+            rows.append(
+                {
+                    "bench": "memory",
+                    "name": f"server RSS with {result['acked']} open orders",
+                    "rss_mb": rss_mb(server.pid),
+                    "rss_at_start_mb": rss_before,
+                }
+            )
+            print("memory", rows[-1], flush=True)
+
+            result = load(target, token, fixed_rate * fixed_seconds, procs=1, prefix="f", rate=fixed_rate)
+            rows.append({"bench": "e2e", "name": f"ixchange SubmitOffer at {fixed_rate}/s offered", **result})
+            print("fixed rate", result, flush=True)
+        finally:
+            server.terminate()
+            server.wait(30)
+
+    port = free_port()
+    target = f"127.0.0.1:{port}"
+    empty = subprocess.Popen(
+        [sys.executable, "-m", "bench.empty_server", str(port)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert empty.stdout is not None
+        empty.stdout.readline()
+        result = load(target, "", open_orders, procs=2, prefix="e")
+        rows.append({"bench": "e2e", "name": "empty grpc.aio handler (floor), 2x64 in flight", **result})
+        print("floor", result, flush=True)
+        result = load(target, "", fixed_rate * fixed_seconds, procs=1, prefix="ef", rate=fixed_rate)
+        rows.append({"bench": "e2e", "name": f"empty grpc.aio handler at {fixed_rate}/s offered", **result})
+        print("floor fixed rate", result, flush=True)
+    finally:
+        empty.terminate()
+        empty.wait(30)
+    return rows
+
+
+if __name__ == "__main__":
+    main(open_orders=int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
