@@ -186,7 +186,8 @@ def main(sizes: tuple[int, ...] = (100_000, 1_000_000)) -> list[dict[str, object
         )
         print(
             f"n={n}: engine (default gc) {untuned.rate:,.0f}/s; engine {engine.rate:,.0f}/s "
-            f"p50 {engine.p50_us:.1f}us p99 {engine.p99_us:.1f}us; floor {floor.rate:,.0f}/s; ratio {engine.rate / floor.rate:.2f}",
+            f"p50 {engine.p50_us:.1f}us p99 {engine.p99_us:.1f}us; floor {floor.rate:,.0f}/s; "
+            f"ratio {engine.rate / floor.rate:.2f}",
             flush=True,
         )
     return rows
