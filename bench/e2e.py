@@ -102,7 +102,18 @@ def main(open_orders: int = 100_000, fixed_rate: int = 1000, fixed_seconds: int 
         port = free_port()
         target = f"127.0.0.1:{port}"
         server = subprocess.Popen(
-            [sys.executable, "-m", "controller.cli", "--data-dir", tmp, "serve", "--listen", target],
+            [
+                sys.executable,
+                "-m",
+                "controller.cli",
+                "--data-dir",
+                tmp,
+                "serve",
+                "--listen",
+                target,
+                "--metrics-listen",
+                "",
+            ],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -270,6 +270,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             f"{', mutual TLS' if settings.tls_client_ca else ''})"
         )
         console.print(f"database: [bold]{server.store.describe()}[/]")
+        if server.metrics_port:
+            host = settings.metrics_listen.rpartition(":")[0]
+            console.print(f"metrics: http://{host}:{server.metrics_port}/metrics")
         if server.operator_token_file:
             console.print(
                 f"new exchange: operator credential written to [bold]{server.operator_token_file}[/]"
@@ -555,6 +558,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-cert", help="PEM certificate (IXCHANGE_TLS_CERT)")
     serve.add_argument("--tls-key", help="PEM private key (IXCHANGE_TLS_KEY)")
     serve.add_argument("--tls-client-ca", help="CA for client certificates: mutual TLS (IXCHANGE_TLS_CLIENT_CA)")
+    serve.add_argument("--metrics-listen", help="Prometheus host:port, empty for none (IXCHANGE_METRICS_LISTEN)")
 
     for name, helptext in (("offer", "enter a sell order"), ("request", "enter a purchase order")):
         p = sub.add_parser(name, help=helptext)
@@ -641,7 +645,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides = {
             "server": args.server,
             "data_dir": args.data_dir,
-            **{k: getattr(args, k, None) for k in ("listen", "database_url", "tls_cert", "tls_key", "tls_client_ca")},
+            **{
+                k: getattr(args, k, None)
+                for k in ("listen", "database_url", "tls_cert", "tls_key", "tls_client_ca", "metrics_listen")
+            },
         }
         settings = load_settings(**overrides)
         if args.command == "serve":

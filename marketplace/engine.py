@@ -44,7 +44,6 @@ from marketplace.orders import (
     Order,
     OrderInput,
     OrderStatus,
-    Route,
     ServiceType,
     Side,
     check_order_input,
@@ -627,8 +626,3 @@ def _meets(offer: Order, request: Order, params: dict[str, Parameter]) -> bool:
 
 def _requirements(values: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(values.items()))
-
-
-def route_of(service: ServiceType, a_end: str, z_end: str) -> Route:
-    """Normalise a route the way orders are normalised (for book filters)."""
-    return Route.parse(service, a_end, z_end)

@@ -157,11 +157,6 @@ class Order:
     created_at: int
     updated_at: int
 
-    @property
-    def live(self) -> bool:
-        """Still able to trade."""
-        return self.status in LIVE_STATUSES
-
     def snapshot(self) -> Order:
         """A copy frozen at this moment, for events and replies."""
         return Order(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Protocol
 
 from marketplace.deals import Deal
@@ -16,11 +17,11 @@ class Provisioner(Protocol):
 
 
 class HoldingProvisioner:
-    """Leaves deals BROKERED: the exchange without a network attached. Keeps the ids it was
-    handed so tests and the CLI can see the hand-off happened."""
+    """Leaves deals BROKERED: the exchange without a network attached. Keeps the most
+    recent ids it was handed so tests can see the hand-off happened."""
 
     def __init__(self) -> None:
-        self.handed: list[int] = []
+        self.handed: deque[int] = deque(maxlen=10_000)
 
     def deal_brokered(self, deal: Deal) -> None:
         self.handed.append(deal.deal_id)

@@ -41,6 +41,8 @@ class Settings:
     client_key: str = ""
     # Most commands committed in one database transaction (group commit).
     max_batch: int = 1024
+    # Prometheus /metrics listen address (host:port); empty turns it off.
+    metrics_listen: str = "127.0.0.1:9464"
     # How often expiry of good-till-date orders is checked, in seconds.
     expiry_interval_s: float = 1.0
 

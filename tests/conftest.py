@@ -99,7 +99,13 @@ def exchange(database_url: str, tmp_path: Path) -> Iterator[ServerThread]:
     """A running exchange on a free port with a fresh database of each kind."""
     from marketplace.settings import load_settings
 
-    settings = load_settings(env={}, data_dir=tmp_path / "data", database_url=database_url, listen="127.0.0.1:0")
+    settings = load_settings(
+        env={},
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        listen="127.0.0.1:0",
+        metrics_listen="127.0.0.1:0",
+    )
     server = ServerThread(settings).start()
     yield server
     server.stop()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from marketplace.api.convert import event_msg
+from marketplace.api.metrics import ExchangeMetrics
 from marketplace.engine import ExchangeEngine
 from marketplace.errors import DomainError
 from marketplace.provisioner import Provisioner
@@ -48,12 +49,14 @@ class Sequencer:
         clock: Callable[[], int],
         provisioner: Provisioner,
         max_batch: int = 1024,
+        metrics: ExchangeMetrics | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
         self.clock = clock
         self.provisioner = provisioner
         self.max_batch = max_batch
+        self.metrics = metrics or ExchangeMetrics()
         self.subscribers: set[Subscriber] = set()
         self.failed: BaseException | None = None
         self.on_failure: Callable[[BaseException], None] | None = None
@@ -90,11 +93,13 @@ class Sequencer:
                 results.append((future, command(self.engine, self.now()), None))
             except DomainError as err:
                 results.append((future, None, err))
+                self.metrics.refused.inc()
         changes = self.engine.drain()
         payloads = [event_msg(e).SerializeToString() for e in changes.events]
         if changes:
             try:
-                await asyncio.to_thread(self.store.write, changes, payloads)
+                with self.metrics.commit_seconds.time():
+                    await asyncio.to_thread(self.store.write, changes, payloads)
             except Exception as err:
                 log.critical("store write failed, stopping: %s", err)
                 self.failed = err
@@ -106,6 +111,10 @@ class Sequencer:
                 raise
         self.batches += 1
         self.commands += len(batch)
+        self.metrics.commands.inc(len(batch))
+        self.metrics.batch_size.observe(len(batch))
+        self.metrics.deals.inc(len(changes.new_deals))
+        self.metrics.events.inc(len(changes.events))
         for future, value, error in results:
             if future.done():
                 continue  # the caller went away

@@ -26,6 +26,7 @@ from ixchange.v1 import (
 )
 
 from marketplace.api.auth import Authenticator
+from marketplace.api.metrics import ExchangeMetrics
 from marketplace.api.sequencer import Sequencer
 from marketplace.api.servicers import ClassesServicer, ExchangeServicer, ParticipantsServicer
 from marketplace.classing import DEFAULT_SCHEMES
@@ -71,6 +72,7 @@ class ExchangeServer:
     sequencer: Sequencer
     health: HealthServicer
     operator_token_file: Path | None
+    metrics_port: int
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -101,7 +103,10 @@ async def create_server(
     engine = ExchangeEngine()
     await asyncio.to_thread(store.restore, engine, clock())
     tune_gc()
-    sequencer = Sequencer(engine, store, clock, provisioner or HoldingProvisioner(), settings.max_batch)
+    metrics = ExchangeMetrics()
+    metrics.watch_engine(lambda: len(engine.orders), lambda: len(engine.books))
+    metrics_port = metrics.serve(settings.metrics_listen) if settings.metrics_listen else 0
+    sequencer = Sequencer(engine, store, clock, provisioner or HoldingProvisioner(), settings.max_batch, metrics)
     tasks = [asyncio.create_task(sequencer.serve(), name="sequencer")]
     if not engine.parameters:
         await _seed_defaults(sequencer)
@@ -122,7 +127,7 @@ async def create_server(
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
-    running = ExchangeServer(server, port, store, sequencer, health, token_file, tasks)
+    running = ExchangeServer(server, port, store, sequencer, health, token_file, metrics_port, tasks)
 
     def stop_on_store_failure(_err: BaseException) -> None:
         tasks.append(asyncio.get_running_loop().create_task(running.stop(0)))

@@ -4,7 +4,7 @@ the state the engine is rebuilt from on start."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -185,10 +185,6 @@ class Store:
         with self.engine.connect() as conn:
             return [(r.sequence, bytes(r.payload)) for r in conn.execute(q)]
 
-    def count_orders(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.scalar(select(func.count()).select_from(t.orders)) or 0)
-
     # ----- participants and credentials -----------------------------------------------
 
     def add_participant(self, p: Participant) -> Participant:
@@ -234,11 +230,6 @@ class Store:
         except IntegrityError:
             return False
         return True
-
-    def iter_event_rows(self) -> Iterator[Row[Any]]:
-        """Every stored event, for tests and audits."""
-        with self.engine.connect() as conn:
-            yield from conn.execute(select(t.events).order_by(t.events.c.sequence))
 
 
 # ----- row mapping ----------------------------------------------------------------------

@@ -13,7 +13,7 @@ from tests.conftest import ServerThread
 
 @pytest.fixture
 def server(tmp_path: Path) -> ServerThread:
-    settings = load_settings(env={}, data_dir=tmp_path, listen="127.0.0.1:0")
+    settings = load_settings(env={}, data_dir=tmp_path, listen="127.0.0.1:0", metrics_listen="")
     running = ServerThread(settings).start()
     yield running  # type: ignore[misc]
     running.stop()

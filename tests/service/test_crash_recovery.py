@@ -41,6 +41,8 @@ def start_server(data_dir: Path, database_url: str, port: int) -> subprocess.Pop
             f"127.0.0.1:{port}",
             "--database-url",
             database_url,
+            "--metrics-listen",
+            "",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

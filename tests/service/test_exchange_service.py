@@ -33,7 +33,7 @@ def test_operator_credential_file_is_private(exchange: ServerThread) -> None:
     assert mode == 0o600
 
 
-def test_seller_and_buyer_trade_and_deal_waits_for_agreement(operator: Client) -> None:
+def test_seller_and_buyer_trade_and_deal_waits_for_agreement(exchange: ServerThread, operator: Client) -> None:
     seller = operator.as_participant("acme", SELLER, carrier=False)
     buyer = operator.as_participant("globex", BUYER, carrier=True)
     placed = seller.offer("o-1", price=900, circuits=3)
@@ -50,6 +50,7 @@ def test_seller_and_buyer_trade_and_deal_waits_for_agreement(operator: Client) -
         participants_pb2.RegisterAgreementRequest(agreement=agreement("AG-1", "globex", "acme")),
     )
     assert list(registered.released_deal_ids) == [deal_id]
+    assert list(exchange.server.sequencer.provisioner.handed) == [deal_id]  # type: ignore[attr-defined]
     deal = buyer(buyer.exchange.GetDeal, exchange_pb2.GetDealRequest(deal_id=deal_id)).deal
     assert deal.status == common_pb2.DEAL_STATUS_BROKERED and deal.agreement_id == registered.agreement.agreement_id
     assert deal.class_scheme == "circuits" and deal.scheme_version == 1 and deal.grade == "platinum"
@@ -266,3 +267,18 @@ def test_health_and_reflection_list_every_service(exchange: ServerThread) -> Non
         "ixchange.v1.ParticipantsService",
         "grpc.health.v1.Health",
     } <= names
+
+
+def test_prometheus_metrics_count_commands_and_deals(exchange: ServerThread, operator: Client) -> None:
+    import urllib.request
+
+    seller = operator.as_participant("acme", SELLER)
+    buyer = operator.as_participant("globex", BUYER)
+    seller.offer("o", price=900)
+    buyer.request("r", limit=900)
+    port = exchange.server.metrics_port  # type: ignore[attr-defined]
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    metrics = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    assert float(metrics["ixchange_deals_total"]) == 1
+    assert float(metrics["ixchange_commands_total"]) >= 2
+    assert float(metrics["ixchange_open_orders"]) == 0

@@ -79,6 +79,7 @@ def serve(tmp_path: Path, pki: Path, mutual: bool) -> Iterator[ServerThread]:
         env={},
         data_dir=tmp_path,
         listen="127.0.0.1:0",
+        metrics_listen="",
         tls_cert=str(pki / "server.pem"),
         tls_key=str(pki / "server.key"),
         tls_client_ca=str(pki / "ca.pem") if mutual else "",
