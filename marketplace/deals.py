@@ -68,8 +68,13 @@ class Deal:
         """Capacity the deal uses under its agreement."""
         return self.capacity_kbps * self.circuits
 
-    def snapshot(self) -> Deal:
-        """A copy frozen at this moment."""
+    def state(self) -> tuple[int, DealStatus, str, int]:
+        """The fields that change after the match, as one cheap tuple (for events)."""
+        return (self.agreement_id, self.status, self.status_reason, self.updated_at)
+
+    def snapshot(self, state: tuple[int, DealStatus, str, int] | None = None) -> Deal:
+        """A copy frozen at this moment, or as it was at `state` (from `state()`)."""
+        agreement_id, status, status_reason, updated_at = state or self.state()
         return Deal(
             self.deal_id,
             self.offer_order_id,
@@ -84,11 +89,11 @@ class Deal:
             self.class_scheme,
             self.scheme_version,
             self.grade,
-            self.agreement_id,
-            self.status,
-            self.status_reason,
+            agreement_id,
+            status,
+            status_reason,
             self.created_at,
-            self.updated_at,
+            updated_at,
         )
 
 

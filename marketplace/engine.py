@@ -53,12 +53,23 @@ from marketplace.parameters import Parameter, validate_parameter
 
 @dataclass(slots=True)
 class Outcome:
-    """What one command did: the order it was about, the deals it struck."""
+    """What one command did: the order it was about and the deals it struck. It holds the
+    live objects with their state at the end of the command; `order` and `deals` build the
+    snapshots only when a reply needs them."""
 
-    order: Order | None = None
-    deals: list[Deal] = field(default_factory=list)
+    subject: Order | None = None
+    subject_state: tuple[int, int, int, OrderStatus, int, int] | None = None
+    struck: list[tuple[Deal, tuple[int, DealStatus, str, int]]] = field(default_factory=list)
     duplicate: bool = False
     duplicate_order_id: int = 0
+
+    @property
+    def order(self) -> Order | None:
+        return self.subject.snapshot(self.subject_state) if self.subject is not None else None
+
+    @property
+    def deals(self) -> list[Deal]:
+        return [deal.snapshot(state) for deal, state in self.struck]
 
 
 @dataclass(slots=True)
@@ -250,7 +261,8 @@ class ExchangeEngine:
         known = self.client_ids.get((o.participant, o.client_order_id))
         if known is not None:
             live = self.orders.get(known)
-            return Outcome(order=live.snapshot() if live else None, duplicate=True, duplicate_order_id=known)
+            state = live.state() if live is not None else None
+            return Outcome(live, state, duplicate=True, duplicate_order_id=known)
         service, route = check_order_input(o, now)
         scheme = self.scheme_for(service, o.class_scheme)
         values = dict(o.values)
@@ -291,16 +303,15 @@ class ExchangeEngine:
         self._changes.new_orders[order.order_id] = order
         if o.side is Side.OFFER:
             self.medians.add(scheme.name, grade, classing, self._median_params[scheme.name])
-        self._emit(now, EventKind.ORDER_ACCEPTED, order=order)
+        self._emit(now, EventKind.ORDER_ACCEPTED, order)
         if order.valid_until:
             heapq.heappush(self._expiries, (order.valid_until, order.order_id))
-        outcome = Outcome()
+        struck = []
         if order.valid_from > now:
             self._schedule(order)
         else:
-            outcome.deals = self._match(order, now)
-        outcome.order = order.snapshot()
-        return outcome
+            struck = self._match(order, now)
+        return Outcome(order, order.state(), struck)
 
     def _choose_grade(
         self, o: OrderInput, scheme: ClassScheme, values: dict[str, int], values_field: str
@@ -336,7 +347,7 @@ class ExchangeEngine:
         self.advance(now)
         order = self._own_live_order(participant, order_id, operator)
         self._close(order, OrderStatus.CANCELLED, EventKind.ORDER_CANCELLED, now)
-        return Outcome(order=order.snapshot())
+        return Outcome(order, order.state())
 
     def replace(
         self,
@@ -370,13 +381,13 @@ class ExchangeEngine:
             order.priority = self.counters.priority
         order.updated_at = now
         self._touch(order)
-        self._emit(now, EventKind.ORDER_REPLACED, order=order)
-        deals: list[Deal] = []
+        self._emit(now, EventKind.ORDER_REPLACED, order)
+        struck: list[tuple[Deal, tuple[int, DealStatus, str, int]]] = []
         if book is not None:
-            deals = self._match(order, now)
+            struck = self._match(order, now)
         else:
             self._schedule(order)
-        return Outcome(order=order.snapshot(), deals=deals)
+        return Outcome(order, order.state(), struck)
 
     def _own_live_order(self, participant: str, order_id: int, operator: bool) -> Order:
         order = self.orders.get(order_id)
@@ -409,7 +420,7 @@ class ExchangeEngine:
     def _key(self, order: Order) -> BookKey:
         return BookKey(order.class_scheme, order.grade, order.service_type, order.route, order.capacity_kbps)
 
-    def _match(self, incoming: Order, now: int) -> list[Deal]:
+    def _match(self, incoming: Order, now: int) -> list[tuple[Deal, tuple[int, DealStatus, str, int]]]:
         """Match an order against the opposite side of its book; rest what is left."""
         key = self._key(incoming)
         book = self.books.get(key)
@@ -417,7 +428,7 @@ class ExchangeEngine:
             book = self.books[key] = Book(key)
         is_offer = incoming.side is Side.OFFER
         opposite = book.requests if is_offer else book.offers
-        deals: list[Deal] = []
+        deals: list[tuple[Deal, tuple[int, DealStatus, str, int]]] = []
         i = 0
         while incoming.remaining and i < len(opposite):
             _, _, resting = opposite[i]
@@ -440,7 +451,9 @@ class ExchangeEngine:
             del self.books[key]
         return deals
 
-    def _fill(self, offer: Order, request: Order, price: int, now: int) -> Deal:
+    def _fill(
+        self, offer: Order, request: Order, price: int, now: int
+    ) -> tuple[Deal, tuple[int, DealStatus, str, int]]:
         qty = min(offer.remaining, request.remaining)
         for order in (offer, request):
             order.remaining -= qty
@@ -477,12 +490,12 @@ class ExchangeEngine:
             self._changes.released_deals.append(deal)
         self.deals[deal.deal_id] = deal
         self._changes.new_deals[deal.deal_id] = deal
-        self._emit(now, EventKind.DEAL_CREATED, deal=deal)
+        self._emit(now, EventKind.DEAL_CREATED, deal)
         for order in (offer, request):
-            self._emit(now, EventKind.ORDER_FILLED, order=order)
+            self._emit(now, EventKind.ORDER_FILLED, order)
             if order.remaining == 0:
                 self._forget(order)
-        return deal.snapshot()
+        return deal, deal.state()
 
     def _agreement_for(self, deal: Deal) -> Agreement | None:
         """The earliest agreement between the two parties with room for the deal's rate."""
@@ -512,7 +525,7 @@ class ExchangeEngine:
         deal.updated_at = now
         if deal.deal_id not in self._changes.new_deals:
             self._changes.updated_deals[deal.deal_id] = deal
-        self._emit(now, EventKind.DEAL_STATUS_CHANGED, deal=deal)
+        self._emit(now, EventKind.DEAL_STATUS_CHANGED, deal)
         if status in FINAL:
             del self.deals[deal.deal_id]
 
@@ -534,7 +547,7 @@ class ExchangeEngine:
         order.status = status
         order.updated_at = now
         self._touch(order)
-        self._emit(now, kind, order=order)
+        self._emit(now, kind, order)
         self._forget(order)
 
     def _forget(self, order: Order) -> None:
@@ -545,17 +558,9 @@ class ExchangeEngine:
         if order.order_id not in self._changes.new_orders:
             self._changes.updated_orders[order.order_id] = order
 
-    def _emit(self, now: int, kind: EventKind, order: Order | None = None, deal: Deal | None = None) -> None:
+    def _emit(self, now: int, kind: EventKind, subject: Order | Deal) -> None:
         self.counters.sequence += 1
-        self._changes.events.append(
-            Event(
-                self.counters.sequence,
-                now,
-                kind,
-                order.snapshot() if order is not None else None,
-                deal.snapshot() if deal is not None else None,
-            )
-        )
+        self._changes.events.append(Event(self.counters.sequence, now, kind, subject, subject.state()))
 
     def drain(self) -> Changes:
         """Hand over what changed since the last drain."""

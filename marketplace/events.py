@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any, NamedTuple
 
 from marketplace.deals import Deal
 from marketplace.orders import Order
@@ -21,19 +21,29 @@ class EventKind(IntEnum):
     DEAL_STATUS_CHANGED = 7
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """A numbered change. `order` or `deal` is a snapshot taken when it happened."""
+class Event(NamedTuple):
+    """A numbered change to one order or one deal.
+
+    It keeps a reference to the live object and a tuple of the fields that can change,
+    taken when the change happened; `order` / `deal` rebuild the snapshot on demand. This
+    keeps emitting an event (several per order) cheap on the matching path."""
 
     sequence: int
     time: int
     kind: EventKind
-    order: Order | None = None
-    deal: Deal | None = None
+    subject: Order | Deal
+    state: tuple[Any, ...]
+
+    @property
+    def order(self) -> Order | None:
+        return self.subject.snapshot(self.state) if isinstance(self.subject, Order) else None
+
+    @property
+    def deal(self) -> Deal | None:
+        return self.subject.snapshot(self.state) if isinstance(self.subject, Deal) else None
 
     def parties(self) -> tuple[str, ...]:
         """Participants allowed to see this event (operators see all)."""
-        if self.deal is not None:
-            return (self.deal.seller, self.deal.buyer)
-        assert self.order is not None
-        return (self.order.participant,)
+        if isinstance(self.subject, Deal):
+            return (self.subject.seller, self.subject.buyer)
+        return (self.subject.participant,)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import IntEnum
@@ -66,19 +67,25 @@ class Route(NamedTuple):
 
     @staticmethod
     def parse(service: ServiceType, a_end: str, z_end: str) -> Route:
-        """Validate and normalise the two ends."""
-        a, z = a_end.strip().upper(), z_end.strip().upper()
-        for name, pop in (("route.a_end", a), ("route.z_end", z)):
-            if not POP_RULE.match(pop):
-                raise InvalidArgument(name, "must be a point-of-presence code of 1-64 characters A-Z 0-9 . _ -")
-        if a == z:
-            raise InvalidArgument("route.z_end", "must differ from route.a_end")
-        if service is ServiceType.ETHERNET_ELINE and z < a:
-            a, z = z, a
-        return Route(a, z)
+        """Validate and normalise the two ends. A market trades few distinct routes, so
+        the answers for valid ones are cached."""
+        return _parse_route(service, a_end, z_end)
 
     def __str__(self) -> str:
         return f"{self.a_end}-{self.z_end}"
+
+
+@functools.lru_cache(maxsize=65_536)
+def _parse_route(service: ServiceType, a_end: str, z_end: str) -> Route:
+    a, z = a_end.strip().upper(), z_end.strip().upper()
+    for name, pop in (("route.a_end", a), ("route.z_end", z)):
+        if not POP_RULE.match(pop):
+            raise InvalidArgument(name, "must be a point-of-presence code of 1-64 characters A-Z 0-9 . _ -")
+    if a == z:
+        raise InvalidArgument("route.z_end", "must differ from route.a_end")
+    if service is ServiceType.ETHERNET_ELINE and z < a:
+        a, z = z, a
+    return Route(a, z)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,8 +164,13 @@ class Order:
     created_at: int
     updated_at: int
 
-    def snapshot(self) -> Order:
-        """A copy frozen at this moment, for events and replies."""
+    def state(self) -> tuple[int, int, int, OrderStatus, int, int]:
+        """The fields that change after acceptance, as one cheap tuple (for events)."""
+        return (self.circuits, self.remaining, self.price, self.status, self.priority, self.updated_at)
+
+    def snapshot(self, state: tuple[int, int, int, OrderStatus, int, int] | None = None) -> Order:
+        """A copy frozen at this moment, or as it was at `state` (from `state()`)."""
+        circuits, remaining, price, status, priority, updated_at = state or self.state()
         return Order(
             self.order_id,
             self.participant,
@@ -167,10 +179,10 @@ class Order:
             self.service_type,
             self.route,
             self.capacity_kbps,
-            self.circuits,
-            self.remaining,
+            circuits,
+            remaining,
             self.values,
-            self.price,
+            price,
             self.class_scheme,
             self.scheme_version,
             self.grade,
@@ -178,8 +190,8 @@ class Order:
             self.class_reason,
             self.valid_from,
             self.valid_until,
-            self.status,
-            self.priority,
+            status,
+            priority,
             self.created_at,
-            self.updated_at,
+            updated_at,
         )
