@@ -3,6 +3,8 @@ circuit capacity, each side in price-time priority."""
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from sortedcontainers import SortedList
@@ -20,43 +22,91 @@ class BookKey(NamedTuple):
     capacity_kbps: int
 
 
+class BookSide:
+    """One side as price levels: a sorted list of level keys (best first) and a FIFO of
+    orders per level. Keys are the price for offers (lowest first) and the negated limit
+    for requests (highest first), so "better" is always "smaller"."""
+
+    __slots__ = ("count", "keys", "levels", "sign")
+
+    def __init__(self, sign: int) -> None:
+        self.sign = sign
+        self.keys: SortedList = SortedList()
+        self.levels: dict[int, deque[Order]] = {}
+        self.count = 0
+
+    def key(self, order: Order) -> int:
+        return self.sign * order.price
+
+    def add(self, order: Order) -> None:
+        key = self.sign * order.price
+        level = self.levels.get(key)
+        if level is None:
+            level = self.levels[key] = deque()
+            self.keys.add(key)
+        if not level or level[-1].priority < order.priority:
+            level.append(order)
+        else:  # an order that keeps an earlier priority (restore, delayed start)
+            at = len(level)
+            while at and level[at - 1].priority > order.priority:
+                at -= 1
+            level.insert(at, order)
+        self.count += 1
+
+    def remove(self, order: Order) -> None:
+        key = self.sign * order.price
+        level = self.levels[key]
+        level.remove(order)
+        self.count -= 1
+        if not level:
+            self.prune(key)
+
+    def drop(self, level: deque[Order], index: int) -> None:
+        """Take the order at `index` out of `level` (the matcher's hot path)."""
+        del level[index]
+        self.count -= 1
+
+    def prune(self, key: int) -> None:
+        """Forget an emptied level."""
+        del self.levels[key]
+        self.keys.remove(key)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[Order]:
+        """Orders best first."""
+        for key in self.keys:
+            yield from self.levels[key]
+
+
 class Book:
-    """Entries are (sort price, priority, order): offers sort by ask ascending, requests by
-    limit descending (negated), then by priority (earlier first)."""
+    """Both sides of one book."""
 
     __slots__ = ("key", "offers", "requests")
 
     def __init__(self, key: BookKey) -> None:
         self.key = key
-        self.offers: SortedList = SortedList()
-        self.requests: SortedList = SortedList()
+        self.offers = BookSide(1)
+        self.requests = BookSide(-1)
 
-    @staticmethod
-    def entry(order: Order) -> tuple[int, int, Order]:
-        price = order.price if order.side is Side.OFFER else -order.price
-        return (price, order.priority, order)
-
-    def side(self, side: Side) -> SortedList:
+    def side(self, side: Side) -> BookSide:
         return self.offers if side is Side.OFFER else self.requests
 
     def add(self, order: Order) -> None:
-        self.side(order.side).add(self.entry(order))
+        self.side(order.side).add(order)
 
     def remove(self, order: Order) -> None:
-        self.side(order.side).remove(self.entry(order))
+        self.side(order.side).remove(order)
 
     def __len__(self) -> int:
-        return len(self.offers) + len(self.requests)
+        return self.offers.count + self.requests.count
 
     def levels(self, side: Side, depth: int) -> list[tuple[int, int, int]]:
         """Up to `depth` price levels, best first: (price, circuits, orders)."""
-        out: list[tuple[int, int, int]] = []
-        for _key, _prio, order in self.side(side):
-            if out and out[-1][0] == order.price:
-                price, circuits, count = out[-1]
-                out[-1] = (price, circuits + order.remaining, count + 1)
-            elif len(out) == depth:
-                break
-            else:
-                out.append((order.price, order.remaining, 1))
+        book_side = self.side(side)
+        out = []
+        for key in book_side.keys[:depth]:
+            level = book_side.levels[key]
+            out.append((key * book_side.sign, sum(o.remaining for o in level), len(level)))
         return out

@@ -428,23 +428,36 @@ class ExchangeEngine:
             book = self.books[key] = Book(key)
         is_offer = incoming.side is Side.OFFER
         opposite = book.requests if is_offer else book.offers
+        # Resting keys are "smaller is better"; they cross while key <= limit.
+        limit = -incoming.price if is_offer else incoming.price
+        keys, levels = opposite.keys, opposite.levels
         deals: list[tuple[Deal, tuple[int, DealStatus, str, int]]] = []
-        i = 0
-        while incoming.remaining and i < len(opposite):
-            _, _, resting = opposite[i]
-            if (resting.price < incoming.price) if is_offer else (resting.price > incoming.price):
+        at = 0
+        while incoming.remaining and at < len(keys):
+            level_key = keys[at]
+            if level_key > limit:
                 break
-            if resting.valid_until and resting.valid_until <= now:
-                del opposite[i]
-                self._close(resting, OrderStatus.EXPIRED, EventKind.ORDER_EXPIRED, resting.valid_until, in_book=False)
-                continue
-            offer, request = (incoming, resting) if is_offer else (resting, incoming)
-            if offer.participant == request.participant or not _meets(offer, request, self.parameters):
-                i += 1
-                continue
-            deals.append(self._fill(offer, request, resting.price, now))
-            if resting.remaining == 0:
-                del opposite[i]
+            level = levels[level_key]
+            j = 0
+            while incoming.remaining and j < len(level):
+                resting = level[j]
+                if resting.valid_until and resting.valid_until <= now:
+                    opposite.drop(level, j)
+                    self._close(
+                        resting, OrderStatus.EXPIRED, EventKind.ORDER_EXPIRED, resting.valid_until, in_book=False
+                    )
+                    continue
+                offer, request = (incoming, resting) if is_offer else (resting, incoming)
+                if offer.participant == request.participant or not _meets(offer, request, self.parameters):
+                    j += 1
+                    continue
+                deals.append(self._fill(offer, request, resting.price, now))
+                if resting.remaining == 0:
+                    opposite.drop(level, j)
+            if level:
+                at += 1
+            else:
+                opposite.prune(level_key)
         if incoming.remaining:
             book.add(incoming)
         elif not book:

@@ -18,7 +18,8 @@ class Unauthenticated(Exception):
 
 class Authenticator:
     """Resolves `authorization: Bearer <token>` metadata to a participant. Tokens cannot
-    be changed once issued, so resolved ones are cached."""
+    be changed once issued, so resolved ones are cached in memory (the store keeps only
+    their hashes)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -33,13 +34,12 @@ class Authenticator:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("authorization: send metadata 'authorization: Bearer <token>'")
-        digest = token_hash(token.strip())
-        found = self._cache.get(digest)
+        found = self._cache.get(token)
         if found is None:
-            found = await asyncio.to_thread(self.store.participant_for_token, digest)
+            found = await asyncio.to_thread(self.store.participant_for_token, token_hash(token.strip()))
             if found is None:
                 raise Unauthenticated("authorization: unknown token")
-            self._cache[digest] = found
+            self._cache[token] = found
         return found
 
     async def require(self, context: grpc.aio.ServicerContext[Any, Any], role: Role) -> Participant:

@@ -91,8 +91,8 @@ def test_restart_rebuilds_books_exactly(database_url: str, seed: int) -> None:
     reopened = Store(database_url)
     restored = ExchangeEngine()
     reopened.restore(restored, 5_000)
-    assert {k: [(e[2].order_id, e[2].remaining) for e in b.offers] for k, b in restored.books.items()} == {
-        k: [(e[2].order_id, e[2].remaining) for e in b.offers] for k, b in seeded.books.items()
+    assert {k: [(o.order_id, o.remaining) for o in b.offers] for k, b in restored.books.items()} == {
+        k: [(o.order_id, o.remaining) for o in b.offers] for k, b in seeded.books.items()
     }
     assert restored.counters == seeded.counters
     second = run(restored, after, 5_000, reopened)

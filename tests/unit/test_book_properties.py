@@ -161,8 +161,8 @@ def run(cmds: list[tuple[object, ...]]) -> tuple[ExchangeEngine, Reference, list
 def check_books(engine: ExchangeEngine) -> None:
     """No mutually eligible offer and request rest crossed in any book."""
     for book in engine.books.values():
-        for _, _, o in book.offers:
-            for _, _, r in book.requests:
+        for o in book.offers:
+            for r in book.requests:
                 if o.price > r.price:
                     break
                 latency_ok = "latency_us" not in r.values or o.values["latency_us"] <= r.values["latency_us"]
