@@ -49,12 +49,12 @@ OPERATOR_NAME = "operator"
 
 def tune_gc() -> None:
     """The engine holds many long-lived small objects (orders, book entries). CPython's
-    default collector thresholds (700 allocations) make it rescan them constantly; a
-    larger young-generation threshold and freezing what start-up loaded halve the cost of
-    an order. Reference cycles are still collected."""
+    default thresholds (a collection every 700 allocations) make it rescan them
+    constantly; a larger young generation and freezing what start-up loaded cut the cost
+    of an order by a third. `_steward_gc` keeps the books out of full collections."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
+    gc.set_threshold(10_000, 10, 10)
 
 
 def wall_clock() -> int:
@@ -134,6 +134,7 @@ async def create_server(
 
     sequencer.on_failure = stop_on_store_failure
     tasks.append(asyncio.create_task(_expire_forever(sequencer, settings.expiry_interval_s), name="expiry"))
+    tasks.append(asyncio.create_task(_steward_gc(), name="gc"))
     return running
 
 
@@ -175,6 +176,24 @@ def _bootstrap_operator(store: Store, settings: Settings, now: int) -> Path | No
         f.write(token + "\n")
     os.chmod(path, 0o600)
     return path
+
+
+async def _steward_gc(freeze_every: float = 1.0, full_every: float = 600.0) -> None:
+    """Keep collector pauses short while the books hold 10^5 orders: every second collect
+    the young generations and freeze what survived, so full collections never rescan the
+    books; every ten minutes unfreeze and collect everything, so cyclic garbage that aged
+    before it died is still reclaimed."""
+    loop = asyncio.get_running_loop()
+    last_full = loop.time()
+    while True:
+        await asyncio.sleep(freeze_every)
+        if loop.time() - last_full >= full_every:
+            gc.unfreeze()
+            gc.collect()
+            last_full = loop.time()
+        else:
+            gc.collect(1)
+        gc.freeze()
 
 
 async def _expire_forever(sequencer: Sequencer, interval: float) -> None:

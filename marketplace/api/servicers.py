@@ -90,49 +90,46 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             duplicate=outcome.duplicate,
         )
 
-    @rpc
-    async def SubmitOffer(self, request: exchange_pb2.SubmitOfferRequest, context: Any) -> Any:
-        who = await self.auth.require(context, Role.SELLER)
+    async def _submit(
+        self, context: Any, request: Any, side: Side, values: dict[str, int], price: int, reply_type: Any
+    ) -> Any:
+        """Offers and requests differ only in role, the name of their values and price."""
+        who = await self.auth.require(context, Role.SELLER if side is Side.OFFER else Role.BUYER)
         order = OrderInput(
             who.name,
             request.client_order_id,
-            Side.OFFER,
+            side,
             request.service_type,
             request.route.a_end,
             request.route.z_end,
             request.capacity_kbps,
             request.circuits,
-            dict(request.values),
-            request.price,
+            values,
+            price,
             request.grade,
             request.class_scheme,
             convert.micros(request, "valid_from"),
             convert.micros(request, "valid_until"),
         )
         outcome = await self.seq.run(lambda engine, now: engine.submit(order, now))
-        return await self._order_reply(outcome, exchange_pb2.SubmitOfferResponse)
+        return await self._order_reply(outcome, reply_type)
+
+    @rpc
+    async def SubmitOffer(self, request: exchange_pb2.SubmitOfferRequest, context: Any) -> Any:
+        return await self._submit(
+            context, request, Side.OFFER, dict(request.values), request.price, exchange_pb2.SubmitOfferResponse
+        )
 
     @rpc
     async def SubmitRequest(self, request: exchange_pb2.SubmitRequestRequest, context: Any) -> Any:
-        who = await self.auth.require(context, Role.BUYER)
-        order = OrderInput(
-            who.name,
-            request.client_order_id,
+        return await self._submit(
+            context,
+            request,
             Side.REQUEST,
-            request.service_type,
-            request.route.a_end,
-            request.route.z_end,
-            request.capacity_kbps,
-            request.circuits,
             dict(request.requirements),
             request.limit_price,
-            request.grade,
-            request.class_scheme,
-            convert.micros(request, "valid_from"),
-            convert.micros(request, "valid_until"),
+            exchange_pb2.SubmitRequestResponse,
         )
-        outcome = await self.seq.run(lambda engine, now: engine.submit(order, now))
-        return await self._order_reply(outcome, exchange_pb2.SubmitRequestResponse)
 
     @rpc
     async def CancelOrder(self, request: exchange_pb2.CancelOrderRequest, context: Any) -> Any:
