@@ -410,8 +410,9 @@ class ExchangeEngine:
                 self._close(order, OrderStatus.EXPIRED, EventKind.ORDER_EXPIRED, until)
         while self._scheduled and self._scheduled[0][0] <= now:
             _start, prio, oid = heapq.heappop(self._scheduled)
+            # Stale entries (replaced, cancelled or already started) are skipped.
             order = self.orders.get(oid)
-            if order is not None and order.priority == prio:
+            if order is not None and order.priority == prio and oid in self._not_started:
                 self._not_started.discard(oid)
                 self._match(order, now)
 

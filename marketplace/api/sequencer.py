@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from marketplace.api.convert import event_msg
 from marketplace.api.metrics import ExchangeMetrics
-from marketplace.engine import ExchangeEngine
+from marketplace.engine import Changes, ExchangeEngine
 from marketplace.errors import DomainError
 from marketplace.provisioner import Provisioner
 from marketplace.store import Store
@@ -26,8 +26,9 @@ Command = Callable[[ExchangeEngine, int], Any]
 
 
 class StoreFailed(Exception):
-    """The store refused a batch; the in-memory engine is ahead of it, so the server stops
-    and rebuilds from the store on restart."""
+    """The sequencer stopped (the store refused a batch, or a command failed unexpectedly):
+    the in-memory engine may differ from the store, so the server stops and rebuilds from
+    the store on restart."""
 
 
 @dataclass(slots=True, eq=False)
@@ -87,28 +88,19 @@ class Sequencer:
             await self._apply(batch)
 
     async def _apply(self, batch: list[tuple[Command, asyncio.Future[Any]]]) -> None:
-        results: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
-        for command, future in batch:
-            try:
-                results.append((future, command(self.engine, self.now()), None))
-            except DomainError as err:
-                results.append((future, None, err))
-                self.metrics.refused.inc()
-        changes = self.engine.drain()
-        payloads = [event_msg(e).SerializeToString() for e in changes.events]
-        if changes:
-            try:
-                with self.metrics.commit_seconds.time():
-                    await asyncio.to_thread(self.store.write, changes, payloads)
-            except Exception as err:
-                log.critical("store write failed, stopping: %s", err)
-                self.failed = err
-                for future, _, _ in results:
-                    if not future.done():
-                        future.set_exception(StoreFailed(str(err)))
-                if self.on_failure is not None:
-                    self.on_failure(err)
-                raise
+        try:
+            results, changes, payloads = await self._run_and_commit(batch)
+        except Exception as err:
+            # A failed commit, or a bug that may have left the engine half-changed: the
+            # memory is no longer what the store says, so stop; a restart rebuilds it.
+            log.critical("sequencer stopping: %r", err, exc_info=err)
+            self.failed = err
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(StoreFailed(f"the exchange is stopping: {err!r}"))
+            if self.on_failure is not None:
+                self.on_failure(err)
+            raise
         self.batches += 1
         self.commands += len(batch)
         self.metrics.commands.inc(len(batch))
@@ -126,6 +118,23 @@ class Sequencer:
             self._publish(event.sequence, event.parties(), payload)
         for deal in changes.released_deals:
             self.provisioner.deal_brokered(deal.snapshot())
+
+    async def _run_and_commit(
+        self, batch: list[tuple[Command, asyncio.Future[Any]]]
+    ) -> tuple[list[tuple[asyncio.Future[Any], Any, DomainError | None]], Changes, list[bytes]]:
+        results: list[tuple[asyncio.Future[Any], Any, DomainError | None]] = []
+        for command, future in batch:
+            try:
+                results.append((future, command(self.engine, self.now()), None))
+            except DomainError as err:  # refused before it changed anything
+                results.append((future, None, err))
+                self.metrics.refused.inc()
+        changes = self.engine.drain()
+        payloads = [event_msg(e).SerializeToString() for e in changes.events]
+        if changes:
+            with self.metrics.commit_seconds.time():
+                await asyncio.to_thread(self.store.write, changes, payloads)
+        return results, changes, payloads
 
     def subscribe(self, participant: str | None) -> Subscriber:
         sub = Subscriber(participant)

@@ -75,6 +75,7 @@ class ExchangeServer:
     metrics_port: int
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    stopping: asyncio.Task[None] | None = None  # the stop the sequencer asked for, kept alive
 
     async def stop(self, grace: float | None = 2.0) -> None:
         """Refuse new calls, let running ones finish for `grace` seconds, then close."""
@@ -130,7 +131,7 @@ async def create_server(
     running = ExchangeServer(server, port, store, sequencer, health, token_file, metrics_port, tasks)
 
     def stop_on_store_failure(_err: BaseException) -> None:
-        tasks.append(asyncio.get_running_loop().create_task(running.stop(0)))
+        running.stopping = asyncio.get_running_loop().create_task(running.stop(0))
 
     sequencer.on_failure = stop_on_store_failure
     tasks.append(asyncio.create_task(_expire_forever(sequencer, settings.expiry_interval_s), name="expiry"))

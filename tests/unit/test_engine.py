@@ -276,3 +276,15 @@ def test_same_commands_same_deals() -> None:
         return out
 
     assert run() == run()
+
+
+def test_replacing_a_scheduled_order_starts_it_once() -> None:
+    engine = new_engine()
+    placed = engine.submit(offer(price=1000, circuits=3, valid_from=50), 1).order
+    assert placed is not None
+    engine.replace("s1", placed.order_id, None, 2, 2)  # fewer circuits: same priority, rescheduled
+    engine.advance(50)
+    book = next(iter(engine.books.values()))
+    assert [o.order_id for o in book.offers] == [placed.order_id]
+    assert [d.circuits for d in engine.submit(request(limit=1000, circuits=5), 60).deals] == [2]
+    assert len(book.offers) == 0
