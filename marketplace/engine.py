@@ -153,9 +153,16 @@ class ExchangeEngine:
 
     def define_scheme(self, scheme: ClassScheme, now: int) -> ClassScheme:
         """Create a scheme or its next version. The scheme defined last for a service type
-        classes that service's new orders unless an order names another scheme."""
+        classes that service's new orders unless an order names another scheme. Defining
+        the active version again changes nothing."""
         validate_scheme(scheme, self.parameters)
         current = self.schemes.get(scheme.name)
+        if current is not None and (current.service_types, current.grades, current.weights) == (
+            scheme.service_types,
+            scheme.grades,
+            scheme.weights,
+        ):
+            return current  # a retried definition makes no new version
         version = current.version + 1 if current else 1
         stored = ClassScheme(scheme.name, version, scheme.service_types, scheme.grades, dict(scheme.weights), now)
         self._install_scheme(stored)

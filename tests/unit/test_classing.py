@@ -180,3 +180,37 @@ def test_fast_grade_agrees_with_the_explained_classification(values: dict[str, i
         medians.add("mixed", "a", {"latency_us": latency}, {"latency_us"})
     explained = classify(scheme, values, PARAMS, medians)
     assert grade_of(compile_scheme(scheme, PARAMS), values, medians) == (explained.grade, explained.score)
+
+
+def test_redefining_the_same_scheme_makes_no_new_version() -> None:
+    engine = new_engine()
+    current = engine.schemes["circuits"]
+    again = engine.define_scheme(
+        ClassScheme("circuits", 0, current.service_types, current.grades, dict(current.weights)), 5
+    )
+    assert again.version == 1 and not engine.drain()
+
+
+VALUE_RANGES = {
+    "latency_us": st.integers(0, 200_000),
+    "jitter_us": st.integers(0, 40_000),
+    "loss_ppm": st.integers(0, 20_000),
+    "availability_ppm": st.integers(980_000, 1_000_000),
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.fixed_dictionaries(VALUE_RANGES), st.sampled_from(sorted(VALUE_RANGES)), st.integers(1, 50_000))
+def test_default_grades_are_monotone(values: dict[str, int], improved: str, step: int) -> None:
+    """In the shipped scheme a better value never earns a worse grade."""
+    engine = new_engine()
+    scheme = engine.schemes["circuits"]
+    better = dict(values)
+    param = PARAMS[improved]
+    better[improved] = (
+        max(param.min_value, values[improved] - step)
+        if param.direction is Direction.LOWER_IS_BETTER
+        else min(param.max_value, values[improved] + step)
+    )
+    rank = {g: i for i, g in enumerate(scheme.grade_names)} | {"": len(scheme.grades)}
+    assert rank[engine.classify(scheme, better).grade] <= rank[engine.classify(scheme, values).grade]
