@@ -103,6 +103,7 @@ orders = Table(
     Column("updated_at", BigInteger, nullable=False),
     UniqueConstraint("participant", "client_order_id", name="uq_orders_client_order_id"),
     Index("ix_orders_status", "status"),
+    Index("ix_orders_participant_id", "participant", "id"),
 )
 
 deals = Table(
@@ -128,6 +129,8 @@ deals = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     Index("ix_deals_status", "status"),
+    Index("ix_deals_seller_id", "seller", "id"),
+    Index("ix_deals_buyer_id", "buyer", "id"),
 )
 
 events = Table(
@@ -139,4 +142,7 @@ events = Table(
     Column("party_a", String(40), nullable=False),
     Column("party_b", String(40), nullable=False),
     Column("payload", LargeBinary, nullable=False),
+    # A participant's WatchEvents backlog: events where it is either party, in order.
+    Index("ix_events_party_a_sequence", "party_a", "sequence"),
+    Index("ix_events_party_b_sequence", "party_b", "sequence"),
 )

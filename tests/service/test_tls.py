@@ -116,3 +116,20 @@ def test_mutual_tls_needs_a_client_certificate(tmp_path: Path, pki: Path) -> Non
         with pytest.raises(grpc.RpcError) as err:
             anonymous(anonymous.exchange.GetBook, exchange_pb2.GetBookRequest())
         assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_cli_talks_mutual_tls(
+    tmp_path: Path, pki: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from controller.cli import main
+
+    for server in serve(tmp_path, pki, mutual=True):
+        monkeypatch.setenv("IXCHANGE_CA_CERT", str(pki / "ca.pem"))
+        monkeypatch.setenv("IXCHANGE_CLIENT_CERT", str(pki / "client.pem"))
+        monkeypatch.setenv("IXCHANGE_CLIENT_KEY", str(pki / "client.key"))
+        assert main(["--server", server.target, "--data-dir", str(tmp_path), "book"]) == 0
+        assert "the book is empty" in capsys.readouterr().out
+        monkeypatch.delenv("IXCHANGE_CLIENT_CERT")
+        monkeypatch.delenv("IXCHANGE_CLIENT_KEY")
+        assert main(["--server", server.target, "--data-dir", str(tmp_path), "book"]) == 1
+        assert "UNAVAILABLE" in capsys.readouterr().err
