@@ -121,22 +121,22 @@ class Classification:
 class _Window:
     """The last MEDIAN_WINDOW values, kept sorted for an O(log n) median."""
 
-    order: deque[int] = field(default_factory=deque)
-    sorted: SortedList = field(default_factory=SortedList)
+    arrival: deque[int] = field(default_factory=deque)  # oldest first, to evict
+    ranked: SortedList = field(default_factory=SortedList)  # the same values, sorted
 
     def add(self, value: int) -> None:
-        self.order.append(value)
-        self.sorted.add(value)
-        if len(self.order) > MEDIAN_WINDOW:
-            self.sorted.remove(self.order.popleft())
+        self.arrival.append(value)
+        self.ranked.add(value)
+        if len(self.arrival) > MEDIAN_WINDOW:
+            self.ranked.remove(self.arrival.popleft())
 
     def median(self) -> int | None:
-        n = len(self.sorted)
+        n = len(self.ranked)
         if n == 0:
             return None
         if n % 2:
-            return int(self.sorted[n // 2])
-        return (int(self.sorted[n // 2 - 1]) + int(self.sorted[n // 2])) // 2
+            return int(self.ranked[n // 2])
+        return (int(self.ranked[n // 2 - 1]) + int(self.ranked[n // 2])) // 2
 
 
 class MedianTracker:
