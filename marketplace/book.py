@@ -35,9 +35,6 @@ class BookSide:
         self.levels: dict[int, deque[Order]] = {}
         self.count = 0
 
-    def key(self, order: Order) -> int:
-        return self.sign * order.price
-
     def add(self, order: Order) -> None:
         key = self.sign * order.price
         level = self.levels.get(key)

@@ -63,8 +63,6 @@ class Sequencer:
         self.on_failure: Callable[[BaseException], None] | None = None
         self._queue: asyncio.Queue[tuple[Command, asyncio.Future[Any]]] = asyncio.Queue()
         self._last_now = 0
-        self.batches = 0
-        self.commands = 0
 
     async def run(self, command: Callable[[ExchangeEngine, int], T]) -> T:
         """Run a command in order with all others; returns once its effects are durable."""
@@ -101,8 +99,6 @@ class Sequencer:
             if self.on_failure is not None:
                 self.on_failure(err)
             raise
-        self.batches += 1
-        self.commands += len(batch)
         self.metrics.commands.inc(len(batch))
         self.metrics.batch_size.observe(len(batch))
         self.metrics.deals.inc(len(changes.new_deals))
