@@ -21,6 +21,10 @@ class BookKey(NamedTuple):
     route: Route
     capacity_kbps: int
 
+    def without_capacity(self) -> tuple[str, str, ServiceType, Route]:
+        """The class, service and route: books that differ only in circuit size."""
+        return (self.class_scheme, self.grade, self.service_type, self.route)
+
 
 class BookSide:
     """One side as price levels: a sorted list of level keys (best first) and a FIFO of

@@ -8,11 +8,13 @@ changed since the last `drain()` so the store can persist a batch atomically.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from marketplace.book import Book, BookKey
+from marketplace.alternates import find_alternates
+from marketplace.book import Book, BookKey, BookSide
 from marketplace.classing import (
     Classification,
     ClassScheme,
@@ -36,19 +38,31 @@ from marketplace.deals import (
     validate_agreement,
 )
 from marketplace.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from marketplace.events import Event, EventKind
+from marketplace.events import Event, EventKind, Subject
 from marketplace.orders import (
+    ACTS_ON_ENTRY,
     MAX_CIRCUITS,
     MAX_PRICE,
+    WHOLE_FILL,
     ClassAssignment,
     Order,
     OrderInput,
     OrderStatus,
+    Route,
+    RoutingPolicy,
     ServiceType,
     Side,
+    TimeInForce,
     check_order_input,
+    check_pop,
 )
 from marketplace.parameters import Parameter, validate_parameter
+from marketplace.quotes import Quote, Recommendation, iso, merge_fills
+
+SECOND = 1_000_000  # the engine's clock counts microseconds
+QUOTE_MEMORY = 3600 * SECOND  # an expired quote is remembered this long, to say "expired" not "unknown"
+DealState = tuple[int, DealStatus, str, int]
+Struck = list[tuple[Deal, DealState]]
 
 
 @dataclass(slots=True)
@@ -59,9 +73,10 @@ class Outcome:
 
     subject: Order | None = None
     subject_state: tuple[int, int, int, OrderStatus, int, int] | None = None
-    struck: list[tuple[Deal, tuple[int, DealStatus, str, int]]] = field(default_factory=list)
+    struck: Struck = field(default_factory=list)
     duplicate: bool = False
     duplicate_order_id: int = 0
+    recommendation: Recommendation | None = None  # alternates, when a request did not fill
 
     @property
     def order(self) -> Order | None:
@@ -85,6 +100,8 @@ class Changes:
     parameters: list[Parameter] = field(default_factory=list)
     schemes: list[ClassScheme] = field(default_factory=list)
     agreements: list[Agreement] = field(default_factory=list)
+    quotes: list[Quote] = field(default_factory=list)
+    neighbour_links: set[tuple[str, str]] | None = None  # the whole adjacency, when it changed
     released_deals: list[Deal] = field(default_factory=list)  # deals that became BROKERED
 
     def __bool__(self) -> bool:
@@ -97,6 +114,8 @@ class Changes:
             or self.parameters
             or self.schemes
             or self.agreements
+            or self.quotes
+            or self.neighbour_links is not None
         )
 
 
@@ -109,12 +128,15 @@ class Counters:
     priority: int = 0
     sequence: int = 0
     agreement_id: int = 0
+    quote_id: int = 0
 
 
 class ExchangeEngine:
     """Books, classing and brokering for the whole exchange. Single-threaded by design."""
 
-    def __init__(self) -> None:
+    def __init__(self, quote_ttl: int = 30 * SECOND, approval_ttl: int = 3600 * SECOND) -> None:
+        self.quote_ttl = quote_ttl  # how long a quote can be entered at
+        self.approval_ttl = approval_ttl  # how long a proposed class waits for the buyer
         self.parameters: dict[str, Parameter] = {}
         self.schemes: dict[str, ClassScheme] = {}  # active (latest) version by name
         self.scheme_versions: dict[tuple[str, int], ClassScheme] = {}
@@ -133,6 +155,12 @@ class ExchangeEngine:
         self._expiries: list[tuple[int, int]] = []  # (valid_until, order_id)
         self._scheduled: list[tuple[int, int, int]] = []  # (valid_from, priority, order_id)
         self._not_started: set[int] = set()  # live orders waiting for valid_from, not on a book
+        self.quotes: dict[int, Quote] = {}  # unexpired, and expired ones for QUOTE_MEMORY
+        self._quote_expiries: list[tuple[int, int]] = []  # (forget at, quote_id)
+        self._quote_used: dict[int, int] = {}  # quote_id -> the order that entered at it
+        self.neighbours: dict[str, frozenset[str]] = {}  # point-of-presence adjacency, symmetric
+        # Capacities with a book, per class/service/route: where capacity splits can be found.
+        self.book_capacities: dict[tuple[str, str, ServiceType, Route], set[int]] = {}
         self.counters = Counters()
         self._changes = Changes()
 
@@ -261,33 +289,76 @@ class ExchangeEngine:
 
     # ----- orders ---------------------------------------------------------------------
 
-    def submit(self, o: OrderInput, now: int) -> Outcome:
+    def submit(self, o: OrderInput, now: int, recommend: bool = False) -> Outcome:
         """Validate, class, book and match a new order. Raises DomainError before changing
-        anything when the order is refused."""
+        anything when the order is refused. With `recommend`, a request that does not
+        fill completely comes back with ranked alternates."""
         self.advance(now)
         known = self.client_ids.get((o.participant, o.client_order_id))
         if known is not None:
             live = self.orders.get(known)
             state = live.state() if live is not None else None
             return Outcome(live, state, duplicate=True, duplicate_order_id=known)
-        service, route = check_order_input(o, now)
-        scheme = self.scheme_for(service, o.class_scheme)
+        quote = None
+        if o.quote_id:
+            o, quote = self._resolve_quote(o, now)
+        order, classing = self._prepare(o, now)
+        if quote is not None:
+            self._check_quote_holds(quote, order, now)
+        superseded = self._rebid_target(o) if o.rebid_of else None
+        # Every check has passed: from here on the command changes state.
+        if superseded is not None:
+            self._close(superseded, OrderStatus.SUPERSEDED, EventKind.ORDER_REBID, now)
+        c = self.counters
+        c.order_id += 1
+        c.priority += 1
+        order.order_id, order.priority = c.order_id, c.priority
+        if quote is not None:
+            self._quote_used[quote.quote_id] = order.order_id
+        self.client_ids[(o.participant, o.client_order_id)] = order.order_id
+        self.orders[order.order_id] = order
+        self._changes.new_orders[order.order_id] = order
+        if o.side is Side.OFFER:
+            self.medians.add(order.class_scheme, order.grade, classing, self._median_params[order.class_scheme])
+        self._emit(now, EventKind.ORDER_ACCEPTED, order)
+        if order.valid_until:
+            heapq.heappush(self._expiries, (order.valid_until, order.order_id))
+        struck: Struck = []
+        if order.status is OrderStatus.PENDING_APPROVAL:
+            heapq.heappush(self._expiries, (order.approve_by, order.order_id))
+        elif order.valid_from > now:
+            self._schedule(order)
+        else:
+            struck = self._match(order, now)
+        outcome = Outcome(order, order.state(), struck)
+        if recommend:
+            outcome.recommendation = self._propose_alternates(order, now)
+        return outcome
+
+    def _prepare(self, o: OrderInput, now: int) -> tuple[Order, dict[str, int]]:
+        """Check and class a new order without changing anything; ids are assigned later.
+        Also returns the values it was classed on (with the circuit capacity)."""
+        checked = check_order_input(o, now)
+        scheme = self.scheme_for(checked.service, o.class_scheme)
         values = dict(o.values)
         values_field = "values" if o.side is Side.OFFER else "requirements"
         self.check_values(values, values_field)
         classing = values if "capacity_kbps" in values else {**values, "capacity_kbps": o.capacity_kbps}
-        grade, assigned_by, reason = self._choose_grade(o, scheme, classing, values_field)
-
-        c = self.counters
-        c.order_id += 1
-        c.priority += 1
+        grade, assigned_by, reason, score = self._choose_grade(o, scheme, classing, values_field)
+        status = OrderStatus.OPEN
+        approve_by = 0
+        if o.propose_class:
+            status = OrderStatus.PENDING_APPROVAL
+            approve_by = now + self.approval_ttl
+            if o.valid_until:
+                approve_by = min(approve_by, o.valid_until)
         order = Order(
-            c.order_id,
+            0,
             o.participant,
             o.client_order_id,
             o.side,
-            service,
-            route,
+            checked.service,
+            checked.route,
             o.capacity_kbps,
             o.circuits,
             o.circuits,
@@ -300,32 +371,32 @@ class ExchangeEngine:
             reason,
             o.valid_from or now,
             o.valid_until,
-            OrderStatus.OPEN,
-            c.priority,
+            status,
+            0,
             now,
             now,
+            checked.time_in_force,
+            checked.routing,
+            score,
+            o.rebid_of,
+            o.quote_id,
+            approve_by,
         )
-        self.client_ids[(o.participant, o.client_order_id)] = order.order_id
-        self.orders[order.order_id] = order
-        self._changes.new_orders[order.order_id] = order
-        if o.side is Side.OFFER:
-            self.medians.add(scheme.name, grade, classing, self._median_params[scheme.name])
-        self._emit(now, EventKind.ORDER_ACCEPTED, order)
-        if order.valid_until:
-            heapq.heappush(self._expiries, (order.valid_until, order.order_id))
-        struck = []
-        if order.valid_from > now:
-            self._schedule(order)
-        else:
-            struck = self._match(order, now)
-        return Outcome(order, order.state(), struck)
+        return order, classing
 
     def _choose_grade(
         self, o: OrderInput, scheme: ClassScheme, values: dict[str, int], values_field: str
-    ) -> tuple[str, ClassAssignment, str]:
-        """The order's grade, who chose it, and a one-line reason. The full per-band
-        explanation is built only to word a refusal (and by the Classify dry run)."""
+    ) -> tuple[str, ClassAssignment, str, int]:
+        """The order's grade, who chose it, a one-line reason and the quality score. The
+        full per-band explanation is built only to word a refusal (and by the Classify
+        dry run)."""
         where = f"{scheme.name} v{scheme.version}"
+        compiled = self._compiled[(scheme.name, scheme.version)]
+        if o.propose_class:
+            if o.grade:
+                raise InvalidArgument("grade", "leave it empty to have the server propose the class")
+            if not o.values:
+                raise InvalidArgument("requirements", "give per-parameter requirements to class a proposal from")
         if o.grade:
             if scheme.grade(o.grade) is None:
                 raise InvalidArgument(
@@ -334,20 +405,21 @@ class ExchangeEngine:
             if o.side is Side.REQUEST:
                 # A buyer's requirements only narrow which offers of the grade it accepts.
                 extra = f"; requirements {_requirements(o.values)}" if o.values else ""
-                return o.grade, ClassAssignment.BUYER, f"{o.grade} in {where} chosen by the buyer{extra}"
-            best, score = grade_of(self._compiled[(scheme.name, scheme.version)], values, self.medians)
+                return o.grade, ClassAssignment.BUYER, f"{o.grade} in {where} chosen by the buyer{extra}", 0
+            best, score = grade_of(compiled, values, self.medians)
             if best != o.grade:  # grades need not nest: only the full check can tell
                 check_chosen_grade(self.classify(scheme, values), o.grade, values_field)
-            return o.grade, ClassAssignment.SELLER, f"{o.grade} in {where} chosen by the seller; score {score}"
+            return o.grade, ClassAssignment.SELLER, f"{o.grade} in {where} chosen by the seller; score {score}", score
         if o.side is Side.REQUEST and not o.values:
             raise InvalidArgument("grade", "give a grade or per-parameter requirements")
-        grade, score = grade_of(self._compiled[(scheme.name, scheme.version)], values, self.medians)
+        grade, score = grade_of(compiled, values, self.medians)
         if not grade:
             lowest = self.classify(scheme, values).verdicts[-1]
             raise InvalidArgument(
                 values_field, f"qualifies for no grade of {scheme.name}: {lowest.grade} needs {lowest.first_failure()}"
             )
-        return grade, ClassAssignment.SERVER, f"{grade} in {where} from the values; score {score}"
+        how = "proposed by the server for the buyer's approval" if o.propose_class else "from the values"
+        return grade, ClassAssignment.SERVER, f"{grade} in {where} {how}; score {score}", score
 
     def cancel(self, participant: str, order_id: int, now: int, operator: bool = False) -> Outcome:
         """Take an order off the book."""
@@ -376,7 +448,8 @@ class ExchangeEngine:
         if not 1 <= new_remaining <= MAX_CIRCUITS:
             raise InvalidArgument("remaining_circuits", f"must be 1..{MAX_CIRCUITS}; cancel the order to remove it")
         loses_priority = new_price != order.price or new_remaining > order.remaining
-        in_book = order.order_id not in self._not_started
+        pending = order.status is OrderStatus.PENDING_APPROVAL
+        in_book = not pending and order.order_id not in self._not_started
         book = self.books[self._key(order)] if in_book else None
         if book is not None:
             book.remove(order)
@@ -389,22 +462,266 @@ class ExchangeEngine:
         order.updated_at = now
         self._touch(order)
         self._emit(now, EventKind.ORDER_REPLACED, order)
-        struck: list[tuple[Deal, tuple[int, DealStatus, str, int]]] = []
+        struck: Struck = []
         if book is not None:
             struck = self._match(order, now)
-        else:
+        elif not pending:
             self._schedule(order)
         return Outcome(order, order.state(), struck)
 
-    def _own_live_order(self, participant: str, order_id: int, operator: bool) -> Order:
+    def _own_live_order(self, participant: str, order_id: int, operator: bool, field_name: str = "order_id") -> Order:
         order = self.orders.get(order_id)
         if order is None:
             raise FailedPrecondition(
-                "order_id", f"order {order_id} is not open (filled, cancelled, expired or unknown)"
+                field_name, f"order {order_id} is not open (filled, cancelled, expired or unknown)"
             )
         if order.participant != participant and not operator:
-            raise PermissionDenied("order_id", f"order {order_id} belongs to another participant")
+            raise PermissionDenied(field_name, f"order {order_id} belongs to another participant")
         return order
+
+    # ----- class approval -------------------------------------------------------------
+
+    def approve_class(
+        self, participant: str, order_id: int, now: int, operator: bool = False, recommend: bool = False
+    ) -> Outcome:
+        """The buyer accepts the class the server proposed: the request goes live, with
+        time priority from now, and matches."""
+        self.advance(now)
+        order = self._pending_order(participant, order_id, operator)
+        order.status = OrderStatus.OPEN
+        self.counters.priority += 1
+        order.priority = self.counters.priority
+        order.updated_at = now
+        self._touch(order)
+        self._emit(now, EventKind.ORDER_CLASS_APPROVED, order)
+        struck: Struck = []
+        if order.valid_from > now:
+            self._schedule(order)
+        else:
+            struck = self._match(order, now)
+        outcome = Outcome(order, order.state(), struck)
+        if recommend:
+            outcome.recommendation = self._propose_alternates(order, now)
+        return outcome
+
+    def reject_class(self, participant: str, order_id: int, now: int, operator: bool = False) -> Outcome:
+        """The buyer refuses the proposed class: the request is cancelled unmatched."""
+        self.advance(now)
+        order = self._pending_order(participant, order_id, operator)
+        self._close(order, OrderStatus.CANCELLED, EventKind.ORDER_CLASS_REJECTED, now)
+        return Outcome(order, order.state())
+
+    def _pending_order(self, participant: str, order_id: int, operator: bool) -> Order:
+        order = self.orders.get(order_id)
+        if order is None:
+            raise FailedPrecondition("order_id", f"order {order_id} is not waiting for class approval")
+        order = self._own_live_order(participant, order_id, operator)
+        if order.status is not OrderStatus.PENDING_APPROVAL:
+            raise FailedPrecondition(
+                "order_id", f"order {order_id} is not waiting for class approval (it is {order.status.name})"
+            )
+        return order
+
+    # ----- re-bid ---------------------------------------------------------------------
+
+    def _rebid_target(self, o: OrderInput) -> Order:
+        """The unmatched request a re-bid replaces; checked before anything changes."""
+        old = self._own_live_order(o.participant, o.rebid_of, False, "rebid_of")
+        if old.side is not Side.REQUEST:
+            raise InvalidArgument("rebid_of", f"order {old.order_id} is an offer; a re-bid replaces a purchase order")
+        if old.remaining != old.circuits:
+            raise FailedPrecondition(
+                "rebid_of",
+                f"order {old.order_id} has matched {old.circuits - old.remaining} circuits; a re-bid replaces "
+                "an unmatched request (use ReplaceOrder to change a partly filled one)",
+            )
+        return old
+
+    # ----- quotes ---------------------------------------------------------------------
+
+    def quote(self, o: OrderInput, now: int) -> Quote:
+        """What a request of this shape would match now, valid for `quote_ttl`. The
+        request's client id and limit are not used: a quote has no limit."""
+        self.advance(now)
+        spec = dataclasses.replace(
+            o, side=Side.REQUEST, client_order_id="quote", price=MAX_PRICE, time_in_force=0, propose_class=False
+        )
+        if spec.quote_id or spec.rebid_of:
+            raise InvalidArgument("quote_id" if spec.quote_id else "rebid_of", "does not apply to a quote")
+        want, _ = self._prepare(spec, now)
+        plan = self.plan_fills(want, now)
+        self.counters.quote_id += 1
+        quote = Quote(
+            self.counters.quote_id,
+            want.participant,
+            want.service_type,
+            want.route,
+            want.capacity_kbps,
+            want.circuits,
+            want.values,
+            want.class_scheme,
+            want.scheme_version,
+            want.grade,
+            want.class_reason,
+            want.routing,
+            merge_fills([(resting.price, qty) for resting, qty in plan]),
+            now,
+            now + self.quote_ttl,
+        )
+        self._remember_quote(quote)
+        self._changes.quotes.append(quote)
+        self._emit(now, EventKind.QUOTE_ISSUED, quote)
+        return quote
+
+    def _remember_quote(self, quote: Quote) -> None:
+        self.quotes[quote.quote_id] = quote
+        heapq.heappush(self._quote_expiries, (quote.expires_at + QUOTE_MEMORY, quote.quote_id))
+
+    def _resolve_quote(self, o: OrderInput, now: int) -> tuple[OrderInput, Quote]:
+        """The request to enter at a quote: fields left empty come from the quote, fields
+        given must equal it, and the limit is the quote's price. Never re-priced."""
+        qid = o.quote_id
+        quote = self.quotes.get(qid)
+        if quote is None or quote.participant != o.participant:
+            raise NotFound("quote_id", f"no quote {qid} of yours (expired quotes are forgotten after an hour)")
+        if quote.expires_at <= now:
+            raise FailedPrecondition("quote_id", f"quote {qid} expired at {iso(quote.expires_at)}; ask for a new one")
+        used_by = self._quote_used.get(qid)
+        if used_by is not None:
+            raise FailedPrecondition("quote_id", f"quote {qid} was already used by order {used_by}")
+        if not quote.fills:
+            raise FailedPrecondition("quote_id", f"quote {qid} found no offer, so it has no price to enter at")
+
+        def same(field_name: str, given: object, quoted: object, shown: object = None) -> None:
+            if given != quoted:
+                raise InvalidArgument(
+                    field_name, f"must be left unset or equal quote {qid}'s ({shown if shown is not None else quoted})"
+                )
+
+        service = o.service_type or int(quote.service_type)
+        same("service_type", service, int(quote.service_type), quote.service_type.name)
+        if o.a_end or o.z_end:
+            route = Route.parse(quote.service_type, o.a_end, o.z_end)
+            same("route", route, quote.route, str(quote.route))
+        for field_name, given, quoted in (
+            ("capacity_kbps", o.capacity_kbps, quote.capacity_kbps),
+            ("circuits", o.circuits, quote.circuits),
+            ("grade", o.grade, quote.grade),
+            ("class_scheme", o.class_scheme, quote.class_scheme),
+            ("routing_policy", o.routing_policy, int(quote.routing)),
+            ("limit_price", o.price, quote.price),
+        ):
+            if given:
+                same(field_name, given, quoted)
+        if o.values:
+            same("requirements", o.values, quote.requirements, _requirements(quote.requirements))
+        if o.propose_class:
+            raise InvalidArgument("propose_class", "a quoted request already has its class")
+        if self.schemes[quote.class_scheme].version != quote.scheme_version:
+            raise FailedPrecondition("quote_id", f"class scheme {quote.class_scheme} changed since quote {qid}")
+        entered = dataclasses.replace(
+            o,
+            service_type=service,
+            a_end=quote.route.a_end,
+            z_end=quote.route.z_end,
+            capacity_kbps=quote.capacity_kbps,
+            circuits=quote.circuits,
+            values=dict(quote.requirements),
+            price=quote.price,
+            grade=quote.grade,
+            class_scheme=quote.class_scheme,
+            routing_policy=int(quote.routing),
+        )
+        return entered, quote
+
+    def _check_quote_holds(self, quote: Quote, order: Order, now: int) -> None:
+        """Refuse the request when the book moved against the quote: fewer circuits at or
+        under the quoted price, or the quoted circuits cost more now."""
+        plan = self.plan_fills(order, now)
+        have, cost, left = 0, 0, quote.fillable
+        for resting, qty in plan:
+            take = min(qty, left)
+            have += take
+            cost += take * resting.price
+            left -= take
+        if have < quote.fillable or cost > quote.total_value:
+            raise FailedPrecondition(
+                "quote_id",
+                f"the book moved since quote {quote.quote_id}: {have} of the quoted {quote.fillable} circuits "
+                f"are available at or under {quote.price} now, for {cost} against the quoted {quote.total_value}; "
+                "ask for a new quote",
+            )
+
+    # ----- alternates -----------------------------------------------------------------
+
+    def recommend(
+        self, participant: str, order_id: int, spec: OrderInput | None, now: int, operator: bool = False
+    ) -> Recommendation:
+        """Ranked alternates for one of the buyer's live requests, or for a prospective
+        one described by `spec`."""
+        self.advance(now)
+        if order_id:
+            want = self._own_live_order(participant, order_id, operator)
+            if want.side is not Side.REQUEST:
+                raise InvalidArgument("order_id", f"order {order_id} is an offer; alternates are for purchase orders")
+        else:
+            assert spec is not None
+            want, _ = self._prepare(
+                dataclasses.replace(spec, side=Side.REQUEST, client_order_id="recommend", price=MAX_PRICE), now
+            )
+        return self._recommendation(want, now)
+
+    def _propose_alternates(self, order: Order, now: int) -> Recommendation | None:
+        """Alternates for a request that went live and did not fill completely."""
+        if order.side is not Side.REQUEST or not order.remaining or order.order_id in self._not_started:
+            return None
+        if order.status is OrderStatus.PENDING_APPROVAL:
+            return None
+        rec = self._recommendation(order, now)
+        return rec if rec.alternates else None
+
+    def _recommendation(self, want: Order, now: int) -> Recommendation:
+        rec = Recommendation(
+            want.participant,
+            want.order_id,
+            want.service_type,
+            want.route,
+            want.capacity_kbps,
+            want.remaining,
+            want.class_scheme,
+            want.grade,
+            tuple(find_alternates(self, want, now)),
+            now,
+        )
+        if rec.alternates:
+            self._emit(now, EventKind.ALTERNATES_PROPOSED, rec)
+        return rec
+
+    # ----- point-of-presence adjacency ------------------------------------------------
+
+    def set_neighbours(self, pop: str, neighbours: Iterable[str]) -> frozenset[str]:
+        """Set the points of presence near `pop` (symmetric: each of them gets `pop` as a
+        neighbour too). An empty set removes `pop` from the adjacency."""
+        pop = check_pop("pop", pop)
+        new = frozenset(check_pop(f"neighbours[{i}]", n) for i, n in enumerate(neighbours))
+        if pop in new:
+            raise InvalidArgument("neighbours", f"must not contain {pop} itself")
+        old = self.neighbours.get(pop, frozenset())
+        if new == old:
+            return new
+        for n in old - new:
+            self._set_pop(n, self.neighbours.get(n, frozenset()) - {pop})
+        for n in new - old:
+            self._set_pop(n, self.neighbours.get(n, frozenset()) | {pop})
+        self._set_pop(pop, new)
+        self._changes.neighbour_links = {(a, b) for a, ns in self.neighbours.items() for b in ns if a < b}
+        return new
+
+    def _set_pop(self, pop: str, neighbours: frozenset[str]) -> None:
+        if neighbours:
+            self.neighbours[pop] = neighbours
+        else:
+            self.neighbours.pop(pop, None)
 
     # ----- time -----------------------------------------------------------------------
 
@@ -413,7 +730,10 @@ class ExchangeEngine:
         while self._expiries and self._expiries[0][0] <= now:
             until, oid = heapq.heappop(self._expiries)
             order = self.orders.get(oid)
-            if order is not None and order.valid_until == until:
+            if order is None:
+                continue
+            lapsed = order.status is OrderStatus.PENDING_APPROVAL and order.approve_by == until
+            if lapsed or order.valid_until == until:
                 self._close(order, OrderStatus.EXPIRED, EventKind.ORDER_EXPIRED, until)
         while self._scheduled and self._scheduled[0][0] <= now:
             _start, prio, oid = heapq.heappop(self._scheduled)
@@ -422,24 +742,49 @@ class ExchangeEngine:
             if order is not None and order.priority == prio and oid in self._not_started:
                 self._not_started.discard(oid)
                 self._match(order, now)
+        while self._quote_expiries and self._quote_expiries[0][0] <= now:
+            _, qid = heapq.heappop(self._quote_expiries)
+            self.quotes.pop(qid, None)
+            self._quote_used.pop(qid, None)
 
     # ----- matching -------------------------------------------------------------------
 
     def _key(self, order: Order) -> BookKey:
         return BookKey(order.class_scheme, order.grade, order.service_type, order.route, order.capacity_kbps)
 
-    def _match(self, incoming: Order, now: int) -> list[tuple[Deal, tuple[int, DealStatus, str, int]]]:
-        """Match an order against the opposite side of its book; rest what is left."""
+    def _match(self, incoming: Order, now: int) -> Struck:
+        """Match an order against the opposite side of its book under its time in force
+        and routing policy; rest what is left, or cancel it (immediate-or-cancel,
+        fill-or-kill)."""
         key = self._key(incoming)
         book = self.books.get(key)
+        deals: Struck = []
         if book is None:
-            book = self.books[key] = Book(key)
+            pass
+        elif incoming.time_in_force in WHOLE_FILL and self._fillable(incoming, book, now) < incoming.remaining:
+            pass  # all or nothing, and it cannot be all now
+        elif incoming.routing is RoutingPolicy.QUALITY_FIRST:
+            deals = self._match_plan(incoming, book, now)
+        else:
+            deals = self._match_by_price(incoming, book, now)
+        if incoming.remaining and incoming.time_in_force in ACTS_ON_ENTRY:
+            self._close(incoming, OrderStatus.CANCELLED, EventKind.ORDER_CANCELLED, now, in_book=False)
+        elif incoming.remaining:
+            if book is None:
+                book = self._new_book(key)
+            book.add(incoming)
+        elif book is not None and not book:
+            self._drop_book(key)
+        return deals
+
+    def _match_by_price(self, incoming: Order, book: Book, now: int) -> Struck:
+        """Price-time priority, walking the opposite side in place (the hot path)."""
         is_offer = incoming.side is Side.OFFER
         opposite = book.requests if is_offer else book.offers
         # Resting keys are "smaller is better"; they cross while key <= limit.
         limit = -incoming.price if is_offer else incoming.price
         keys, levels = opposite.keys, opposite.levels
-        deals: list[tuple[Deal, tuple[int, DealStatus, str, int]]] = []
+        deals: Struck = []
         at = 0
         while incoming.remaining and at < len(keys):
             level_key = keys[at]
@@ -456,7 +801,11 @@ class ExchangeEngine:
                     )
                     continue
                 offer, request = (incoming, resting) if is_offer else (resting, incoming)
-                if offer.participant == request.participant or not _meets(offer, request, self.parameters):
+                if (
+                    offer.participant == request.participant
+                    or (resting.remaining > incoming.remaining and resting.time_in_force is TimeInForce.ALL_OR_NONE)
+                    or not _meets(offer, request, self.parameters)
+                ):
                     j += 1
                     continue
                 deals.append(self._fill(offer, request, resting.price, now))
@@ -466,15 +815,75 @@ class ExchangeEngine:
                 at += 1
             else:
                 opposite.prune(level_key)
-        if incoming.remaining:
-            book.add(incoming)
-        elif not book:
-            del self.books[key]
         return deals
 
-    def _fill(
-        self, offer: Order, request: Order, price: int, now: int
-    ) -> tuple[Deal, tuple[int, DealStatus, str, int]]:
+    def _match_plan(self, incoming: Order, book: Book, now: int) -> Struck:
+        """Take the fills `_plan` chose (quality-first requests)."""
+        opposite = book.side(Side.REQUEST if incoming.side is Side.OFFER else Side.OFFER)
+        deals: Struck = []
+        for resting, _qty in self._plan(incoming, book, now):
+            offer, request = (incoming, resting) if incoming.side is Side.OFFER else (resting, incoming)
+            deals.append(self._fill(offer, request, resting.price, now))
+            if resting.remaining == 0:
+                opposite.remove(resting)
+        return deals
+
+    def _crossing(self, incoming: Order, opposite: BookSide, now: int) -> Iterator[Order]:
+        """Resting orders `incoming` may trade with, in price-time priority. Reads only."""
+        is_offer = incoming.side is Side.OFFER
+        limit = -incoming.price if is_offer else incoming.price
+        for level_key in opposite.keys:
+            if level_key > limit:
+                return
+            for resting in opposite.levels[level_key]:
+                if resting.valid_until and resting.valid_until <= now:
+                    continue
+                offer, request = (incoming, resting) if is_offer else (resting, incoming)
+                if offer.participant != request.participant and _meets(offer, request, self.parameters):
+                    yield resting
+
+    def _plan(self, incoming: Order, book: Book | None, now: int) -> list[tuple[Order, int]]:
+        """The fills matching `incoming` would take now, as (resting order, circuits),
+        without taking them. Quality-first requests take the best-scored offers first,
+        then price-time. A resting all-or-none order is taken whole or passed over."""
+        if book is None:
+            return []
+        opposite = book.requests if incoming.side is Side.OFFER else book.offers
+        candidates: Iterable[Order] = self._crossing(incoming, opposite, now)
+        if incoming.routing is RoutingPolicy.QUALITY_FIRST and incoming.side is Side.REQUEST:
+            candidates = sorted(candidates, key=lambda r: -r.score)  # stable: price-time inside a score
+        plan = []
+        left = incoming.remaining
+        for resting in candidates:
+            if not left:
+                break
+            if resting.time_in_force is TimeInForce.ALL_OR_NONE and resting.remaining > left:
+                continue
+            take = min(left, resting.remaining)
+            plan.append((resting, take))
+            left -= take
+        return plan
+
+    def plan_fills(self, order: Order, now: int) -> list[tuple[Order, int]]:
+        """The fills `order` would take from its book now (a dry run; see `_plan`)."""
+        return self._plan(order, self.books.get(self._key(order)), now)
+
+    def _fillable(self, incoming: Order, book: Book, now: int) -> int:
+        return sum(qty for _, qty in self._plan(incoming, book, now))
+
+    def _new_book(self, key: BookKey) -> Book:
+        book = self.books[key] = Book(key)
+        self.book_capacities.setdefault(key.without_capacity(), set()).add(key.capacity_kbps)
+        return book
+
+    def _drop_book(self, key: BookKey) -> None:
+        del self.books[key]
+        sizes = self.book_capacities[key.without_capacity()]
+        sizes.discard(key.capacity_kbps)
+        if not sizes:
+            del self.book_capacities[key.without_capacity()]
+
+    def _fill(self, offer: Order, request: Order, price: int, now: int) -> tuple[Deal, DealState]:
         qty = min(offer.remaining, request.remaining)
         for order in (offer, request):
             order.remaining -= qty
@@ -559,12 +968,12 @@ class ExchangeEngine:
     def _close(self, order: Order, status: OrderStatus, kind: EventKind, now: int, in_book: bool = True) -> None:
         if order.order_id in self._not_started:
             self._not_started.discard(order.order_id)
-        elif in_book:
+        elif in_book and order.status is not OrderStatus.PENDING_APPROVAL:
             book = self.books.get(self._key(order))
             if book is not None:
                 book.remove(order)
                 if not book:
-                    del self.books[book.key]
+                    self._drop_book(book.key)
         order.status = status
         order.updated_at = now
         self._touch(order)
@@ -579,7 +988,7 @@ class ExchangeEngine:
         if order.order_id not in self._changes.new_orders:
             self._changes.updated_orders[order.order_id] = order
 
-    def _emit(self, now: int, kind: EventKind, subject: Order | Deal) -> None:
+    def _emit(self, now: int, kind: EventKind, subject: Subject) -> None:
         self.counters.sequence += 1
         self._changes.events.append(Event(self.counters.sequence, now, kind, subject, subject.state()))
 
@@ -601,11 +1010,14 @@ class ExchangeEngine:
         client_ids: Iterable[tuple[str, str, int]],
         counters: Counters,
         now: int,
+        quotes: Iterable[tuple[Quote, int]] = (),
+        neighbour_links: Iterable[tuple[str, str]] = (),
     ) -> None:
         """Rebuild the in-memory state from what the store holds, without matching.
 
         `schemes` in version order, `offer_history` (scheme, grade, values) in order id
-        order, `live_orders` in priority order."""
+        order, `live_orders` in priority order, `quotes` the ones still remembered with
+        the order that used each (0: unused)."""
         for p in parameters:
             self.parameters[p.name] = p
         for s in schemes:
@@ -618,14 +1030,22 @@ class ExchangeEngine:
             self.orders[order.order_id] = order
             if order.valid_until:
                 heapq.heappush(self._expiries, (order.valid_until, order.order_id))
+            if order.status is OrderStatus.PENDING_APPROVAL:
+                heapq.heappush(self._expiries, (order.approve_by, order.order_id))
+                continue
             if order.valid_from > now:
                 self._schedule(order)
                 continue
             key = self._key(order)
-            book = self.books.get(key)
-            if book is None:
-                book = self.books[key] = Book(key)
+            book = self.books.get(key) or self._new_book(key)
             book.add(order)
+        for quote, used_by in quotes:
+            self._remember_quote(quote)
+            if used_by:
+                self._quote_used[quote.quote_id] = used_by
+        for one, other in neighbour_links:
+            self._set_pop(one, self.neighbours.get(one, frozenset()) | {other})
+            self._set_pop(other, self.neighbours.get(other, frozenset()) | {one})
         for deal in open_deals:
             self.deals[deal.deal_id] = deal
             if deal.agreement_id and deal.status in CAPACITY_HOLDING:

@@ -7,6 +7,9 @@ from typing import Any, NamedTuple
 
 from marketplace.deals import Deal
 from marketplace.orders import Order
+from marketplace.quotes import Quote, Recommendation
+
+Subject = Order | Deal | Quote | Recommendation
 
 
 class EventKind(IntEnum):
@@ -19,6 +22,11 @@ class EventKind(IntEnum):
     ORDER_EXPIRED = 5
     DEAL_CREATED = 6
     DEAL_STATUS_CHANGED = 7
+    QUOTE_ISSUED = 8
+    ORDER_CLASS_APPROVED = 9
+    ORDER_CLASS_REJECTED = 10
+    ORDER_REBID = 11  # the request was superseded by a re-bid
+    ALTERNATES_PROPOSED = 12
 
 
 class Event(NamedTuple):
@@ -31,7 +39,7 @@ class Event(NamedTuple):
     sequence: int
     time: int
     kind: EventKind
-    subject: Order | Deal
+    subject: Subject
     state: tuple[Any, ...]
 
     @property
@@ -41,6 +49,14 @@ class Event(NamedTuple):
     @property
     def deal(self) -> Deal | None:
         return self.subject.snapshot(self.state) if isinstance(self.subject, Deal) else None
+
+    @property
+    def quote(self) -> Quote | None:
+        return self.subject if isinstance(self.subject, Quote) else None
+
+    @property
+    def recommendation(self) -> Recommendation | None:
+        return self.subject if isinstance(self.subject, Recommendation) else None
 
     def parties(self) -> tuple[str, ...]:
         """Participants allowed to see this event (operators see all)."""

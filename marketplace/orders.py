@@ -44,9 +44,34 @@ class OrderStatus(IntEnum):
     FILLED = 3
     CANCELLED = 4
     EXPIRED = 5
+    # A request whose server-proposed class waits for the buyer's approval; never matches.
+    PENDING_APPROVAL = 6
+    # An unmatched request replaced by a re-bid (the new order names it in rebid_of).
+    SUPERSEDED = 7
 
 
-LIVE_STATUSES = frozenset({OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED})
+LIVE_STATUSES = frozenset({OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_APPROVAL})
+
+
+class TimeInForce(IntEnum):
+    """How long an order stays and how it may fill. Values match ixchange.v1.TimeInForce."""
+
+    GOOD_TILL_CANCELLED = 1
+    GOOD_TILL_DATE = 2  # rests until valid_until
+    IMMEDIATE_OR_CANCEL = 3  # fills what it can on entry; the rest is cancelled
+    FILL_OR_KILL = 4  # fills entirely on entry or is cancelled with nothing filled
+    ALL_OR_NONE = 5  # rests, but only ever fills its whole remaining quantity at once
+
+
+ACTS_ON_ENTRY = frozenset({TimeInForce.IMMEDIATE_OR_CANCEL, TimeInForce.FILL_OR_KILL})
+WHOLE_FILL = frozenset({TimeInForce.FILL_OR_KILL, TimeInForce.ALL_OR_NONE})
+
+
+class RoutingPolicy(IntEnum):
+    """Which crossing offers a request takes first. Values match ixchange.v1.RoutingPolicy."""
+
+    CHEAPEST_FIRST = 1  # price, then time
+    QUALITY_FIRST = 2  # the offer's quality score inside the class, then price, then time
 
 
 class ClassAssignment(IntEnum):
@@ -75,12 +100,17 @@ class Route(NamedTuple):
         return f"{self.a_end}-{self.z_end}"
 
 
+def check_pop(field_name: str, code: str) -> str:
+    """A point-of-presence code, normalised to upper case."""
+    pop = code.strip().upper()
+    if not POP_RULE.match(pop):
+        raise InvalidArgument(field_name, "must be a point-of-presence code of 1-64 characters A-Z 0-9 . _ -")
+    return pop
+
+
 @functools.lru_cache(maxsize=65_536)
 def _parse_route(service: ServiceType, a_end: str, z_end: str) -> Route:
-    a, z = a_end.strip().upper(), z_end.strip().upper()
-    for name, pop in (("route.a_end", a), ("route.z_end", z)):
-        if not POP_RULE.match(pop):
-            raise InvalidArgument(name, "must be a point-of-presence code of 1-64 characters A-Z 0-9 . _ -")
+    a, z = check_pop("route.a_end", a_end), check_pop("route.z_end", z_end)
     if a == z:
         raise InvalidArgument("route.z_end", "must differ from route.a_end")
     if service is ServiceType.ETHERNET_ELINE and z < a:
@@ -110,9 +140,23 @@ class OrderInput:
     class_scheme: str = ""
     valid_from: int = 0
     valid_until: int = 0
+    time_in_force: int = 0  # 0: good-till-date when valid_until is set, else good-till-cancelled
+    routing_policy: int = 0  # requests only; 0: cheapest first
+    propose_class: bool = False  # requests only: the server proposes a class, the buyer approves it
+    quote_id: int = 0  # requests only: enter at this quote's price
+    rebid_of: int = 0  # requests only: atomically replace this unmatched request
 
 
-def check_order_input(o: OrderInput, now: int) -> tuple[ServiceType, Route]:
+class Checked(NamedTuple):
+    """The normalised fields of a new order that are checked before the class scheme."""
+
+    service: ServiceType
+    route: Route
+    time_in_force: TimeInForce
+    routing: RoutingPolicy
+
+
+def check_order_input(o: OrderInput, now: int) -> Checked:
     """Check every field of a new order that does not depend on the class scheme."""
     price_field = "price" if o.side is Side.OFFER else "limit_price"
     if not CLIENT_ID_RULE.match(o.client_order_id):
@@ -133,7 +177,48 @@ def check_order_input(o: OrderInput, now: int) -> tuple[ServiceType, Route]:
         raise InvalidArgument("valid_until", "must be after valid_from")
     if o.valid_from < 0 or o.valid_until < 0:
         raise InvalidArgument("valid_from", "must not be before 1970")
-    return service, route
+    return Checked(service, route, _time_in_force(o, now), _routing(o))
+
+
+def _time_in_force(o: OrderInput, now: int) -> TimeInForce:
+    if not o.time_in_force:
+        return TimeInForce.GOOD_TILL_DATE if o.valid_until else TimeInForce.GOOD_TILL_CANCELLED
+    try:
+        tif = TimeInForce(o.time_in_force)
+    except ValueError:
+        raise InvalidArgument(
+            "time_in_force",
+            "must be GOOD_TILL_CANCELLED, GOOD_TILL_DATE, IMMEDIATE_OR_CANCEL, FILL_OR_KILL or ALL_OR_NONE",
+        ) from None
+    if tif is TimeInForce.GOOD_TILL_CANCELLED and o.valid_until:
+        raise InvalidArgument("valid_until", "a good-till-cancelled order has no expiry; use GOOD_TILL_DATE")
+    if tif is TimeInForce.GOOD_TILL_DATE and not o.valid_until:
+        raise InvalidArgument("valid_until", "required for a good-till-date order")
+    if tif in ACTS_ON_ENTRY:
+        if o.valid_from > now:
+            raise InvalidArgument("valid_from", f"a {tif.name} order acts on entry and cannot start later")
+        if o.valid_until:
+            raise InvalidArgument("valid_until", f"a {tif.name} order never rests, so it has no expiry")
+    return tif
+
+
+def _routing(o: OrderInput) -> RoutingPolicy:
+    if o.side is Side.OFFER:
+        for name, value in (
+            ("routing_policy", o.routing_policy),
+            ("propose_class", o.propose_class),
+            ("quote_id", o.quote_id),
+            ("rebid_of", o.rebid_of),
+        ):
+            if value:
+                raise InvalidArgument(name, "applies to purchase orders (requests) only")
+        return RoutingPolicy.CHEAPEST_FIRST
+    if not o.routing_policy:
+        return RoutingPolicy.CHEAPEST_FIRST
+    try:
+        return RoutingPolicy(o.routing_policy)
+    except ValueError:
+        raise InvalidArgument("routing_policy", "must be CHEAPEST_FIRST or QUALITY_FIRST") from None
 
 
 @dataclass(slots=True, eq=False)
@@ -163,6 +248,12 @@ class Order:
     priority: int
     created_at: int
     updated_at: int
+    time_in_force: TimeInForce = TimeInForce.GOOD_TILL_CANCELLED
+    routing: RoutingPolicy = RoutingPolicy.CHEAPEST_FIRST
+    score: int = 0  # quality score 0..1000 under the order's scheme (offers: of the asserted values)
+    rebid_of: int = 0  # the request this one replaced
+    quote_id: int = 0  # the quote it entered at
+    approve_by: int = 0  # PENDING_APPROVAL: the proposal lapses (EXPIRED) at this time
 
     def state(self) -> tuple[int, int, int, OrderStatus, int, int]:
         """The fields that change after acceptance, as one cheap tuple (for events)."""
@@ -194,4 +285,10 @@ class Order:
             priority,
             self.created_at,
             updated_at,
+            self.time_in_force,
+            self.routing,
+            self.score,
+            self.rebid_of,
+            self.quote_id,
+            self.approve_by,
         )

@@ -45,6 +45,10 @@ class Settings:
     metrics_listen: str = "127.0.0.1:9464"
     # How often expiry of good-till-date orders is checked, in seconds.
     expiry_interval_s: float = 1.0
+    # How long a price quote can be entered at, in seconds.
+    quote_ttl_s: float = 30.0
+    # How long a request with a server-proposed class waits for the buyer's approval.
+    approval_ttl_s: float = 3600.0
 
     @property
     def resolved_database_url(self) -> str:
@@ -63,6 +67,9 @@ class Settings:
             raise InvalidArgument("IXCHANGE_MAX_BATCH", "must be at least 1")
         if self.expiry_interval_s <= 0:
             raise InvalidArgument("IXCHANGE_EXPIRY_INTERVAL_S", "must be positive")
+        for name in ("quote_ttl_s", "approval_ttl_s"):
+            if not 0 < getattr(self, name) <= 86_400:
+                raise InvalidArgument(f"IXCHANGE_{name.upper()}", "must be more than 0 and at most 86400 seconds")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise InvalidArgument("IXCHANGE_TLS_CERT", "TLS needs both a certificate and a key")
         if self.tls_client_ca and not self.tls_cert:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from ixchange.v1 import classes_pb2, common_pb2, exchange_pb2, participants_pb2
+from ixchange.v1 import classes_pb2, common_pb2, exchange_pb2, market_pb2, participants_pb2
 
 from marketplace.classing import Band, Classification, ClassScheme, Grade
 from marketplace.deals import Agreement, Deal, Interconnect, Party
 from marketplace.errors import InvalidArgument
 from marketplace.events import Event
-from marketplace.orders import Order, ServiceType
+from marketplace.orders import Order, OrderInput, OrderStatus, Route, ServiceType, Side
 from marketplace.parameters import Direction, Parameter
 from marketplace.participants import Participant, Role
+from marketplace.quotes import Alternate, Quote, Recommendation
+from marketplace.report import MarketRow
 
 
 def ts(micros: int) -> Timestamp | None:
@@ -55,6 +57,12 @@ def order_msg(o: Order) -> common_pb2.Order:
         priority=o.priority,
         created_at=ts(o.created_at),
         updated_at=ts(o.updated_at),
+        time_in_force=int(o.time_in_force),
+        routing_policy=int(o.routing) if o.side is Side.REQUEST else 0,
+        score=o.score,
+        rebid_of=o.rebid_of,
+        quote_id=o.quote_id,
+        approve_by=ts(o.approve_by) if o.status is OrderStatus.PENDING_APPROVAL else None,
     )
 
 
@@ -87,6 +95,114 @@ def event_msg(e: Event) -> exchange_pb2.WatchEventsResponse:
         msg.order.CopyFrom(order_msg(e.order))
     if e.deal is not None:
         msg.deal.CopyFrom(deal_msg(e.deal))
+    if e.quote is not None:
+        msg.quote.CopyFrom(quote_msg(e.quote))
+    if e.recommendation is not None:
+        msg.recommendation.CopyFrom(recommendation_msg(e.recommendation))
+    return msg
+
+
+def route_msg(r: Route) -> common_pb2.Route:
+    return common_pb2.Route(a_end=r.a_end, z_end=r.z_end)
+
+
+def spec_from(msg: market_pb2.RequestSpec, participant: str) -> OrderInput:
+    """A prospective request (quotes, alternates). Its client id and limit are unused."""
+    return OrderInput(
+        participant,
+        "spec",
+        Side.REQUEST,
+        msg.service_type,
+        msg.route.a_end,
+        msg.route.z_end,
+        msg.capacity_kbps,
+        msg.circuits,
+        dict(msg.requirements),
+        1,
+        msg.grade,
+        msg.class_scheme,
+        routing_policy=msg.routing_policy,
+    )
+
+
+def quote_msg(q: Quote) -> market_pb2.Quote:
+    return market_pb2.Quote(
+        quote_id=q.quote_id,
+        participant=q.participant,
+        service_type=int(q.service_type),
+        route=route_msg(q.route),
+        capacity_kbps=q.capacity_kbps,
+        circuits=q.circuits,
+        requirements=q.requirements,
+        class_scheme=q.class_scheme,
+        scheme_version=q.scheme_version,
+        grade=q.grade,
+        class_reason=q.class_reason,
+        routing_policy=int(q.routing),
+        fills=[market_pb2.Fill(price=p, circuits=c) for p, c in q.fills],
+        fillable_circuits=q.fillable,
+        full=q.full,
+        price=q.price,
+        total_value=q.total_value,
+        created_at=ts(q.created_at),
+        expires_at=ts(q.expires_at),
+    )
+
+
+def alternate_msg(a: Alternate) -> market_pb2.Alternate:
+    return market_pb2.Alternate(
+        kind=int(a.kind),
+        class_scheme=a.class_scheme,
+        grade=a.grade,
+        service_type=int(a.service_type),
+        route=route_msg(a.route),
+        capacity_kbps=a.capacity_kbps,
+        circuits=a.circuits,
+        available_circuits=a.available,
+        full=a.full,
+        fills=[market_pb2.Fill(price=p, circuits=c) for p, c in a.fills],
+        price=a.price,
+        total_value=a.total_value,
+        differences=[
+            market_pb2.ParameterDifference(parameter=d.parameter, asked=d.asked, offered=d.offered, meets=d.meets)
+            for d in a.differences
+        ],
+        note=a.note,
+    )
+
+
+def recommendation_msg(r: Recommendation) -> market_pb2.Recommendation:
+    return market_pb2.Recommendation(
+        participant=r.participant,
+        order_id=r.order_id,
+        service_type=int(r.service_type),
+        route=route_msg(r.route),
+        capacity_kbps=r.capacity_kbps,
+        circuits=r.circuits,
+        class_scheme=r.class_scheme,
+        grade=r.grade,
+        alternates=[alternate_msg(a) for a in r.alternates],
+        created_at=ts(r.created_at),
+    )
+
+
+def report_row_msg(r: MarketRow) -> market_pb2.MarketReportRow:
+    msg = market_pb2.MarketReportRow(
+        class_scheme=r.class_scheme,
+        grade=r.grade,
+        service_type=int(r.service_type),
+        route=route_msg(r.route),
+        capacity_kbps=r.capacity_kbps,
+        deals=r.deals,
+        circuits=r.circuits,
+        volume_kbps=r.volume_kbps,
+        vwap=r.vwap,
+        min_price=r.min_price,
+        max_price=r.max_price,
+        total_value=r.total_value,
+    )
+    if r.median_quality is not None:
+        msg.median_quality = r.median_quality
     return msg
 
 

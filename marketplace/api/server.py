@@ -21,6 +21,8 @@ from ixchange.v1 import (
     classes_pb2_grpc,
     exchange_pb2,
     exchange_pb2_grpc,
+    market_pb2,
+    market_pb2_grpc,
     participants_pb2,
     participants_pb2_grpc,
 )
@@ -28,7 +30,7 @@ from ixchange.v1 import (
 from marketplace.api.auth import Authenticator
 from marketplace.api.metrics import ExchangeMetrics
 from marketplace.api.sequencer import Sequencer
-from marketplace.api.servicers import ClassesServicer, ExchangeServicer, ParticipantsServicer
+from marketplace.api.servicers import ClassesServicer, ExchangeServicer, MarketServicer, ParticipantsServicer
 from marketplace.classing import DEFAULT_SCHEMES
 from marketplace.engine import ExchangeEngine
 from marketplace.parameters import DEFAULT_PARAMETERS
@@ -43,6 +45,7 @@ SERVICE_NAMES = (
     exchange_pb2.DESCRIPTOR.services_by_name["ExchangeService"].full_name,
     classes_pb2.DESCRIPTOR.services_by_name["ClassesService"].full_name,
     participants_pb2.DESCRIPTOR.services_by_name["ParticipantsService"].full_name,
+    market_pb2.DESCRIPTOR.services_by_name["MarketService"].full_name,
 )
 OPERATOR_NAME = "operator"
 
@@ -101,7 +104,9 @@ async def create_server(
     """Open the store, rebuild the engine, bind the port and start serving."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = await asyncio.to_thread(Store, settings.resolved_database_url)
-    engine = ExchangeEngine()
+    engine = ExchangeEngine(
+        quote_ttl=int(settings.quote_ttl_s * 1_000_000), approval_ttl=int(settings.approval_ttl_s * 1_000_000)
+    )
     await asyncio.to_thread(store.restore, engine, clock())
     tune_gc()
     metrics = ExchangeMetrics()
@@ -118,6 +123,7 @@ async def create_server(
     exchange_pb2_grpc.add_ExchangeServiceServicer_to_server(ExchangeServicer(sequencer, auth), server)
     classes_pb2_grpc.add_ClassesServiceServicer_to_server(ClassesServicer(sequencer, auth), server)
     participants_pb2_grpc.add_ParticipantsServiceServicer_to_server(ParticipantsServicer(sequencer, auth), server)
+    market_pb2_grpc.add_MarketServiceServicer_to_server(MarketServicer(sequencer, auth), server)
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(

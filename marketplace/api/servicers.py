@@ -14,6 +14,8 @@ from ixchange.v1 import (
     classes_pb2_grpc,
     exchange_pb2,
     exchange_pb2_grpc,
+    market_pb2,
+    market_pb2_grpc,
     participants_pb2,
     participants_pb2_grpc,
 )
@@ -31,8 +33,10 @@ from marketplace.errors import (
     NotFound,
     PermissionDenied,
 )
-from marketplace.orders import OrderInput, Route, ServiceType, Side
+from marketplace.orders import OrderInput, OrderStatus, Route, ServiceType, Side
 from marketplace.participants import Participant, Role, new_token, token_hash, validate_participant
+from marketplace.quotes import iso
+from marketplace.report import check_window, market_report
 
 STATUS_FOR: dict[type[DomainError], grpc.StatusCode] = {
     InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
@@ -84,17 +88,29 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             assert stored is not None
             return reply_type(order=convert.order_msg(stored), duplicate=True)
         assert outcome.order is not None
-        return reply_type(
+        reply = reply_type(
             order=convert.order_msg(outcome.order),
             deals=[convert.deal_msg(d) for d in outcome.deals],
             duplicate=outcome.duplicate,
         )
+        if outcome.recommendation is not None:
+            reply.alternates.extend(convert.alternate_msg(a) for a in outcome.recommendation.alternates)
+        return reply
 
     async def _submit(
         self, context: Any, request: Any, side: Side, values: dict[str, int], price: int, reply_type: Any
     ) -> Any:
-        """Offers and requests differ only in role, the name of their values and price."""
+        """Offers and requests differ in role, the name of their values and price, and
+        the pre-trade options only requests have."""
         who = await self.auth.require(context, Role.SELLER if side is Side.OFFER else Role.BUYER)
+        buyer_options = {}
+        if side is Side.REQUEST:
+            buyer_options = {
+                "routing_policy": request.routing_policy,
+                "propose_class": request.propose_class,
+                "quote_id": request.quote_id,
+                "rebid_of": request.rebid_of,
+            }
         order = OrderInput(
             who.name,
             request.client_order_id,
@@ -110,8 +126,11 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             request.class_scheme,
             convert.micros(request, "valid_from"),
             convert.micros(request, "valid_until"),
+            request.time_in_force,
+            **buyer_options,
         )
-        outcome = await self.seq.run(lambda engine, now: engine.submit(order, now))
+        recommend = side is Side.REQUEST
+        outcome = await self.seq.run(lambda engine, now: engine.submit(order, now, recommend))
         return await self._order_reply(outcome, reply_type)
 
     @rpc
@@ -130,6 +149,48 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             request.limit_price,
             exchange_pb2.SubmitRequestResponse,
         )
+
+    @rpc
+    async def ApproveClass(self, request: exchange_pb2.ApproveClassRequest, context: Any) -> Any:
+        who = await self.auth.require(context, Role.BUYER)
+        try:
+            outcome = await self.seq.run(
+                lambda engine, now: engine.approve_class(
+                    who.name, request.order_id, now, operator=who.is_operator, recommend=True
+                )
+            )
+        except FailedPrecondition as err:
+            raise await self._why_not_pending(request.order_id, who, err) from None
+        return await self._order_reply(outcome, exchange_pb2.ApproveClassResponse)
+
+    @rpc
+    async def RejectClass(self, request: exchange_pb2.RejectClassRequest, context: Any) -> Any:
+        who = await self.auth.require(context, Role.BUYER)
+        try:
+            outcome = await self.seq.run(
+                lambda engine, now: engine.reject_class(who.name, request.order_id, now, operator=who.is_operator)
+            )
+        except FailedPrecondition as err:
+            raise await self._why_not_pending(request.order_id, who, err) from None
+        assert outcome.order is not None
+        return exchange_pb2.RejectClassResponse(order=convert.order_msg(outcome.order))
+
+    async def _why_not_pending(self, order_id: int, who: Participant, err: FailedPrecondition) -> DomainError:
+        """The engine forgets closed orders; the store says why one is no longer pending
+        (closed orders never change again, and the store is committed before errors are
+        answered)."""
+        stored = await asyncio.to_thread(self.store.get_order, order_id)
+        if stored is None or (stored.participant != who.name and not who.is_operator):
+            return NotFound("order_id", f"no order {order_id} of yours")
+        if stored.status is OrderStatus.EXPIRED and stored.approve_by and stored.approve_by <= stored.updated_at:
+            return FailedPrecondition(
+                "order_id",
+                f"the class proposed for order {order_id} lapsed at {iso(stored.approve_by)} without approval; "
+                "it is expired and the decision is refused",
+            )
+        if stored.status is OrderStatus.EXPIRED:
+            return FailedPrecondition("order_id", f"order {order_id} expired at {iso(stored.updated_at)}; refused")
+        return err
 
     @rpc
     async def CancelOrder(self, request: exchange_pb2.CancelOrderRequest, context: Any) -> Any:
@@ -379,3 +440,59 @@ class ParticipantsServicer(participants_pb2_grpc.ParticipantsServiceServicer):
         who = await self.auth.participant(context)
         found = [a for a in self.seq.engine.agreements.values() if who.is_operator or who.name in (a.buyer, a.seller)]
         return participants_pb2.ListAgreementsResponse(agreements=[convert.agreement_msg(a) for a in found])
+
+
+class MarketServicer(market_pb2_grpc.MarketServiceServicer):
+    """ixchange.v1.MarketService."""
+
+    def __init__(self, sequencer: Sequencer, auth: Authenticator) -> None:
+        self.seq = sequencer
+        self.auth = auth
+        self.store = sequencer.store
+
+    @rpc
+    async def GetQuote(self, request: market_pb2.GetQuoteRequest, context: Any) -> Any:
+        who = await self.auth.require(context, Role.BUYER)
+        spec = convert.spec_from(request.request, who.name)
+        quote = await self.seq.run(lambda engine, now: engine.quote(spec, now))
+        return market_pb2.GetQuoteResponse(quote=convert.quote_msg(quote))
+
+    @rpc
+    async def Recommend(self, request: market_pb2.RecommendRequest, context: Any) -> Any:
+        who = await self.auth.require(context, Role.BUYER)
+        target = request.WhichOneof("target")
+        if target is None:
+            raise InvalidArgument("target", "give order_id or request")
+        order_id = request.order_id if target == "order_id" else 0
+        spec = convert.spec_from(request.request, who.name) if target == "request" else None
+        rec = await self.seq.run(
+            lambda engine, now: engine.recommend(who.name, order_id, spec, now, operator=who.is_operator)
+        )
+        return market_pb2.RecommendResponse(recommendation=convert.recommendation_msg(rec))
+
+    @rpc
+    async def GetMarketReport(self, request: market_pb2.GetMarketReportRequest, context: Any) -> Any:
+        await self.auth.participant(context)
+        for name in ("start", "end"):
+            if not request.HasField(name):
+                raise InvalidArgument(name, "required")
+        start, end = convert.micros(request, "start"), convert.micros(request, "end")
+        check_window(start, end)
+        deals = await asyncio.to_thread(self.store.deals_created_between, start, end)
+        rows = [convert.report_row_msg(r) for r in market_report(deals, start, end)]
+        return market_pb2.GetMarketReportResponse(start=request.start, end=request.end, rows=rows)
+
+    @rpc
+    async def SetNeighbours(self, request: market_pb2.SetNeighboursRequest, context: Any) -> Any:
+        await self.auth.require(context, Role.OPERATOR)
+        neighbours = list(request.neighbours)
+        result = await self.seq.run(lambda engine, now: engine.set_neighbours(request.pop, neighbours))
+        return market_pb2.SetNeighboursResponse(pop=request.pop.strip().upper(), neighbours=sorted(result))
+
+    @rpc
+    async def ListNeighbours(self, request: market_pb2.ListNeighboursRequest, context: Any) -> Any:
+        await self.auth.participant(context)
+        adjacency = self.seq.engine.neighbours
+        return market_pb2.ListNeighboursResponse(
+            pops=[market_pb2.PopNeighbours(pop=p, neighbours=sorted(adjacency[p])) for p in sorted(adjacency)]
+        )

@@ -16,11 +16,22 @@ from sqlalchemy.exc import IntegrityError
 
 from marketplace.classing import Band, ClassScheme, Grade
 from marketplace.deals import FINAL, Agreement, Deal, DealStatus, Interconnect, Party
-from marketplace.engine import Changes, Counters, ExchangeEngine
+from marketplace.engine import QUOTE_MEMORY, Changes, Counters, ExchangeEngine
 from marketplace.errors import AlreadyExists
-from marketplace.orders import LIVE_STATUSES, ClassAssignment, Order, OrderStatus, Route, ServiceType, Side
+from marketplace.orders import (
+    LIVE_STATUSES,
+    ClassAssignment,
+    Order,
+    OrderStatus,
+    Route,
+    RoutingPolicy,
+    ServiceType,
+    Side,
+    TimeInForce,
+)
 from marketplace.parameters import Direction, Parameter
 from marketplace.participants import Participant, Role
+from marketplace.quotes import Quote
 from marketplace.store import tables as t
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -83,6 +94,12 @@ class Store:
                 conn.execute(t.class_schemes.insert().values(**_scheme_row(s)))
             if changes.agreements:
                 conn.execute(t.agreements.insert(), [_agreement_row(a) for a in changes.agreements])
+            if changes.neighbour_links is not None:
+                conn.execute(t.pop_links.delete())
+                if changes.neighbour_links:
+                    conn.execute(t.pop_links.insert(), [{"a": a, "b": b} for a, b in sorted(changes.neighbour_links)])
+            if changes.quotes:
+                conn.execute(t.quotes.insert(), [_quote_row(q) for q in changes.quotes])
             if changes.new_orders:
                 conn.exec_driver_sql(self._sql["order_insert"], [_order_tuple(o) for o in changes.new_orders.values()])
             if changes.updated_orders:
@@ -137,14 +154,26 @@ class Store:
                 (r.participant, r.client_order_id, r.id)
                 for r in conn.execute(select(t.orders.c.participant, t.orders.c.client_order_id, t.orders.c.id))
             ]
+            remembered = [
+                _quote(r) for r in conn.execute(select(t.quotes).where(t.quotes.c.expires_at > now - QUOTE_MEMORY))
+            ]
+            used_by = {}
+            if remembered:
+                q = select(t.orders.c.quote_id, t.orders.c.id).where(
+                    t.orders.c.quote_id.in_([x.quote_id for x in remembered])
+                )
+                used_by = {r.quote_id: r.id for r in conn.execute(q)}
+            quotes = [(x, used_by.get(x.quote_id, 0)) for x in remembered]
+            links = [(r.a, r.b) for r in conn.execute(select(t.pop_links))]
             counters = Counters(
                 order_id=conn.scalar(select(func.coalesce(func.max(t.orders.c.id), 0))) or 0,
                 deal_id=conn.scalar(select(func.coalesce(func.max(t.deals.c.id), 0))) or 0,
                 priority=conn.scalar(select(func.coalesce(func.max(t.orders.c.priority), 0))) or 0,
                 sequence=conn.scalar(select(func.coalesce(func.max(t.events.c.sequence), 0))) or 0,
                 agreement_id=conn.scalar(select(func.coalesce(func.max(t.agreements.c.id), 0))) or 0,
+                quote_id=conn.scalar(select(func.coalesce(func.max(t.quotes.c.id), 0))) or 0,
             )
-        engine.restore(params, schemes, agreements, history, live, deals, client_ids, counters, now)
+        engine.restore(params, schemes, agreements, history, live, deals, client_ids, counters, now, quotes, links)
 
     # ----- reads ----------------------------------------------------------------------
 
@@ -173,6 +202,12 @@ class Store:
             q = q.where(or_(t.deals.c.seller == participant, t.deals.c.buyer == participant))
         if status:
             q = q.where(t.deals.c.status == status)
+        with self.engine.connect() as conn:
+            return [_deal(r) for r in conn.execute(q)]
+
+    def deals_created_between(self, start: int, end: int) -> list[Deal]:
+        """Deals struck in [start, end), for market reports."""
+        q = select(t.deals).where(t.deals.c.created_at >= start, t.deals.c.created_at < end).order_by(t.deals.c.id)
         with self.engine.connect() as conn:
             return [_deal(r) for r in conn.execute(q)]
 
@@ -258,6 +293,12 @@ _ORDER_COLUMNS = (
     "priority",
     "created_at",
     "updated_at",
+    "time_in_force",
+    "routing",
+    "score",
+    "rebid_of",
+    "quote_id",
+    "approve_by",
 )
 _DEAL_COLUMNS = (
     "id",
@@ -329,6 +370,12 @@ def _order_tuple(o: Order) -> tuple[Any, ...]:
         o.priority,
         o.created_at,
         o.updated_at,
+        int(o.time_in_force),
+        int(o.routing),
+        o.score,
+        o.rebid_of,
+        o.quote_id,
+        o.approve_by,
     )
 
 
@@ -388,6 +435,12 @@ def _order(r: Row[Any]) -> Order:
         r.priority,
         r.created_at,
         r.updated_at,
+        TimeInForce(r.time_in_force),
+        RoutingPolicy(r.routing),
+        r.score,
+        r.rebid_of,
+        r.quote_id,
+        r.approve_by,
     )
 
 
@@ -513,3 +566,47 @@ def _participant_row(p: Participant) -> dict[str, Any]:
 def _participant(r: Row[Any]) -> Participant:
     roles = frozenset(Role[x] for x in r.roles.split(",") if x)
     return Participant(r.name, roles, bool(r.carrier), r.display_name, r.created_at)
+
+
+def _quote_row(q: Quote) -> dict[str, Any]:
+    definition = {
+        "service_type": int(q.service_type),
+        "route": [q.route.a_end, q.route.z_end],
+        "capacity_kbps": q.capacity_kbps,
+        "circuits": q.circuits,
+        "requirements": q.requirements,
+        "class_scheme": q.class_scheme,
+        "scheme_version": q.scheme_version,
+        "grade": q.grade,
+        "class_reason": q.class_reason,
+        "routing": int(q.routing),
+        "fills": [list(f) for f in q.fills],
+    }
+    return {
+        "id": q.quote_id,
+        "participant": q.participant,
+        "definition": json.dumps(definition, sort_keys=True),
+        "created_at": q.created_at,
+        "expires_at": q.expires_at,
+    }
+
+
+def _quote(r: Row[Any]) -> Quote:
+    d = json.loads(r.definition)
+    return Quote(
+        r.id,
+        r.participant,
+        ServiceType(d["service_type"]),
+        Route(*d["route"]),
+        d["capacity_kbps"],
+        d["circuits"],
+        {k: int(v) for k, v in d["requirements"].items()},
+        d["class_scheme"],
+        d["scheme_version"],
+        d["grade"],
+        d["class_reason"],
+        RoutingPolicy(d["routing"]),
+        tuple((int(p), int(c)) for p, c in d["fills"]),
+        r.created_at,
+        r.expires_at,
+    )

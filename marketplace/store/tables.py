@@ -101,6 +101,13 @@ orders = Table(
     Column("priority", BigInteger, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # Added by 0003 (pre-trade rules); the defaults describe orders entered before it.
+    Column("time_in_force", Integer, nullable=False, server_default="1"),
+    Column("routing", Integer, nullable=False, server_default="1"),
+    Column("score", Integer, nullable=False, server_default="0"),
+    Column("rebid_of", BigInteger, nullable=False, server_default="0"),
+    Column("quote_id", BigInteger, nullable=False, server_default="0"),
+    Column("approve_by", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("participant", "client_order_id", name="uq_orders_client_order_id"),
     Index("ix_orders_status", "status"),
     Index("ix_orders_participant_id", "participant", "id"),
@@ -131,6 +138,26 @@ deals = Table(
     Index("ix_deals_status", "status"),
     Index("ix_deals_seller_id", "seller", "id"),
     Index("ix_deals_buyer_id", "buyer", "id"),
+    Index("ix_deals_created_at", "created_at"),  # market reports read deals by time
+)
+
+quotes = Table(
+    "quotes",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("participant", String(40), nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_quotes_expires_at", "expires_at"),
+)
+
+# Operator-defined point-of-presence adjacency, one row per pair (a < b).
+pop_links = Table(
+    "pop_links",
+    metadata,
+    Column("a", String(64), primary_key=True),
+    Column("b", String(64), primary_key=True),
 )
 
 events = Table(

@@ -31,6 +31,23 @@ class OrderStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ORDER_STATUS_FILLED: _ClassVar[OrderStatus]
     ORDER_STATUS_CANCELLED: _ClassVar[OrderStatus]
     ORDER_STATUS_EXPIRED: _ClassVar[OrderStatus]
+    ORDER_STATUS_PENDING_APPROVAL: _ClassVar[OrderStatus]
+    ORDER_STATUS_SUPERSEDED: _ClassVar[OrderStatus]
+
+class TimeInForce(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TIME_IN_FORCE_UNSPECIFIED: _ClassVar[TimeInForce]
+    TIME_IN_FORCE_GOOD_TILL_CANCELLED: _ClassVar[TimeInForce]
+    TIME_IN_FORCE_GOOD_TILL_DATE: _ClassVar[TimeInForce]
+    TIME_IN_FORCE_IMMEDIATE_OR_CANCEL: _ClassVar[TimeInForce]
+    TIME_IN_FORCE_FILL_OR_KILL: _ClassVar[TimeInForce]
+    TIME_IN_FORCE_ALL_OR_NONE: _ClassVar[TimeInForce]
+
+class RoutingPolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ROUTING_POLICY_UNSPECIFIED: _ClassVar[RoutingPolicy]
+    ROUTING_POLICY_CHEAPEST_FIRST: _ClassVar[RoutingPolicy]
+    ROUTING_POLICY_QUALITY_FIRST: _ClassVar[RoutingPolicy]
 
 class ClassAssignment(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -62,6 +79,17 @@ ORDER_STATUS_PARTIALLY_FILLED: OrderStatus
 ORDER_STATUS_FILLED: OrderStatus
 ORDER_STATUS_CANCELLED: OrderStatus
 ORDER_STATUS_EXPIRED: OrderStatus
+ORDER_STATUS_PENDING_APPROVAL: OrderStatus
+ORDER_STATUS_SUPERSEDED: OrderStatus
+TIME_IN_FORCE_UNSPECIFIED: TimeInForce
+TIME_IN_FORCE_GOOD_TILL_CANCELLED: TimeInForce
+TIME_IN_FORCE_GOOD_TILL_DATE: TimeInForce
+TIME_IN_FORCE_IMMEDIATE_OR_CANCEL: TimeInForce
+TIME_IN_FORCE_FILL_OR_KILL: TimeInForce
+TIME_IN_FORCE_ALL_OR_NONE: TimeInForce
+ROUTING_POLICY_UNSPECIFIED: RoutingPolicy
+ROUTING_POLICY_CHEAPEST_FIRST: RoutingPolicy
+ROUTING_POLICY_QUALITY_FIRST: RoutingPolicy
 CLASS_ASSIGNMENT_UNSPECIFIED: ClassAssignment
 CLASS_ASSIGNMENT_SELLER: ClassAssignment
 CLASS_ASSIGNMENT_BUYER: ClassAssignment
@@ -84,7 +112,7 @@ class Route(_message.Message):
     def __init__(self, a_end: _Optional[str] = ..., z_end: _Optional[str] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("order_id", "client_order_id", "participant", "side", "service_type", "route", "capacity_kbps", "circuits", "remaining_circuits", "values", "price", "class_scheme", "scheme_version", "grade", "assigned_by", "class_reason", "valid_from", "valid_until", "status", "priority", "created_at", "updated_at")
+    __slots__ = ("order_id", "client_order_id", "participant", "side", "service_type", "route", "capacity_kbps", "circuits", "remaining_circuits", "values", "price", "class_scheme", "scheme_version", "grade", "assigned_by", "class_reason", "valid_from", "valid_until", "status", "priority", "created_at", "updated_at", "time_in_force", "routing_policy", "score", "rebid_of", "quote_id", "approve_by")
     class ValuesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -114,6 +142,12 @@ class Order(_message.Message):
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    TIME_IN_FORCE_FIELD_NUMBER: _ClassVar[int]
+    ROUTING_POLICY_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    REBID_OF_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    APPROVE_BY_FIELD_NUMBER: _ClassVar[int]
     order_id: int
     client_order_id: str
     participant: str
@@ -136,7 +170,13 @@ class Order(_message.Message):
     priority: int
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, order_id: _Optional[int] = ..., client_order_id: _Optional[str] = ..., participant: _Optional[str] = ..., side: _Optional[_Union[Side, str]] = ..., service_type: _Optional[_Union[ServiceType, str]] = ..., route: _Optional[_Union[Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., remaining_circuits: _Optional[int] = ..., values: _Optional[_Mapping[str, int]] = ..., price: _Optional[int] = ..., class_scheme: _Optional[str] = ..., scheme_version: _Optional[int] = ..., grade: _Optional[str] = ..., assigned_by: _Optional[_Union[ClassAssignment, str]] = ..., class_reason: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., priority: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    time_in_force: TimeInForce
+    routing_policy: RoutingPolicy
+    score: int
+    rebid_of: int
+    quote_id: int
+    approve_by: _timestamp_pb2.Timestamp
+    def __init__(self, order_id: _Optional[int] = ..., client_order_id: _Optional[str] = ..., participant: _Optional[str] = ..., side: _Optional[_Union[Side, str]] = ..., service_type: _Optional[_Union[ServiceType, str]] = ..., route: _Optional[_Union[Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., remaining_circuits: _Optional[int] = ..., values: _Optional[_Mapping[str, int]] = ..., price: _Optional[int] = ..., class_scheme: _Optional[str] = ..., scheme_version: _Optional[int] = ..., grade: _Optional[str] = ..., assigned_by: _Optional[_Union[ClassAssignment, str]] = ..., class_reason: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., priority: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_in_force: _Optional[_Union[TimeInForce, str]] = ..., routing_policy: _Optional[_Union[RoutingPolicy, str]] = ..., score: _Optional[int] = ..., rebid_of: _Optional[int] = ..., quote_id: _Optional[int] = ..., approve_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Deal(_message.Message):
     __slots__ = ("deal_id", "offer_order_id", "request_order_id", "seller", "buyer", "service_type", "route", "capacity_kbps", "circuits", "price", "class_scheme", "scheme_version", "grade", "agreement_id", "status", "status_reason", "created_at", "updated_at")

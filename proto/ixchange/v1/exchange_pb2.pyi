@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from ixchange.v1 import common_pb2 as _common_pb2
+from ixchange.v1 import market_pb2 as _market_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -21,6 +22,11 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_ORDER_EXPIRED: _ClassVar[EventKind]
     EVENT_KIND_DEAL_CREATED: _ClassVar[EventKind]
     EVENT_KIND_DEAL_STATUS_CHANGED: _ClassVar[EventKind]
+    EVENT_KIND_QUOTE_ISSUED: _ClassVar[EventKind]
+    EVENT_KIND_ORDER_CLASS_APPROVED: _ClassVar[EventKind]
+    EVENT_KIND_ORDER_CLASS_REJECTED: _ClassVar[EventKind]
+    EVENT_KIND_ORDER_REBID: _ClassVar[EventKind]
+    EVENT_KIND_ALTERNATES_PROPOSED: _ClassVar[EventKind]
 EVENT_KIND_UNSPECIFIED: EventKind
 EVENT_KIND_ORDER_ACCEPTED: EventKind
 EVENT_KIND_ORDER_FILLED: EventKind
@@ -29,9 +35,14 @@ EVENT_KIND_ORDER_REPLACED: EventKind
 EVENT_KIND_ORDER_EXPIRED: EventKind
 EVENT_KIND_DEAL_CREATED: EventKind
 EVENT_KIND_DEAL_STATUS_CHANGED: EventKind
+EVENT_KIND_QUOTE_ISSUED: EventKind
+EVENT_KIND_ORDER_CLASS_APPROVED: EventKind
+EVENT_KIND_ORDER_CLASS_REJECTED: EventKind
+EVENT_KIND_ORDER_REBID: EventKind
+EVENT_KIND_ALTERNATES_PROPOSED: EventKind
 
 class SubmitOfferRequest(_message.Message):
-    __slots__ = ("client_order_id", "service_type", "route", "capacity_kbps", "circuits", "values", "price", "grade", "class_scheme", "valid_from", "valid_until")
+    __slots__ = ("client_order_id", "service_type", "route", "capacity_kbps", "circuits", "values", "price", "grade", "class_scheme", "valid_from", "valid_until", "time_in_force")
     class ValuesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -50,6 +61,7 @@ class SubmitOfferRequest(_message.Message):
     CLASS_SCHEME_FIELD_NUMBER: _ClassVar[int]
     VALID_FROM_FIELD_NUMBER: _ClassVar[int]
     VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    TIME_IN_FORCE_FIELD_NUMBER: _ClassVar[int]
     client_order_id: str
     service_type: _common_pb2.ServiceType
     route: _common_pb2.Route
@@ -61,7 +73,8 @@ class SubmitOfferRequest(_message.Message):
     class_scheme: str
     valid_from: _timestamp_pb2.Timestamp
     valid_until: _timestamp_pb2.Timestamp
-    def __init__(self, client_order_id: _Optional[str] = ..., service_type: _Optional[_Union[_common_pb2.ServiceType, str]] = ..., route: _Optional[_Union[_common_pb2.Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., values: _Optional[_Mapping[str, int]] = ..., price: _Optional[int] = ..., grade: _Optional[str] = ..., class_scheme: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    time_in_force: _common_pb2.TimeInForce
+    def __init__(self, client_order_id: _Optional[str] = ..., service_type: _Optional[_Union[_common_pb2.ServiceType, str]] = ..., route: _Optional[_Union[_common_pb2.Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., values: _Optional[_Mapping[str, int]] = ..., price: _Optional[int] = ..., grade: _Optional[str] = ..., class_scheme: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_in_force: _Optional[_Union[_common_pb2.TimeInForce, str]] = ...) -> None: ...
 
 class SubmitOfferResponse(_message.Message):
     __slots__ = ("order", "deals", "duplicate")
@@ -74,7 +87,7 @@ class SubmitOfferResponse(_message.Message):
     def __init__(self, order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., deals: _Optional[_Iterable[_Union[_common_pb2.Deal, _Mapping]]] = ..., duplicate: _Optional[bool] = ...) -> None: ...
 
 class SubmitRequestRequest(_message.Message):
-    __slots__ = ("client_order_id", "service_type", "route", "capacity_kbps", "circuits", "grade", "requirements", "limit_price", "class_scheme", "valid_from", "valid_until")
+    __slots__ = ("client_order_id", "service_type", "route", "capacity_kbps", "circuits", "grade", "requirements", "limit_price", "class_scheme", "valid_from", "valid_until", "time_in_force", "routing_policy", "propose_class", "quote_id", "rebid_of")
     class RequirementsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -93,6 +106,11 @@ class SubmitRequestRequest(_message.Message):
     CLASS_SCHEME_FIELD_NUMBER: _ClassVar[int]
     VALID_FROM_FIELD_NUMBER: _ClassVar[int]
     VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    TIME_IN_FORCE_FIELD_NUMBER: _ClassVar[int]
+    ROUTING_POLICY_FIELD_NUMBER: _ClassVar[int]
+    PROPOSE_CLASS_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    REBID_OF_FIELD_NUMBER: _ClassVar[int]
     client_order_id: str
     service_type: _common_pb2.ServiceType
     route: _common_pb2.Route
@@ -104,17 +122,52 @@ class SubmitRequestRequest(_message.Message):
     class_scheme: str
     valid_from: _timestamp_pb2.Timestamp
     valid_until: _timestamp_pb2.Timestamp
-    def __init__(self, client_order_id: _Optional[str] = ..., service_type: _Optional[_Union[_common_pb2.ServiceType, str]] = ..., route: _Optional[_Union[_common_pb2.Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., grade: _Optional[str] = ..., requirements: _Optional[_Mapping[str, int]] = ..., limit_price: _Optional[int] = ..., class_scheme: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    time_in_force: _common_pb2.TimeInForce
+    routing_policy: _common_pb2.RoutingPolicy
+    propose_class: bool
+    quote_id: int
+    rebid_of: int
+    def __init__(self, client_order_id: _Optional[str] = ..., service_type: _Optional[_Union[_common_pb2.ServiceType, str]] = ..., route: _Optional[_Union[_common_pb2.Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., grade: _Optional[str] = ..., requirements: _Optional[_Mapping[str, int]] = ..., limit_price: _Optional[int] = ..., class_scheme: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_in_force: _Optional[_Union[_common_pb2.TimeInForce, str]] = ..., routing_policy: _Optional[_Union[_common_pb2.RoutingPolicy, str]] = ..., propose_class: _Optional[bool] = ..., quote_id: _Optional[int] = ..., rebid_of: _Optional[int] = ...) -> None: ...
 
 class SubmitRequestResponse(_message.Message):
-    __slots__ = ("order", "deals", "duplicate")
+    __slots__ = ("order", "deals", "duplicate", "alternates")
     ORDER_FIELD_NUMBER: _ClassVar[int]
     DEALS_FIELD_NUMBER: _ClassVar[int]
     DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    ALTERNATES_FIELD_NUMBER: _ClassVar[int]
     order: _common_pb2.Order
     deals: _containers.RepeatedCompositeFieldContainer[_common_pb2.Deal]
     duplicate: bool
-    def __init__(self, order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., deals: _Optional[_Iterable[_Union[_common_pb2.Deal, _Mapping]]] = ..., duplicate: _Optional[bool] = ...) -> None: ...
+    alternates: _containers.RepeatedCompositeFieldContainer[_market_pb2.Alternate]
+    def __init__(self, order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., deals: _Optional[_Iterable[_Union[_common_pb2.Deal, _Mapping]]] = ..., duplicate: _Optional[bool] = ..., alternates: _Optional[_Iterable[_Union[_market_pb2.Alternate, _Mapping]]] = ...) -> None: ...
+
+class ApproveClassRequest(_message.Message):
+    __slots__ = ("order_id",)
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    order_id: int
+    def __init__(self, order_id: _Optional[int] = ...) -> None: ...
+
+class ApproveClassResponse(_message.Message):
+    __slots__ = ("order", "deals", "alternates")
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    DEALS_FIELD_NUMBER: _ClassVar[int]
+    ALTERNATES_FIELD_NUMBER: _ClassVar[int]
+    order: _common_pb2.Order
+    deals: _containers.RepeatedCompositeFieldContainer[_common_pb2.Deal]
+    alternates: _containers.RepeatedCompositeFieldContainer[_market_pb2.Alternate]
+    def __init__(self, order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., deals: _Optional[_Iterable[_Union[_common_pb2.Deal, _Mapping]]] = ..., alternates: _Optional[_Iterable[_Union[_market_pb2.Alternate, _Mapping]]] = ...) -> None: ...
+
+class RejectClassRequest(_message.Message):
+    __slots__ = ("order_id",)
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    order_id: int
+    def __init__(self, order_id: _Optional[int] = ...) -> None: ...
+
+class RejectClassResponse(_message.Message):
+    __slots__ = ("order",)
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    order: _common_pb2.Order
+    def __init__(self, order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ...) -> None: ...
 
 class CancelOrderRequest(_message.Message):
     __slots__ = ("order_id",)
@@ -255,15 +308,19 @@ class WatchEventsRequest(_message.Message):
     def __init__(self, after_sequence: _Optional[int] = ...) -> None: ...
 
 class WatchEventsResponse(_message.Message):
-    __slots__ = ("sequence", "time", "kind", "order", "deal")
+    __slots__ = ("sequence", "time", "kind", "order", "deal", "quote", "recommendation")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     ORDER_FIELD_NUMBER: _ClassVar[int]
     DEAL_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_FIELD_NUMBER: _ClassVar[int]
+    RECOMMENDATION_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     time: _timestamp_pb2.Timestamp
     kind: EventKind
     order: _common_pb2.Order
     deal: _common_pb2.Deal
-    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[_Union[EventKind, str]] = ..., order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., deal: _Optional[_Union[_common_pb2.Deal, _Mapping]] = ...) -> None: ...
+    quote: _market_pb2.Quote
+    recommendation: _market_pb2.Recommendation
+    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[_Union[EventKind, str]] = ..., order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., deal: _Optional[_Union[_common_pb2.Deal, _Mapping]] = ..., quote: _Optional[_Union[_market_pb2.Quote, _Mapping]] = ..., recommendation: _Optional[_Union[_market_pb2.Recommendation, _Mapping]] = ...) -> None: ...

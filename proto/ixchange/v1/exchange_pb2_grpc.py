@@ -47,6 +47,16 @@ class ExchangeServiceStub:
                 request_serializer=ixchange_dot_v1_dot_exchange__pb2.SubmitRequestRequest.SerializeToString,
                 response_deserializer=ixchange_dot_v1_dot_exchange__pb2.SubmitRequestResponse.FromString,
                 _registered_method=True)
+        self.ApproveClass = channel.unary_unary(
+                '/ixchange.v1.ExchangeService/ApproveClass',
+                request_serializer=ixchange_dot_v1_dot_exchange__pb2.ApproveClassRequest.SerializeToString,
+                response_deserializer=ixchange_dot_v1_dot_exchange__pb2.ApproveClassResponse.FromString,
+                _registered_method=True)
+        self.RejectClass = channel.unary_unary(
+                '/ixchange.v1.ExchangeService/RejectClass',
+                request_serializer=ixchange_dot_v1_dot_exchange__pb2.RejectClassRequest.SerializeToString,
+                response_deserializer=ixchange_dot_v1_dot_exchange__pb2.RejectClassResponse.FromString,
+                _registered_method=True)
         self.CancelOrder = channel.unary_unary(
                 '/ixchange.v1.ExchangeService/CancelOrder',
                 request_serializer=ixchange_dot_v1_dot_exchange__pb2.CancelOrderRequest.SerializeToString,
@@ -104,6 +114,22 @@ class ExchangeServiceServicer:
 
     def SubmitRequest(self, request, context):
         """Enter a purchase order. Retrying with the same client_order_id returns the original order.
+        Optionally: at a quote's price (quote_id), as a re-bid replacing an unmatched request
+        (rebid_of), or with the class proposed by the server for approval (propose_class).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveClass(self, request, context):
+        """Accept the class the server proposed: the request goes live and matches.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RejectClass(self, request, context):
+        """Refuse the proposed class: the request is cancelled unmatched.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -174,6 +200,16 @@ def add_ExchangeServiceServicer_to_server(servicer, server):
                     servicer.SubmitRequest,
                     request_deserializer=ixchange_dot_v1_dot_exchange__pb2.SubmitRequestRequest.FromString,
                     response_serializer=ixchange_dot_v1_dot_exchange__pb2.SubmitRequestResponse.SerializeToString,
+            ),
+            'ApproveClass': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveClass,
+                    request_deserializer=ixchange_dot_v1_dot_exchange__pb2.ApproveClassRequest.FromString,
+                    response_serializer=ixchange_dot_v1_dot_exchange__pb2.ApproveClassResponse.SerializeToString,
+            ),
+            'RejectClass': grpc.unary_unary_rpc_method_handler(
+                    servicer.RejectClass,
+                    request_deserializer=ixchange_dot_v1_dot_exchange__pb2.RejectClassRequest.FromString,
+                    response_serializer=ixchange_dot_v1_dot_exchange__pb2.RejectClassResponse.SerializeToString,
             ),
             'CancelOrder': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelOrder,
@@ -273,6 +309,60 @@ class ExchangeService:
             '/ixchange.v1.ExchangeService/SubmitRequest',
             ixchange_dot_v1_dot_exchange__pb2.SubmitRequestRequest.SerializeToString,
             ixchange_dot_v1_dot_exchange__pb2.SubmitRequestResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveClass(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ixchange.v1.ExchangeService/ApproveClass',
+            ixchange_dot_v1_dot_exchange__pb2.ApproveClassRequest.SerializeToString,
+            ixchange_dot_v1_dot_exchange__pb2.ApproveClassResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RejectClass(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ixchange.v1.ExchangeService/RejectClass',
+            ixchange_dot_v1_dot_exchange__pb2.RejectClassRequest.SerializeToString,
+            ixchange_dot_v1_dot_exchange__pb2.RejectClassResponse.FromString,
             options,
             channel_credentials,
             insecure,

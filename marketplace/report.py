@@ -1,0 +1,103 @@
+"""The market report: what traded, by class, route and circuit size, over a window.
+
+One row per (class scheme, grade, service, route, circuit capacity): prices are per
+circuit, so circuits of different sizes are not averaged together. The median delivered
+quality stays empty until monitoring measures delivered service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from marketplace.deals import Deal
+from marketplace.errors import InvalidArgument
+from marketplace.orders import Route, ServiceType
+
+MAX_WINDOW = 366 * 86_400 * 1_000_000  # a year of microseconds
+
+
+@dataclass(slots=True)
+class MarketRow:
+    class_scheme: str
+    grade: str
+    service_type: ServiceType
+    route: Route
+    capacity_kbps: int
+    deals: int = 0
+    circuits: int = 0
+    total_value: int = 0  # sum of price x circuits, minor units
+    min_price: int = 0
+    max_price: int = 0
+    median_quality: int | None = None  # once monitoring measures delivered quality
+
+    @property
+    def volume_kbps(self) -> int:
+        return self.circuits * self.capacity_kbps
+
+    @property
+    def vwap(self) -> int:
+        """Volume-weighted average price per circuit, rounded half up to a minor unit."""
+        return (2 * self.total_value + self.circuits) // (2 * self.circuits) if self.circuits else 0
+
+    def add(self, deal: Deal) -> None:
+        self.min_price = deal.price if not self.deals else min(self.min_price, deal.price)
+        self.max_price = max(self.max_price, deal.price)
+        self.deals += 1
+        self.circuits += deal.circuits
+        self.total_value += deal.price * deal.circuits
+
+
+def check_window(start: int, end: int) -> None:
+    if start < 0:
+        raise InvalidArgument("start", "must not be before 1970")
+    if end <= start:
+        raise InvalidArgument("end", "must be after start")
+    if end - start > MAX_WINDOW:
+        raise InvalidArgument("end", "a report window is at most 366 days")
+
+
+def market_report(deals: Iterable[Deal], start: int, end: int) -> list[MarketRow]:
+    """Aggregate the deals struck in [start, end), rows sorted by service, route, class
+    and capacity."""
+    check_window(start, end)
+    rows: dict[tuple[str, str, ServiceType, Route, int], MarketRow] = {}
+    for d in deals:
+        if not start <= d.created_at < end:
+            continue
+        key = (d.class_scheme, d.grade, d.service_type, d.route, d.capacity_kbps)
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = MarketRow(*key)
+        row.add(d)
+    return sorted(
+        rows.values(),
+        key=lambda r: (r.service_type, r.route, r.class_scheme, r.grade, r.capacity_kbps),
+    )
+
+
+def day_window(day: date) -> tuple[int, int]:
+    """One UTC calendar day as [start, end) in microseconds."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    end = start + timedelta(days=1)
+    return int(start.timestamp()) * 1_000_000, int(end.timestamp()) * 1_000_000
+
+
+CSV_COLUMNS = (
+    "window_start",
+    "window_end",
+    "class_scheme",
+    "grade",
+    "service_type",
+    "a_end",
+    "z_end",
+    "capacity_kbps",
+    "deals",
+    "circuits",
+    "volume_kbps",
+    "vwap",
+    "min_price",
+    "max_price",
+    "total_value",
+    "median_quality",
+)
