@@ -767,13 +767,14 @@ class ExchangeEngine:
             deals = self._match_plan(incoming, book, now)
         else:
             deals = self._match_by_price(incoming, book, now)
-        if incoming.remaining and incoming.time_in_force in ACTS_ON_ENTRY:
-            self._close(incoming, OrderStatus.CANCELLED, EventKind.ORDER_CANCELLED, now, in_book=False)
-        elif incoming.remaining:
+        if incoming.remaining and incoming.time_in_force not in ACTS_ON_ENTRY:
             if book is None:
                 book = self._new_book(key)
             book.add(incoming)
-        elif book is not None and not book:
+            return deals
+        if incoming.remaining:  # immediate-or-cancel, fill-or-kill: the rest never rests
+            self._close(incoming, OrderStatus.CANCELLED, EventKind.ORDER_CANCELLED, now, in_book=False)
+        if book is not None and not book:
             self._drop_book(key)
         return deals
 

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from marketplace.api.convert import event_msg
 from marketplace.classing import Band, ClassScheme, Grade
 from marketplace.engine import ExchangeEngine
-from marketplace.orders import OrderInput, ServiceType
+from marketplace.deals import Deal
+from marketplace.orders import OrderInput, OrderStatus, ServiceType, Side, TimeInForce
 from marketplace.store import Store
 from tests.unit.factories import GOLD, PLATINUM, new_engine, offer, request
 
@@ -36,20 +37,65 @@ def commands(seed: int, n: int) -> list[OrderInput]:
                     route=route,
                     cid=f"o{i}",
                     valid_until=rng.choice([0, 0, 0, i * 10 + 45, i * 10 + 300]),
+                    time_in_force=rng.choice([0, 0, 0, int(TimeInForce.ALL_OR_NONE)]),
                 )
             )
         else:
+            propose = rng.random() < 0.1
             out.append(
                 request(
                     rng.choice(["b1", "b2"]),
                     limit=rng.randint(90, 110),
                     circuits=rng.randint(1, 5),
-                    grade=rng.choice(["platinum", "gold"]),
+                    grade="" if propose else rng.choice(["platinum", "gold"]),
+                    requirements=dict(PLATINUM) if propose else None,
                     route=route,
                     cid=f"r{i}",
+                    propose_class=propose,
+                    time_in_force=rng.choice([0, 0, 0, 3, 4, 5]),
+                    routing_policy=rng.choice([0, 1, 2]),
                 )
             )
     return out
+
+
+def _deal(d: Deal) -> tuple[int, int, int, int, int]:
+    return (d.deal_id, d.offer_order_id, d.request_order_id, d.circuits, d.price)
+
+
+def buyer_moves(engine: ExchangeEngine, i: int) -> list[Deal]:
+    """Pre-trade moves at command i: approve the oldest proposal, enter at a fresh quote,
+    re-bid the oldest unmatched request."""
+    t = i * 10
+    deals: list[Deal] = []
+    if i % 5 == 2:
+        pending = [o for o in engine.orders.values() if o.status is OrderStatus.PENDING_APPROVAL]
+        if pending:
+            deals += engine.approve_class(pending[0].participant, pending[0].order_id, t + 2).deals
+    if i % 9 == 4:
+        quote = engine.quote(request("b1", circuits=2, grade="gold"), t + 3)
+        if quote.fills:
+            at_quote = request("b1", circuits=0, limit=0, grade="", quote_id=quote.quote_id, cid=f"q{i}")
+            deals += engine.submit(at_quote, t + 4).deals
+    if i % 13 == 6:
+        unmatched = [
+            o
+            for o in engine.orders.values()
+            if o.side is Side.REQUEST and o.remaining == o.circuits and o.status is OrderStatus.OPEN
+        ]
+        if unmatched:
+            old = unmatched[0]
+            rebid = request(
+                old.participant,
+                limit=110,
+                circuits=old.circuits,
+                grade=old.grade,
+                route=old.route,
+                cid=f"rb{i}",
+                rebid_of=old.order_id,
+            )
+            deals += engine.submit(rebid, t + 5).deals
+    return deals
 
 
 def persist(engine: ExchangeEngine, store: Store) -> None:
@@ -63,12 +109,13 @@ def run(engine: ExchangeEngine, cmds: list[OrderInput], first: int, store: Store
     deals = []
     for i, cmd in enumerate(cmds, start=first):
         out = engine.submit(cmd, i * 10)
-        deals += [(d.deal_id, d.offer_order_id, d.request_order_id, d.circuits, d.price) for d in out.deals]
+        deals += [_deal(d) for d in out.deals]
         if i % 7 == 3:  # the owner cancels one of the open orders
             live = sorted(engine.orders)
             if live:
                 victim = engine.orders[live[len(live) // 2]]
                 engine.cancel(victim.participant, victim.order_id, i * 10 + 1)
+        deals += [_deal(d) for d in buyer_moves(engine, i)]
         if store is not None:
             persist(engine, store)
     return deals
@@ -90,6 +137,7 @@ def test_restart_rebuilds_books_exactly(database_url: str, seed: int) -> None:
 
     store = Store(database_url)
     seeded = new_engine(median_scheme, keep_changes=True)
+    seeded.set_neighbours("FRA", ["MUC", "AMS"])
     persist(seeded, store)
     first = run(seeded, before, 0, store)
     store.close()
@@ -101,6 +149,15 @@ def test_restart_rebuilds_books_exactly(database_url: str, seed: int) -> None:
         k: [(o.order_id, o.remaining) for o in b.offers] for k, b in seeded.books.items()
     }
     assert restored.counters == seeded.counters
+    assert restored.neighbours == seeded.neighbours
+    assert {q: (x.fills, x.expires_at) for q, x in restored.quotes.items()} == {
+        q: (x.fills, x.expires_at) for q, x in seeded.quotes.items()
+    }
+    assert restored._quote_used == seeded._quote_used
+    pending = {o.order_id: o.approve_by for o in seeded.orders.values() if o.status is OrderStatus.PENDING_APPROVAL}
+    assert pending == {
+        o.order_id: o.approve_by for o in restored.orders.values() if o.status is OrderStatus.PENDING_APPROVAL
+    }
     second = run(restored, after, 90, reopened)
     assert first + second == expected
     # Retried client ids are still recognised after the restart.
