@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import logging
 import re
 import signal
 import sys
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from ixchange.v1 import (
     common_pb2,
     exchange_pb2,
     exchange_pb2_grpc,
+    market_pb2,
+    market_pb2_grpc,
     participants_pb2,
     participants_pb2_grpc,
 )
@@ -29,6 +32,7 @@ from rich.console import Console
 from rich.table import Table
 
 from marketplace.errors import DomainError
+from marketplace.report import CSV_COLUMNS, day_window
 from marketplace.settings import Settings, load_settings
 
 console = Console()
@@ -46,6 +50,17 @@ ROLES = {
     "operator": participants_pb2.ROLE_OPERATOR,
 }
 UNITS = {"k": 1, "m": 1_000, "g": 1_000_000, "t": 1_000_000_000}
+TIME_IN_FORCE = {
+    "gtc": common_pb2.TIME_IN_FORCE_GOOD_TILL_CANCELLED,
+    "gtd": common_pb2.TIME_IN_FORCE_GOOD_TILL_DATE,
+    "ioc": common_pb2.TIME_IN_FORCE_IMMEDIATE_OR_CANCEL,
+    "fok": common_pb2.TIME_IN_FORCE_FILL_OR_KILL,
+    "aon": common_pb2.TIME_IN_FORCE_ALL_OR_NONE,
+}
+ROUTING = {
+    "cheapest": common_pb2.ROUTING_POLICY_CHEAPEST_FIRST,
+    "quality": common_pb2.ROUTING_POLICY_QUALITY_FIRST,
+}
 
 
 class CliError(Exception):
@@ -175,6 +190,7 @@ class Client:
         self.exchange = exchange_pb2_grpc.ExchangeServiceStub(self.channel)
         self.classes = classes_pb2_grpc.ClassesServiceStub(self.channel)
         self.participants = participants_pb2_grpc.ParticipantsServiceStub(self.channel)
+        self.market = market_pb2_grpc.MarketServiceStub(self.channel)
 
     def call(self, method: Any, request: Any) -> Any:
         return method(request, metadata=self.metadata, timeout=30)
@@ -253,6 +269,56 @@ def deals_table(deals: Iterable[common_pb2.Deal], title: str = "Deals") -> Table
     return table
 
 
+def fills_text(fills: Iterable[market_pb2.Fill]) -> str:
+    return ", ".join(f"{f.circuits} @ {f.price}" for f in fills) or "-"
+
+
+def alternates_table(alternates: Iterable[market_pb2.Alternate], title: str = "Alternates (best first)") -> Table:
+    table = Table(title=title)
+    for col in ("#", "kind", "class", "route", "capacity", "circuits", "available", "price", "fills", "differences"):
+        table.add_column(col, justify="right" if col in ("#", "circuits", "available", "price") else "left")
+    for rank, a in enumerate(alternates, start=1):
+        diffs = "; ".join(
+            f"{d.parameter} {d.offered} vs {d.asked}{'' if d.meets else ' (worse)'}" for d in a.differences
+        )
+        table.add_row(
+            str(rank),
+            enum_name(market_pb2.AlternateKind, a.kind, "ALTERNATE_KIND_").lower().replace("_", " "),
+            f"{a.class_scheme}/{a.grade}",
+            f"{a.route.a_end}:{a.route.z_end}",
+            fmt_kbps(a.capacity_kbps),
+            str(a.circuits),
+            str(a.available_circuits),
+            str(a.price),
+            fills_text(a.fills),
+            diffs or a.note,
+        )
+    return table
+
+
+def report_rows(rows: Iterable[market_pb2.MarketReportRow]) -> list[list[Any]]:
+    """Report rows as CSV_COLUMNS values, without the window columns."""
+    return [
+        [
+            r.class_scheme,
+            r.grade,
+            SERVICE_NAMES.get(r.service_type, "?"),
+            r.route.a_end,
+            r.route.z_end,
+            r.capacity_kbps,
+            r.deals,
+            r.circuits,
+            r.volume_kbps,
+            r.vwap,
+            r.min_price,
+            r.max_price,
+            r.total_value,
+            r.median_quality if r.HasField("median_quality") else "",
+        ]
+        for r in rows
+    ]
+
+
 # ----- commands -------------------------------------------------------------------------
 
 
@@ -311,6 +377,8 @@ def _order_common(args: argparse.Namespace) -> dict[str, Any]:
         fields["valid_until"] = args.valid_until
     if args.valid_from is not None:
         fields["valid_from"] = args.valid_from
+    if args.tif:
+        fields["time_in_force"] = TIME_IN_FORCE[args.tif]
     return fields
 
 
@@ -321,6 +389,14 @@ def _show_order_reply(reply: Any) -> None:
     console.print(f"class: {reply.order.class_reason}")
     if reply.deals:
         console.print(deals_table(reply.deals, title="Deals struck"))
+    if reply.order.status == common_pb2.ORDER_STATUS_PENDING_APPROVAL:
+        console.print(
+            f"[yellow]class {reply.order.grade} proposed; waiting for your decision until "
+            f"{fmt_time(reply.order.approve_by)} UTC:[/] ixchange approve {reply.order.order_id} "
+            f"(or reject {reply.order.order_id})"
+        )
+    if getattr(reply, "alternates", None):
+        console.print(alternates_table(reply.alternates))
 
 
 def cmd_offer(args: argparse.Namespace, client: Client) -> int:
@@ -330,10 +406,156 @@ def cmd_offer(args: argparse.Namespace, client: Client) -> int:
 
 
 def cmd_request(args: argparse.Namespace, client: Client) -> int:
-    req = exchange_pb2.SubmitRequestRequest(
-        limit_price=args.limit, requirements=dict(args.require or []), **_order_common(args)
-    )
+    if args.quote:
+        # Everything else comes from the quote; what is given here must equal it.
+        req = exchange_pb2.SubmitRequestRequest(
+            client_order_id=args.client_id or uuid.uuid4().hex[:16],
+            quote_id=args.quote,
+            limit_price=args.limit or 0,
+            rebid_of=args.rebid_of or 0,
+            time_in_force=TIME_IN_FORCE[args.tif] if args.tif else 0,
+        )
+    else:
+        missing = [flag for flag, value in (("--route", args.route), ("--capacity", args.capacity)) if not value]
+        if args.limit is None:
+            missing.append("--limit")
+        if missing:
+            raise CliError(f"request: missing {', '.join(missing)} (or enter at a quote with --quote ID)")
+        req = exchange_pb2.SubmitRequestRequest(
+            limit_price=args.limit,
+            requirements=dict(args.require or []),
+            routing_policy=ROUTING[args.routing] if args.routing else 0,
+            propose_class=args.propose,
+            rebid_of=args.rebid_of or 0,
+            **_order_common(args),
+        )
     _show_order_reply(client.call(client.exchange.SubmitRequest, req))
+    return 0
+
+
+def _spec(args: argparse.Namespace) -> market_pb2.RequestSpec:
+    a, z = args.route
+    return market_pb2.RequestSpec(
+        service_type=SERVICES[args.service],
+        route=common_pb2.Route(a_end=a, z_end=z),
+        capacity_kbps=args.capacity,
+        circuits=args.circuits,
+        grade=args.grade or "",
+        requirements=dict(args.require or []),
+        class_scheme=args.scheme or "",
+        routing_policy=ROUTING[args.routing] if args.routing else 0,
+    )
+
+
+def cmd_quote(args: argparse.Namespace, client: Client) -> int:
+    q = client.call(client.market.GetQuote, market_pb2.GetQuoteRequest(request=_spec(args))).quote
+    table = Table(title=f"Quote {q.quote_id}: {q.class_scheme}/{q.grade} v{q.scheme_version}")
+    for col in ("#", "price", "circuits"):
+        table.add_column(col, justify="right")
+    for i, f in enumerate(q.fills, start=1):
+        table.add_row(str(i), str(f.price), str(f.circuits))
+    console.print(table)
+    if not q.fills:
+        console.print("[yellow]nothing on the book matches now[/]")
+        return 0
+    fill = "fully" if q.full else f"partly ({q.fillable_circuits} of {q.circuits} circuits)"
+    console.print(
+        f"fills {fill} at up to [bold]{q.price}[/] per circuit, {q.total_value} in total; "
+        f"valid until {fmt_time(q.expires_at)} UTC"
+    )
+    console.print(f"enter at it: ixchange request --quote {q.quote_id}")
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace, client: Client) -> int:
+    if args.command == "reject":
+        reply = client.call(client.exchange.RejectClass, exchange_pb2.RejectClassRequest(order_id=args.order_id))
+        console.print(orders_table([reply.order], title="Class rejected"))
+        return 0
+    reply = client.call(client.exchange.ApproveClass, exchange_pb2.ApproveClassRequest(order_id=args.order_id))
+    console.print(orders_table([reply.order], title="Class approved"))
+    if reply.deals:
+        console.print(deals_table(reply.deals, title="Deals struck"))
+    if reply.alternates:
+        console.print(alternates_table(reply.alternates))
+    return 0
+
+
+def cmd_recommend(args: argparse.Namespace, client: Client) -> int:
+    if args.order_id:
+        req = market_pb2.RecommendRequest(order_id=args.order_id)
+    elif args.route and args.capacity:
+        req = market_pb2.RecommendRequest(request=_spec(args))
+    else:
+        raise CliError("recommend: give an ORDER_ID of yours, or --route and --capacity of a prospective request")
+    rec = client.call(client.market.Recommend, req).recommendation
+    if not rec.alternates:
+        console.print("no alternates on the book now")
+        return 0
+    console.print(alternates_table(rec.alternates))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, client: Client) -> int:
+    if args.daily or args.date:
+        day = args.date or (datetime.now(UTC).date() - timedelta(days=1))
+        start_us, end_us = day_window(day)
+        start, end = Timestamp(), Timestamp()
+        start.FromMicroseconds(start_us)
+        end.FromMicroseconds(end_us)
+    else:
+        end = args.to or when("+0s")
+        start = args.since or Timestamp(seconds=end.seconds - 86_400, nanos=end.nanos)
+    reply = client.call(client.market.GetMarketReport, market_pb2.GetMarketReportRequest(start=start, end=end))
+    window = [fmt_time(reply.start), fmt_time(reply.end)]
+    rows = report_rows(reply.rows)
+    target = args.csv
+    if args.daily or args.date:
+        target = target or (args.dir / f"market-report-{day.isoformat()}.csv")
+    if target:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("w", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(CSV_COLUMNS)
+            writer.writerows([*window, *row] for row in rows)
+        console.print(f"{len(rows)} rows written to [bold]{target}[/]")
+    table = Table(title=f"Market report {window[0]} .. {window[1]} UTC")
+    for col in ("class", "service", "route", "capacity", "deals", "circuits", "vwap", "min", "max", "quality"):
+        table.add_column(col, justify="left" if col in ("class", "service", "route") else "right")
+    for r in rows:
+        scheme, grade, service, a, z, cap, deals, circuits, _volume, vwap, low, high, _total, quality = r
+        table.add_row(
+            f"{scheme}/{grade}",
+            service,
+            f"{a}:{z}",
+            fmt_kbps(cap),
+            str(deals),
+            str(circuits),
+            str(vwap),
+            str(low),
+            str(high),
+            str(quality) if quality != "" else "-",
+        )
+    console.print(table)
+    return 0
+
+
+def cmd_neighbours(args: argparse.Namespace, client: Client) -> int:
+    if args.action == "set":
+        if not args.pop:
+            raise CliError("neighbours set: give a POP and its neighbours")
+        reply = client.call(
+            client.market.SetNeighbours, market_pb2.SetNeighboursRequest(pop=args.pop, neighbours=args.neighbours)
+        )
+        console.print(f"{reply.pop}: {', '.join(reply.neighbours) or 'no neighbours'}")
+        return 0
+    listing = client.call(client.market.ListNeighbours, market_pb2.ListNeighboursRequest())
+    table = Table(title="Point-of-presence adjacency")
+    table.add_column("pop")
+    table.add_column("neighbours")
+    for p in listing.pops:
+        table.add_row(p.pop, ", ".join(p.neighbours))
+    console.print(table)
     return 0
 
 
@@ -412,6 +634,14 @@ def cmd_watch(args: argparse.Namespace, client: Client) -> int:
                 what = (
                     f"order {o.order_id} {o.participant} {enum_name(common_pb2.Side, o.side, 'SIDE_')} "
                     f"{o.remaining_circuits}/{o.circuits} @ {o.price} {o.class_scheme}/{o.grade}"
+                )
+            elif ev.HasField("quote"):
+                q = ev.quote
+                what = f"quote {q.quote_id} {q.participant} {q.fillable_circuits}/{q.circuits} up to {q.price}"
+            elif ev.HasField("recommendation"):
+                r = ev.recommendation
+                what = f"alternates for {r.participant} order {r.order_id or '-'}: " + "; ".join(
+                    a.note for a in r.alternates
                 )
             else:
                 d = ev.deal
@@ -571,12 +801,53 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--client-id", help="idempotency key; reuse it to retry safely")
         p.add_argument("--valid-from", type=when, help="+1h or ISO time")
         p.add_argument("--valid-until", type=when, help="+7d or ISO time; default good until cancelled")
+        p.add_argument("--tif", choices=TIME_IN_FORCE, help="time in force (default gtc, or gtd with --valid-until)")
         if name == "offer":
             p.add_argument("--price", type=int, required=True, help="ask per circuit, minor units")
             p.add_argument("--value", type=key_value, action="append", help="asserted value, e.g. latency_us=4000")
         else:
-            p.add_argument("--limit", type=int, required=True, help="limit per circuit, minor units")
+            p.add_argument("--limit", type=int, help="limit per circuit, minor units (default with --quote: its price)")
             p.add_argument("--require", type=key_value, action="append", help="requirement, e.g. latency_us=10000")
+            p.add_argument("--routing", choices=ROUTING, help="cheapest (default) or quality first")
+            p.add_argument("--propose", action="store_true", help="let the exchange propose the class; approve it")
+            p.add_argument("--quote", type=int, metavar="ID", help="enter at this quote's price")
+            p.add_argument("--rebid-of", type=int, metavar="ORDER_ID", help="replace this unmatched request")
+    # A request entered at a quote takes route and capacity from it.
+    for action in sub.choices["request"]._actions:
+        if action.dest in ("route", "capacity"):
+            action.required = False
+
+    for name, helptext in (
+        ("quote", "price a prospective request: class, fills, the price to enter at"),
+        ("recommend", "ranked alternates for one of your requests or a prospective one"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        if name == "recommend":
+            p.add_argument("order_id", type=int, nargs="?", help="one of your live requests")
+        p.add_argument("--service", choices=SERVICES, default="eline")
+        p.add_argument("--route", type=route, required=name == "quote", help="A-END:Z-END points of presence")
+        p.add_argument("--capacity", type=capacity, required=name == "quote", help="per circuit, e.g. 1G")
+        p.add_argument("--circuits", type=int, default=1)
+        p.add_argument("--grade", help="the class; or give --require for the exchange to class it")
+        p.add_argument("--scheme")
+        p.add_argument("--require", type=key_value, action="append", help="requirement, e.g. latency_us=10000")
+        p.add_argument("--routing", choices=ROUTING)
+    for name, helptext in (("approve", "approve the class proposed for a request"), ("reject", "reject it")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("order_id", type=int)
+
+    report = sub.add_parser("report", help="market report: volume and prices by class and route")
+    report.add_argument("--from", dest="since", type=when, help="window start (default: 24 h before --to)")
+    report.add_argument("--to", type=when, help="window end (default: now)")
+    report.add_argument("--csv", type=Path, help="also write the rows to this CSV file")
+    report.add_argument("--daily", action="store_true", help="the last full UTC day, written to --dir")
+    report.add_argument("--date", type=date.fromisoformat, help="with --daily: this UTC day (YYYY-MM-DD)")
+    report.add_argument("--dir", type=Path, default=Path("."), help="where --daily writes market-report-DAY.csv")
+
+    neighbours = sub.add_parser("neighbours", help="point-of-presence adjacency used for alternates")
+    neighbours.add_argument("action", nargs="?", choices=("list", "set"), default="list")
+    neighbours.add_argument("pop", nargs="?")
+    neighbours.add_argument("neighbours", nargs="*")
 
     cancel = sub.add_parser("cancel", help="cancel an order")
     cancel.add_argument("order_id", type=int)
@@ -673,6 +944,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "watch": cmd_watch,
             "classes": cmd_classes,
             "agreements": cmd_agreements,
+            "quote": cmd_quote,
+            "approve": cmd_approve,
+            "reject": cmd_approve,
+            "recommend": cmd_recommend,
+            "report": cmd_report,
+            "neighbours": cmd_neighbours,
         }
         if args.command == "participants":
             return cmd_participants(args, client, settings)

@@ -89,6 +89,8 @@ class ServerThread:
         return self.settings.operator_token_file.read_text().strip()
 
     def stop(self) -> None:
+        if not self._thread.is_alive():
+            return  # stopped already (a test restarting the server stops it itself)
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(30)

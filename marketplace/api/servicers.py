@@ -161,7 +161,13 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             )
         except FailedPrecondition as err:
             raise await self._why_not_pending(request.order_id, who, err) from None
-        return await self._order_reply(outcome, exchange_pb2.ApproveClassResponse)
+        assert outcome.order is not None
+        reply = exchange_pb2.ApproveClassResponse(
+            order=convert.order_msg(outcome.order), deals=[convert.deal_msg(d) for d in outcome.deals]
+        )
+        if outcome.recommendation is not None:
+            reply.alternates.extend(convert.alternate_msg(a) for a in outcome.recommendation.alternates)
+        return reply
 
     @rpc
     async def RejectClass(self, request: exchange_pb2.RejectClassRequest, context: Any) -> Any:

@@ -10,6 +10,7 @@ from ixchange.v1 import (
     common_pb2,
     exchange_pb2,
     exchange_pb2_grpc,
+    market_pb2_grpc,
     participants_pb2,
     participants_pb2_grpc,
 )
@@ -26,6 +27,7 @@ class Client:
         self.exchange = exchange_pb2_grpc.ExchangeServiceStub(self.channel)
         self.classes = classes_pb2_grpc.ClassesServiceStub(self.channel)
         self.participants = participants_pb2_grpc.ParticipantsServiceStub(self.channel)
+        self.market = market_pb2_grpc.MarketServiceStub(self.channel)
 
     def __call__(self, method: Any, request: Any) -> Any:
         return method(request, metadata=self.metadata, timeout=20)
@@ -44,10 +46,10 @@ class Client:
     def offer(
         self, cid: str, price: int = 1000, circuits: int = 1, values: dict[str, int] | None = None, **kw: Any
     ) -> Any:
+        kw.setdefault("route", common_pb2.Route(a_end="FRA", z_end="AMS"))
         req = exchange_pb2.SubmitOfferRequest(
             client_order_id=cid,
             service_type=ELINE,
-            route=common_pb2.Route(a_end="FRA", z_end="AMS"),
             capacity_kbps=G,
             circuits=circuits,
             values=PLATINUM if values is None else values,
@@ -57,10 +59,10 @@ class Client:
         return self(self.exchange.SubmitOffer, req)
 
     def request(self, cid: str, limit: int = 1000, circuits: int = 1, grade: str = "platinum", **kw: Any) -> Any:
+        kw.setdefault("route", common_pb2.Route(a_end="FRA", z_end="AMS"))
         req = exchange_pb2.SubmitRequestRequest(
             client_order_id=cid,
             service_type=ELINE,
-            route=common_pb2.Route(a_end="FRA", z_end="AMS"),
             capacity_kbps=G,
             circuits=circuits,
             grade=grade,

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from marketplace.api.convert import event_msg
 from marketplace.classing import Band, ClassScheme, Grade
-from marketplace.engine import ExchangeEngine
 from marketplace.deals import Deal
+from marketplace.engine import ExchangeEngine
 from marketplace.orders import OrderInput, OrderStatus, ServiceType, Side, TimeInForce
 from marketplace.store import Store
 from tests.unit.factories import GOLD, PLATINUM, new_engine, offer, request
