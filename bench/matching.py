@@ -31,10 +31,17 @@ GRADES = ["platinum", "gold", "silver", "bronze"]
 POPS = ["FRA", "AMS", "LON", "PAR", "NYC", "SIN"]
 
 
-def order_flow(n: int, seed: int = 7) -> list[OrderInput]:
+# The pre-trade mix: time in force of requests (offers: 10 % all-or-none) and their routing.
+PRETRADE_TIF = [0] * 14 + [3, 3, 4, 4, 5, 5]  # 10 % IOC, 10 % FOK, 10 % AON
+PRETRADE_ROUTING = [1, 1, 1, 2]  # a quarter quality-first
+
+
+def order_flow(n: int, seed: int = 7, pretrade: bool = False) -> list[OrderInput]:
     """Offers classed by the server from their values, requests naming a grade; prices
-    around a mid so roughly half the orders trade."""
+    around a mid so roughly half the orders trade. `pretrade` mixes in the time-in-force
+    and routing rules."""
     rng = random.Random(seed)
+    extra = random.Random(seed + 1)
     routes = [(a, z) for a in POPS for z in POPS if a < z][:8]
     out = []
     for i in range(n):
@@ -53,6 +60,7 @@ def order_flow(n: int, seed: int = 7) -> list[OrderInput]:
                     rng.randint(1, 5),
                     GRADE_VALUES[g],
                     1000 + rng.randint(-50, 60),
+                    time_in_force=5 if pretrade and extra.random() < 0.1 else 0,
                 )
             )
         else:
@@ -69,6 +77,8 @@ def order_flow(n: int, seed: int = 7) -> list[OrderInput]:
                     {},
                     1000 + rng.randint(-60, 50),
                     GRADES[g],
+                    time_in_force=extra.choice(PRETRADE_TIF) if pretrade else 0,
+                    routing_policy=extra.choice(PRETRADE_ROUTING) if pretrade else 0,
                 )
             )
     return out
@@ -178,8 +188,10 @@ def main(sizes: tuple[int, ...] = (100_000, 1_000_000), runs: int = 3) -> list[d
         tune_gc()
         engine = median_of(repeat, run_engine, flow)
         engine.name = "ixchange engine, server gc settings"
+        mixed = median_of(repeat, run_engine, order_flow(n, pretrade=True))
+        mixed.name = "ixchange engine, pre-trade mix (IOC/FOK/AON, quality-first)"
         floor = median_of(repeat, run_floor, flow)
-        for r in (untuned, engine, floor):
+        for r in (untuned, engine, mixed, floor):
             rows.append(
                 {
                     "bench": "matching",
@@ -197,7 +209,8 @@ def main(sizes: tuple[int, ...] = (100_000, 1_000_000), runs: int = 3) -> list[d
         )
         print(
             f"n={n} (median of {repeat}): engine (default gc) {untuned.rate:,.0f}/s; engine {engine.rate:,.0f}/s "
-            f"p50 {engine.p50_us:.1f}us p99 {engine.p99_us:.1f}us; floor {floor.rate:,.0f}/s; "
+            f"p50 {engine.p50_us:.1f}us p99 {engine.p99_us:.1f}us; pre-trade mix {mixed.rate:,.0f}/s; "
+            f"floor {floor.rate:,.0f}/s; "
             f"ratio {engine.rate / floor.rate:.2f}",
             flush=True,
         )

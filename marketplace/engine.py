@@ -338,8 +338,8 @@ class ExchangeEngine:
     def _prepare(self, o: OrderInput, now: int) -> tuple[Order, dict[str, int]]:
         """Check and class a new order without changing anything; ids are assigned later.
         Also returns the values it was classed on (with the circuit capacity)."""
-        checked = check_order_input(o, now)
-        scheme = self.scheme_for(checked.service, o.class_scheme)
+        service, route, time_in_force, routing = check_order_input(o, now)
+        scheme = self.scheme_for(service, o.class_scheme)
         values = dict(o.values)
         values_field = "values" if o.side is Side.OFFER else "requirements"
         self.check_values(values, values_field)
@@ -357,8 +357,8 @@ class ExchangeEngine:
             o.participant,
             o.client_order_id,
             o.side,
-            checked.service,
-            checked.route,
+            service,
+            route,
             o.capacity_kbps,
             o.circuits,
             o.circuits,
@@ -375,8 +375,8 @@ class ExchangeEngine:
             0,
             now,
             now,
-            checked.time_in_force,
-            checked.routing,
+            time_in_force,
+            routing,
             score,
             o.rebid_of,
             o.quote_id,
@@ -759,15 +759,16 @@ class ExchangeEngine:
         key = self._key(incoming)
         book = self.books.get(key)
         deals: Struck = []
+        tif = incoming.time_in_force
         if book is None:
             pass
-        elif incoming.time_in_force in WHOLE_FILL and self._fillable(incoming, book, now) < incoming.remaining:
+        elif tif in WHOLE_FILL and self._fillable(incoming, book, now) < incoming.remaining:
             pass  # all or nothing, and it cannot be all now
         elif incoming.routing is RoutingPolicy.QUALITY_FIRST:
             deals = self._match_plan(incoming, book, now)
         else:
             deals = self._match_by_price(incoming, book, now)
-        if incoming.remaining and incoming.time_in_force not in ACTS_ON_ENTRY:
+        if incoming.remaining and tif not in ACTS_ON_ENTRY:
             if book is None:
                 book = self._new_book(key)
             book.add(incoming)

@@ -147,13 +147,9 @@ class OrderInput:
     rebid_of: int = 0  # requests only: atomically replace this unmatched request
 
 
-class Checked(NamedTuple):
-    """The normalised fields of a new order that are checked before the class scheme."""
-
-    service: ServiceType
-    route: Route
-    time_in_force: TimeInForce
-    routing: RoutingPolicy
+# The normalised fields of a new order checked before the class scheme: service, route,
+# time in force, routing policy. A plain tuple: built once per order on the hot path.
+Checked = tuple[ServiceType, Route, TimeInForce, RoutingPolicy]
 
 
 def check_order_input(o: OrderInput, now: int) -> Checked:
@@ -177,12 +173,17 @@ def check_order_input(o: OrderInput, now: int) -> Checked:
         raise InvalidArgument("valid_until", "must be after valid_from")
     if o.valid_from < 0 or o.valid_until < 0:
         raise InvalidArgument("valid_from", "must not be before 1970")
-    return Checked(service, route, _time_in_force(o, now), _routing(o))
+    # The common order sets neither; skip the checks then (the matching hot path).
+    if o.time_in_force:
+        tif = _time_in_force(o, now)
+    else:
+        tif = TimeInForce.GOOD_TILL_DATE if o.valid_until else TimeInForce.GOOD_TILL_CANCELLED
+    if o.routing_policy or o.propose_class or o.quote_id or o.rebid_of:
+        return service, route, tif, _routing(o)
+    return service, route, tif, RoutingPolicy.CHEAPEST_FIRST
 
 
 def _time_in_force(o: OrderInput, now: int) -> TimeInForce:
-    if not o.time_in_force:
-        return TimeInForce.GOOD_TILL_DATE if o.valid_until else TimeInForce.GOOD_TILL_CANCELLED
     try:
         tif = TimeInForce(o.time_in_force)
     except ValueError:
