@@ -10,12 +10,11 @@ adjacency). They are ranked by `Alternate.rank_key`.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from marketplace.classing import effective_bound
-from marketplace.orders import MAX_CIRCUITS, MAX_PRICE, Order, Route, TimeInForce
+from marketplace.orders import MAX_CIRCUITS, MAX_PRICE, Order, OrderStatus, Route, Side, TimeInForce
 from marketplace.quotes import Alternate, AlternateKind, ParameterDifference, merge_fills
 
 if TYPE_CHECKING:
@@ -93,16 +92,33 @@ def _price(
     """The alternate `want` changed as given, priced by walking its book; None when the
     book has nothing for it."""
     wanted = circuits if circuits is not None else want.remaining
-    probe = dataclasses.replace(
-        want,
-        grade=grade if grade is not None else want.grade,
-        route=route if route is not None else want.route,
-        capacity_kbps=capacity_kbps if capacity_kbps is not None else want.capacity_kbps,
-        circuits=wanted,
-        remaining=wanted,
-        values=values if values is not None else want.values,
-        price=MAX_PRICE,
-        time_in_force=TimeInForce.GOOD_TILL_CANCELLED,
+    # A request for the alternate product without a limit (built directly: this runs for
+    # every request that does not fill).
+    probe = Order(
+        0,
+        want.participant,
+        "",
+        Side.REQUEST,
+        want.service_type,
+        route if route is not None else want.route,
+        capacity_kbps if capacity_kbps is not None else want.capacity_kbps,
+        wanted,
+        wanted,
+        values if values is not None else want.values,
+        MAX_PRICE,
+        want.class_scheme,
+        want.scheme_version,
+        grade if grade is not None else want.grade,
+        want.assigned_by,
+        "",
+        0,
+        0,
+        OrderStatus.OPEN,
+        0,
+        now,
+        now,
+        TimeInForce.GOOD_TILL_CANCELLED,
+        want.routing,
     )
     plan = engine.plan_fills(probe, now)
     if not plan:

@@ -31,13 +31,14 @@ class BookSide:
     orders per level. Keys are the price for offers (lowest first) and the negated limit
     for requests (highest first), so "better" is always "smaller"."""
 
-    __slots__ = ("count", "keys", "levels", "sign")
+    __slots__ = ("count", "keys", "levels", "scores", "sign")
 
     def __init__(self, sign: int) -> None:
         self.sign = sign
         self.keys: SortedList = SortedList()
         self.levels: dict[int, deque[Order]] = {}
         self.count = 0
+        self.scores: dict[int, int] = {}  # orders per quality score, for quality-first routing
 
     def add(self, order: Order) -> None:
         key = self.sign * order.price
@@ -53,19 +54,31 @@ class BookSide:
                 at -= 1
             level.insert(at, order)
         self.count += 1
+        self.scores[order.score] = self.scores.get(order.score, 0) + 1
 
     def remove(self, order: Order) -> None:
         key = self.sign * order.price
         level = self.levels[key]
         level.remove(order)
-        self.count -= 1
+        self._uncount(order)
         if not level:
             self.prune(key)
 
     def drop(self, level: deque[Order], index: int) -> None:
         """Take the order at `index` out of `level` (the matcher's hot path)."""
+        self._uncount(level[index])
         del level[index]
+
+    def _uncount(self, order: Order) -> None:
         self.count -= 1
+        left = self.scores[order.score] - 1
+        if left:
+            self.scores[order.score] = left
+        else:
+            del self.scores[order.score]
+
+    def best_score(self) -> int:
+        return max(self.scores, default=0)
 
     def prune(self, key: int) -> None:
         """Forget an emptied level."""

@@ -851,20 +851,27 @@ class ExchangeEngine:
         if book is None:
             return []
         opposite = book.requests if incoming.side is Side.OFFER else book.offers
-        candidates: Iterable[Order] = self._crossing(incoming, opposite, now)
-        if incoming.routing is RoutingPolicy.QUALITY_FIRST and incoming.side is Side.REQUEST:
-            candidates = sorted(candidates, key=lambda r: -r.score)  # stable: price-time inside a score
-        plan = []
+        crossing = self._crossing(incoming, opposite, now)
+        if incoming.routing is not RoutingPolicy.QUALITY_FIRST or incoming.side is not Side.REQUEST:
+            return _take(crossing, incoming.remaining)
+        # Quality first: the best score, then price-time. Offers with the best score on
+        # this side usually fill the request, and then their price-time prefix is the
+        # plan; only otherwise is every crossing offer ranked.
+        top = opposite.best_score()
+        seen: list[Order] = []
+        plan: list[tuple[Order, int]] = []
         left = incoming.remaining
-        for resting in candidates:
-            if not left:
-                break
-            if resting.time_in_force is TimeInForce.ALL_OR_NONE and resting.remaining > left:
+        for resting in crossing:
+            seen.append(resting)
+            if resting.score != top or (resting.time_in_force is TimeInForce.ALL_OR_NONE and resting.remaining > left):
                 continue
             take = min(left, resting.remaining)
             plan.append((resting, take))
             left -= take
-        return plan
+            if not left:
+                return plan
+        seen.sort(key=_score, reverse=True)  # stable: price-time inside a score
+        return _take(seen, incoming.remaining)
 
     def plan_fills(self, order: Order, now: int) -> list[tuple[Order, int]]:
         """The fills `order` would take from its book now (a dry run; see `_plan`)."""
@@ -1070,6 +1077,25 @@ def _meets(offer: Order, request: Order, params: dict[str, Parameter]) -> bool:
         if not params[name].better_or_equal(value, required):
             return False
     return True
+
+
+def _take(candidates: Iterable[Order], wanted: int) -> list[tuple[Order, int]]:
+    """Greedy fills in the candidates' order; all-or-none orders only whole."""
+    plan = []
+    left = wanted
+    for resting in candidates:
+        if not left:
+            break
+        if resting.time_in_force is TimeInForce.ALL_OR_NONE and resting.remaining > left:
+            continue
+        take = min(left, resting.remaining)
+        plan.append((resting, take))
+        left -= take
+    return plan
+
+
+def _score(order: Order) -> int:
+    return order.score
 
 
 def _requirements(values: dict[str, int]) -> str:

@@ -114,3 +114,25 @@ def test_request_at_a_fresh_quote_fills_exactly_as_quoted(
     assert merge_fills([(d.price, d.circuits) for d in out.deals]) == quote.fills
     assert sum(d.circuits for d in out.deals) == quote.fillable
     assert max(d.price for d in out.deals) == quote.price
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(book_offer, max_size=15), st.integers(1, 12), st.integers(95, 110))
+def test_quality_first_takes_the_best_score_then_price_time(
+    book: list[tuple[str, int, int, bool, int]], circuits: int, limit: int
+) -> None:
+    """The quality-first plan (which stops early when the best-scored offers suffice) is
+    the greedy walk over every crossing offer ranked by score, then price, then time."""
+    engine = new_engine()
+    for i, (seller, price, qty, good, aon) in enumerate(book):
+        values = PLATINUM if good else PLATINUM_LOW
+        engine.submit(offer(seller, price=price, circuits=qty, values=values, time_in_force=aon), i)
+    want, _ = engine._prepare(request("b1", circuits=circuits, limit=limit, routing_policy=2), 100)
+    resting = [o for o in engine.orders.values() if o.side.name == "OFFER" and o.price <= limit]
+    ranked = sorted(resting, key=lambda o: (-o.score, o.price, o.priority))
+    expected, left = [], circuits
+    for o in ranked:
+        if left and not (o.time_in_force is TimeInForce.ALL_OR_NONE and o.remaining > left):
+            expected.append((o.order_id, min(left, o.remaining)))
+            left -= min(left, o.remaining)
+    assert [(o.order_id, q) for o, q in engine.plan_fills(want, 100)] == expected
