@@ -11,6 +11,8 @@ from sortedcontainers import SortedList
 
 from marketplace.orders import Order, Route, ServiceType, Side
 
+_OFFER = Side.OFFER  # a member read off an Enum class is slow on CPython 3.11
+
 
 class BookKey(NamedTuple):
     """Orders meet only inside one class, for the same service, route and circuit size."""
@@ -31,14 +33,16 @@ class BookSide:
     orders per level. Keys are the price for offers (lowest first) and the negated limit
     for requests (highest first), so "better" is always "smaller"."""
 
-    __slots__ = ("count", "keys", "levels", "scores", "sign")
+    __slots__ = ("count", "keys", "levels", "sign", "top_score")
 
     def __init__(self, sign: int) -> None:
         self.sign = sign
         self.keys: SortedList = SortedList()
         self.levels: dict[int, deque[Order]] = {}
         self.count = 0
-        self.scores: dict[int, int] = {}  # orders per quality score, for quality-first routing
+        # At least the best quality score of an order on this side (it is not lowered when
+        # that order leaves): quality-first routing stops early on offers that have it.
+        self.top_score = 0
 
     def add(self, order: Order) -> None:
         key = self.sign * order.price
@@ -53,32 +57,22 @@ class BookSide:
             while at and level[at - 1].priority > order.priority:
                 at -= 1
             level.insert(at, order)
+        if order.score > self.top_score or not self.count:
+            self.top_score = order.score
         self.count += 1
-        self.scores[order.score] = self.scores.get(order.score, 0) + 1
 
     def remove(self, order: Order) -> None:
         key = self.sign * order.price
         level = self.levels[key]
         level.remove(order)
-        self._uncount(order)
+        self.count -= 1
         if not level:
             self.prune(key)
 
     def drop(self, level: deque[Order], index: int) -> None:
         """Take the order at `index` out of `level` (the matcher's hot path)."""
-        self._uncount(level[index])
         del level[index]
-
-    def _uncount(self, order: Order) -> None:
         self.count -= 1
-        left = self.scores[order.score] - 1
-        if left:
-            self.scores[order.score] = left
-        else:
-            del self.scores[order.score]
-
-    def best_score(self) -> int:
-        return max(self.scores, default=0)
 
     def prune(self, key: int) -> None:
         """Forget an emptied level."""
@@ -105,7 +99,7 @@ class Book:
         self.requests = BookSide(-1)
 
     def side(self, side: Side) -> BookSide:
-        return self.offers if side is Side.OFFER else self.requests
+        return self.offers if side is _OFFER else self.requests
 
     def add(self, order: Order) -> None:
         self.side(order.side).add(order)

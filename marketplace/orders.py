@@ -147,6 +147,11 @@ class OrderInput:
     rebid_of: int = 0  # requests only: atomically replace this unmatched request
 
 
+# Read on every order; a member read off an Enum class is slow on CPython 3.11.
+_GOOD_TILL_DATE = TimeInForce.GOOD_TILL_DATE
+_GOOD_TILL_CANCELLED = TimeInForce.GOOD_TILL_CANCELLED
+_CHEAPEST_FIRST = RoutingPolicy.CHEAPEST_FIRST
+
 # The normalised fields of a new order checked before the class scheme: service, route,
 # time in force, routing policy. A plain tuple: built once per order on the hot path.
 Checked = tuple[ServiceType, Route, TimeInForce, RoutingPolicy]
@@ -154,7 +159,6 @@ Checked = tuple[ServiceType, Route, TimeInForce, RoutingPolicy]
 
 def check_order_input(o: OrderInput, now: int) -> Checked:
     """Check every field of a new order that does not depend on the class scheme."""
-    price_field = "price" if o.side is Side.OFFER else "limit_price"
     if not CLIENT_ID_RULE.match(o.client_order_id):
         raise InvalidArgument("client_order_id", "must be 1-64 printable ASCII characters without spaces")
     service = _SERVICE_TYPES.get(o.service_type)
@@ -166,6 +170,7 @@ def check_order_input(o: OrderInput, now: int) -> Checked:
     if not 1 <= o.circuits <= MAX_CIRCUITS:
         raise InvalidArgument("circuits", f"must be 1..{MAX_CIRCUITS}")
     if not 1 <= o.price <= MAX_PRICE:
+        price_field = "price" if o.side is Side.OFFER else "limit_price"
         raise InvalidArgument(price_field, f"must be 1..{MAX_PRICE} minor units per circuit")
     if o.valid_until and o.valid_until <= now:
         raise InvalidArgument("valid_until", "must be in the future")
@@ -174,13 +179,10 @@ def check_order_input(o: OrderInput, now: int) -> Checked:
     if o.valid_from < 0 or o.valid_until < 0:
         raise InvalidArgument("valid_from", "must not be before 1970")
     # The common order sets neither; skip the checks then (the matching hot path).
-    if o.time_in_force:
-        tif = _time_in_force(o, now)
-    else:
-        tif = TimeInForce.GOOD_TILL_DATE if o.valid_until else TimeInForce.GOOD_TILL_CANCELLED
+    tif = _time_in_force(o, now) if o.time_in_force else _GOOD_TILL_DATE if o.valid_until else _GOOD_TILL_CANCELLED
     if o.routing_policy or o.propose_class or o.quote_id or o.rebid_of:
         return service, route, tif, _routing(o)
-    return service, route, tif, RoutingPolicy.CHEAPEST_FIRST
+    return service, route, tif, _CHEAPEST_FIRST
 
 
 def _time_in_force(o: OrderInput, now: int) -> TimeInForce:

@@ -57,10 +57,13 @@ def test_inconsistent_time_in_force_is_refused_naming_the_field(kw: dict[str, in
     assert engine.drain().events == []
 
 
-def test_offer_cannot_carry_buyer_options() -> None:
+@pytest.mark.parametrize(
+    "option", [{"routing_policy": QUALITY_FIRST}, {"quote_id": 1}, {"rebid_of": 1}, {"propose_class": True}]
+)
+def test_offer_cannot_carry_buyer_options(option: dict[str, int]) -> None:
     with pytest.raises(InvalidArgument) as err:
-        new_engine().submit(offer(routing_policy=QUALITY_FIRST), 1)
-    assert err.value.field == "routing_policy"
+        new_engine().submit(offer(**option), 1)
+    assert err.value.field == next(iter(option))
 
 
 def test_immediate_or_cancel_fills_what_it_can_and_cancels_the_rest() -> None:
