@@ -507,7 +507,7 @@ def cmd_report(args: argparse.Namespace, client: Client) -> int:
         end = args.to or when("+0s")
         start = args.since or Timestamp(seconds=end.seconds - 86_400, nanos=end.nanos)
     reply = client.call(client.market.GetMarketReport, market_pb2.GetMarketReportRequest(start=start, end=end))
-    window = [fmt_time(reply.start), fmt_time(reply.end)]
+    window = [stamp.ToDatetime(tzinfo=UTC).isoformat() for stamp in (reply.start, reply.end)]
     rows = report_rows(reply.rows)
     target = args.csv
     if args.daily or args.date:
@@ -519,7 +519,7 @@ def cmd_report(args: argparse.Namespace, client: Client) -> int:
             writer.writerow(CSV_COLUMNS)
             writer.writerows([*window, *row] for row in rows)
         console.print(f"{len(rows)} rows written to [bold]{target}[/]")
-    table = Table(title=f"Market report {window[0]} .. {window[1]} UTC")
+    table = Table(title=f"Market report {fmt_time(reply.start)} .. {fmt_time(reply.end)} UTC")
     for col in ("class", "service", "route", "capacity", "deals", "circuits", "vwap", "min", "max", "quality"):
         table.add_column(col, justify="left" if col in ("class", "service", "route") else "right")
     for r in rows:
