@@ -351,10 +351,15 @@ class ExchangeEngine:
         self._emit(now, ORDER_ACCEPTED, order)
         if order.valid_until:
             heapq.heappush(self._expiries, (order.valid_until, order.order_id))
-        struck: Struck = []
         if order.status is PENDING_APPROVAL:
             heapq.heappush(self._expiries, (order.approve_by, order.order_id))
-        elif order.valid_from > now:
+            return Outcome(order, order.state())
+        return self._go_live(order, now, recommend)
+
+    def _go_live(self, order: Order, now: int, recommend: bool) -> Outcome:
+        """Match a new or approved order now, or hold it until its valid_from."""
+        struck: Struck = []
+        if order.valid_from > now:
             self._schedule(order)
         else:
             struck = self._match(order, now)
@@ -522,15 +527,7 @@ class ExchangeEngine:
         order.updated_at = now
         self._touch(order)
         self._emit(now, ORDER_CLASS_APPROVED, order)
-        struck: Struck = []
-        if order.valid_from > now:
-            self._schedule(order)
-        else:
-            struck = self._match(order, now)
-        outcome = Outcome(order, order.state(), struck)
-        if recommend:
-            outcome.recommendation = self._propose_alternates(order, now)
-        return outcome
+        return self._go_live(order, now, recommend)
 
     def reject_class(self, participant: str, order_id: int, now: int, operator: bool = False) -> Outcome:
         """The buyer refuses the proposed class: the request is cancelled unmatched."""

@@ -52,17 +52,27 @@ class Quote:
     @property
     def price(self) -> int:
         """The limit to enter at: the highest price any of the fills takes (0: no fill)."""
-        return max((p for p, _ in self.fills), default=0)
+        return top_price(self.fills)
 
     @property
     def total_value(self) -> int:
-        return sum(p * c for p, c in self.fills)
+        return value_of(self.fills)
 
     def state(self) -> tuple[()]:
         return ()
 
     def snapshot(self, state: tuple[()] | None = None) -> Quote:
         return self
+
+
+def top_price(fills: tuple[tuple[int, int], ...]) -> int:
+    """The highest price among (price, circuits) fills; 0 for none."""
+    return max((p for p, _ in fills), default=0)
+
+
+def value_of(fills: tuple[tuple[int, int], ...]) -> int:
+    """Sum of price x circuits."""
+    return sum(p * c for p, c in fills)
 
 
 def merge_fills(fills: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
@@ -119,11 +129,11 @@ class Alternate:
 
     @property
     def price(self) -> int:
-        return max((p for p, _ in self.fills), default=0)
+        return top_price(self.fills)
 
     @property
     def total_value(self) -> int:
-        return sum(p * c for p, c in self.fills)
+        return value_of(self.fills)
 
     def rank_key(self) -> tuple[bool, int, Fraction, str, str, str, int]:
         """The ranking rule (README "Alternates"): full fills first, then the kind
