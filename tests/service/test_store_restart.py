@@ -68,10 +68,13 @@ def buyer_moves(engine: ExchangeEngine, i: int) -> list[Deal]:
     re-bid the oldest unmatched request."""
     t = i * 10
     deals: list[Deal] = []
+    # Oldest by order id: the engine's dict of live orders is in a different order after a
+    # restore (rebuilt in time priority), so "first in the dict" would differ.
     if i % 5 == 2:
         pending = [o for o in engine.orders.values() if o.status is OrderStatus.PENDING_APPROVAL]
         if pending:
-            deals += engine.approve_class(pending[0].participant, pending[0].order_id, t + 2).deals
+            first = min(pending, key=lambda o: o.order_id)
+            deals += engine.approve_class(first.participant, first.order_id, t + 2).deals
     if i % 9 == 4:
         quote = engine.quote(request("b1", circuits=2, grade="gold"), t + 3)
         if quote.fills:
@@ -84,7 +87,7 @@ def buyer_moves(engine: ExchangeEngine, i: int) -> list[Deal]:
             if o.side is Side.REQUEST and o.remaining == o.circuits and o.status is OrderStatus.OPEN
         ]
         if unmatched:
-            old = unmatched[0]
+            old = min(unmatched, key=lambda o: o.order_id)
             rebid = request(
                 old.participant,
                 limit=110,
