@@ -1,0 +1,329 @@
+"""Deal + agreement + inventory -> interconnection intent -> per-node changes. Pure: no I/O.
+
+The intent is a path through the fabric from the buyer's hand-off to the seller's, with
+capacity admission (no link carries more than its capacity in either direction), the VLAN
+handling at each end, and the committed rate and burst. Each node on the path gets its
+share as data: OpenFlow flows and meters for switches, a service description for
+router-type nodes (rendered per platform by the router drivers).
+
+VLANs: each end uses the lowest free VLAN of the agreement's range on that port (or the
+port untagged when its attachment is untagged). Inside the fabric the deal rides one
+fabric VLAN, free on every link of its path, so two deals never share a tag on a link;
+the edges swap (or push/pop, for untagged ends) between the end VLAN and the fabric VLAN.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import networkx as nx
+
+from marketplace.deals import Agreement, Deal, Interconnect, Party
+from provisioning.inventory import UNTAGGED, Inventory, Link, NodeKind
+
+COOKIE_TAG = 0x1F << 56  # high byte of every deal flow's cookie: tells ours from strangers'
+FABRIC_VLANS = range(2, 4095)
+BURST_SECONDS = 0.1  # meter burst: 100 ms at the committed rate
+
+
+class NotAdmitted(Exception):
+    """The deal cannot be provisioned as asked; the message says why (for PROVISIONING_FAILED)."""
+
+
+def deal_cookie(deal_id: int) -> int:
+    return COOKIE_TAG | deal_id
+
+
+def deal_of_cookie(cookie: int) -> int | None:
+    """The deal id in one of our cookies; None for flows that are not deal flows."""
+    return cookie & ((1 << 56) - 1) if cookie >> 56 == COOKIE_TAG >> 56 else None
+
+
+class VlanAction(StrEnum):
+    SWAP = "swap"  # tagged end: rewrite the VLAN id
+    PUSH = "push"  # untagged end -> fabric: add the fabric tag
+    POP = "pop"  # fabric -> untagged end: remove it
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """The deal's pass through one node: in from the buyer's side, out towards the seller."""
+
+    node: str
+    buyer_side_port: str
+    seller_side_port: str
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """One OpenFlow rule: traffic in on `in_port` tagged `vlan` (0: untagged) goes out of
+    `out_port` after `vlan_action` to `set_vlan`, metered by `meter_id` when set."""
+
+    node: str
+    cookie: int
+    in_port: int
+    vlan: int
+    out_port: int
+    vlan_action: VlanAction | None
+    set_vlan: int
+    meter_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Meter:
+    node: str
+    meter_id: int
+    rate_kbps: int
+    burst_kbits: int
+
+
+@dataclass(frozen=True, slots=True)
+class RouterService:
+    """What a router-type node does for a deal: bridge two VLAN subinterfaces and hold
+    the committed rate on both. Drivers render it per platform."""
+
+    node: str
+    deal_id: int
+    buyer_side_port: str
+    buyer_side_vlan: int
+    seller_side_port: str
+    seller_side_vlan: int
+    rate_kbps: int
+    burst_kbits: int
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    deal_id: int
+    path: tuple[Hop, ...]
+    links: tuple[str, ...]  # keys of the fabric links used
+    buyer_vlan: int
+    seller_vlan: int
+    fabric_vlan: int  # 0 when the path is one node
+    rate_kbps: int
+    burst_kbits: int
+    flows: tuple[Flow, ...]
+    meters: tuple[Meter, ...]
+    router_services: tuple[RouterService, ...]
+
+    def nodes(self) -> list[str]:
+        return [h.node for h in self.path]
+
+
+@dataclass(slots=True)
+class FabricState:
+    """What provisioned deals already hold: rate per link, VLANs per port and per link."""
+
+    link_load: dict[str, int] = field(default_factory=dict)
+    port_vlans: dict[tuple[str, str], set[int]] = field(default_factory=dict)
+    link_vlans: dict[str, set[int]] = field(default_factory=dict)
+
+    def hold(self, intent: Intent, buyer_end: tuple[str, str], seller_end: tuple[str, str]) -> None:
+        for key in intent.links:
+            self.link_load[key] = self.link_load.get(key, 0) + intent.rate_kbps
+            self.link_vlans.setdefault(key, set()).add(intent.fabric_vlan)
+        for end, vlan in ((buyer_end, intent.buyer_vlan), (seller_end, intent.seller_vlan)):
+            self.port_vlans.setdefault(end, set()).add(vlan)  # UNTAGGED holds the whole port
+
+    def release(self, intent: Intent, buyer_end: tuple[str, str], seller_end: tuple[str, str]) -> None:
+        for key in intent.links:
+            self.link_load[key] -= intent.rate_kbps
+            self.link_vlans[key].discard(intent.fabric_vlan)
+        for end, vlan in ((buyer_end, intent.buyer_vlan), (seller_end, intent.seller_vlan)):
+            self.port_vlans.get(end, set()).discard(vlan)
+
+
+def hand_off(agreement: Agreement, party: Party, participant: str, inventory: Inventory) -> Interconnect:
+    """The agreement's interconnect for one party that the inventory knows as that
+    participant's attachment, with a VLAN range inside the attachment's."""
+    reasons = []
+    for ic in agreement.interconnects:
+        if ic.party is not party:
+            continue
+        att = inventory.attachment(participant, ic.node, ic.port)
+        if att is None:
+            reasons.append(f"{ic.node}:{ic.port} is not an attachment of {participant}")
+        elif att.vlan_min != UNTAGGED and not att.vlan_min <= ic.vlan_min <= ic.vlan_max <= att.vlan_max:
+            where = f"{ic.node}:{ic.port}"
+            reasons.append(f"VLANs {ic.vlan_min}-{ic.vlan_max} at {where} exceed {att.vlan_min}-{att.vlan_max}")
+        else:
+            return ic
+    detail = "; ".join(reasons) or "none listed"
+    raise NotAdmitted(f"agreement {agreement.reference}: no usable {party.name.lower()} interconnect ({detail})")
+
+
+def compile_intent(deal: Deal, agreement: Agreement, inventory: Inventory, state: FabricState) -> Intent:
+    """The interconnection for `deal`, admitted against what `state` already holds.
+    Raises NotAdmitted with the reason when it cannot be provisioned."""
+    rate = deal.rate_kbps
+    burst = max(1, int(rate * BURST_SECONDS))
+    buyer_ic = hand_off(agreement, Party.BUYER, deal.buyer, inventory)
+    seller_ic = hand_off(agreement, Party.SELLER, deal.seller, inventory)
+    buyer_vlan = _end_vlan(buyer_ic, inventory, state, deal.buyer)
+    seller_vlan = _end_vlan(seller_ic, inventory, state, deal.seller)
+    for ic in (buyer_ic, seller_ic):
+        port = inventory.nodes[ic.node].port(ic.port)
+        assert port is not None  # hand_off found the attachment, so the port exists
+        if port.capacity_kbps < rate:
+            raise NotAdmitted(f"{ic.node}:{ic.port} carries {port.capacity_kbps} kbit/s, the deal needs {rate}")
+    nodes, links = _route(inventory, state, buyer_ic.node, seller_ic.node, rate)
+    fabric_vlan = _fabric_vlan(links, state) if links else 0
+    path = _hops(nodes, links, buyer_ic.port, seller_ic.port)
+    flows, meters, services = _changes(deal.deal_id, inventory, path, buyer_vlan, seller_vlan, fabric_vlan, rate, burst)
+    return Intent(
+        deal.deal_id,
+        path,
+        tuple(link.key for link in links),
+        buyer_vlan,
+        seller_vlan,
+        fabric_vlan,
+        rate,
+        burst,
+        flows,
+        meters,
+        services,
+    )
+
+
+def _end_vlan(ic: Interconnect, inventory: Inventory, state: FabricState, participant: str) -> int:
+    att = inventory.attachment(participant, ic.node, ic.port)
+    assert att is not None
+    taken = state.port_vlans.get((ic.node, ic.port), set())
+    if att.vlan_min == UNTAGGED:
+        if taken:
+            raise NotAdmitted(f"untagged port {ic.node}:{ic.port} already carries a deal")
+        return UNTAGGED
+    for vlan in range(ic.vlan_min, ic.vlan_max + 1):
+        if vlan not in taken:
+            return vlan
+    raise NotAdmitted(f"no free VLAN in {ic.vlan_min}-{ic.vlan_max} at {ic.node}:{ic.port}")
+
+
+def _route(
+    inventory: Inventory, state: FabricState, source: str, target: str, rate: int
+) -> tuple[list[str], list[Link]]:
+    """Fewest hops over links with `rate` to spare; among parallel links, the one with
+    the most room. Raises NotAdmitted when no such path exists."""
+    if source == target:
+        return [source], []
+    graph: nx.Graph[str] = nx.Graph()
+    graph.add_nodes_from(inventory.nodes)
+    for link in inventory.links:
+        room = link.capacity_kbps - state.link_load.get(link.key, 0)
+        if room < rate:
+            continue
+        current = graph.get_edge_data(link.a_node, link.z_node)
+        if current is None or current["room"] < room:
+            graph.add_edge(link.a_node, link.z_node, link=link, room=room)
+    try:
+        nodes: list[str] = nx.shortest_path(graph, source, target)
+    except nx.NetworkXNoPath:
+        raise NotAdmitted(f"no path from {source} to {target} with {rate} kbit/s free on every link") from None
+    links = [graph.edges[a, z]["link"] for a, z in itertools.pairwise(nodes)]
+    return nodes, links
+
+
+def _fabric_vlan(links: Iterable[Link], state: FabricState) -> int:
+    taken: set[int] = set()
+    for link in links:
+        taken |= state.link_vlans.get(link.key, set())
+    for vlan in FABRIC_VLANS:
+        if vlan not in taken:
+            return vlan
+    raise NotAdmitted("no fabric VLAN is free on every link of the path")
+
+
+def _hops(nodes: list[str], links: list[Link], buyer_port: str, seller_port: str) -> tuple[Hop, ...]:
+    hops = []
+    for i, node in enumerate(nodes):
+        into = buyer_port if i == 0 else _port_on(links[i - 1], node)
+        out = seller_port if i == len(nodes) - 1 else _port_on(links[i], node)
+        hops.append(Hop(node, into, out))
+    return tuple(hops)
+
+
+def _port_on(link: Link, node: str) -> str:
+    return link.a_port if link.a_node == node else link.z_port
+
+
+def _changes(
+    deal_id: int,
+    inventory: Inventory,
+    path: tuple[Hop, ...],
+    buyer_vlan: int,
+    seller_vlan: int,
+    fabric_vlan: int,
+    rate: int,
+    burst: int,
+) -> tuple[tuple[Flow, ...], tuple[Meter, ...], tuple[RouterService, ...]]:
+    """Per node: both directions. Traffic is metered where it enters the fabric: the
+    buyer's direction at the buyer's edge, the seller's at the seller's."""
+    cookie = deal_cookie(deal_id)
+    to_seller_meter, to_buyer_meter = 2 * deal_id - 1, 2 * deal_id
+    flows: list[Flow] = []
+    meters: list[Meter] = []
+    services: list[RouterService] = []
+    last = len(path) - 1
+    for i, hop in enumerate(path):
+        node = inventory.nodes[hop.node]
+        # The tag on each side of this node: the end VLAN at an edge, the fabric VLAN inside.
+        buyer_side_vlan = buyer_vlan if i == 0 else fabric_vlan
+        seller_side_vlan = seller_vlan if i == last else fabric_vlan
+        if node.kind is NodeKind.ROUTER:
+            services.append(
+                RouterService(
+                    hop.node,
+                    deal_id,
+                    hop.buyer_side_port,
+                    buyer_side_vlan,
+                    hop.seller_side_port,
+                    seller_side_vlan,
+                    rate,
+                    burst,
+                )
+            )
+            continue
+        ports = {p.name: p.number for p in node.ports}
+        to_seller = to_seller_meter if i == 0 else 0
+        to_buyer = to_buyer_meter if i == last else 0
+        for meter_id in (to_seller, to_buyer):
+            if meter_id:
+                meters.append(Meter(hop.node, meter_id, rate, burst))
+        flows.append(
+            Flow(
+                hop.node,
+                cookie,
+                ports[hop.buyer_side_port],
+                buyer_side_vlan,
+                ports[hop.seller_side_port],
+                _action(buyer_side_vlan, seller_side_vlan),
+                seller_side_vlan,
+                to_seller,
+            )
+        )
+        flows.append(
+            Flow(
+                hop.node,
+                cookie,
+                ports[hop.seller_side_port],
+                seller_side_vlan,
+                ports[hop.buyer_side_port],
+                _action(seller_side_vlan, buyer_side_vlan),
+                buyer_side_vlan,
+                to_buyer,
+            )
+        )
+    return tuple(flows), tuple(meters), tuple(services)
+
+
+def _action(vlan_in: int, vlan_out: int) -> VlanAction | None:
+    if vlan_in == vlan_out:
+        return None
+    if vlan_in == UNTAGGED:
+        return VlanAction.PUSH
+    if vlan_out == UNTAGGED:
+        return VlanAction.POP
+    return VlanAction.SWAP

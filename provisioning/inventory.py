@@ -1,0 +1,233 @@
+"""The interconnection fabric as the exchange knows it: nodes (OpenFlow switches by datapath
+id, router-type nodes by NAPALM driver), their ports and capacities, the links between
+them, and where each participant attaches (node, port, VLAN range).
+
+Loaded from a TOML topology file and checked before anything uses it. Router nodes carry
+a credentials *reference* (a name the driver resolves), never a secret: a key that looks
+like one is refused.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from marketplace.errors import InvalidArgument
+
+NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+SECRET_KEYS = frozenset({"password", "secret", "passphrase", "private_key", "token"})
+CAPACITY_RULE = re.compile(r"^(\d+)\s*([kmgt]?)$", re.IGNORECASE)
+UNITS = {"": 1, "k": 1, "m": 1_000, "g": 1_000_000, "t": 1_000_000_000}
+UNTAGGED = 0  # a VLAN range of 0-0: the port carries one service untagged
+
+
+class NodeKind(StrEnum):
+    OPENFLOW = "openflow"
+    ROUTER = "router"
+
+
+@dataclass(frozen=True, slots=True)
+class Port:
+    name: str
+    capacity_kbps: int
+    number: int = 0  # OpenFlow port number; 0 on router-type nodes
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    name: str
+    kind: NodeKind
+    ports: tuple[Port, ...]
+    datapath_id: int = 0  # OpenFlow switches
+    driver: str = ""  # router-type nodes: NAPALM driver name
+    host: str = ""
+    credentials: str = ""  # a reference the driver resolves, never a secret
+
+    def port(self, name: str) -> Port | None:
+        for p in self.ports:
+            if p.name == name:
+                return p
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A point-to-point link between two node ports, usable in both directions up to
+    `capacity_kbps` each way."""
+
+    a_node: str
+    a_port: str
+    z_node: str
+    z_port: str
+    capacity_kbps: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.a_node}:{self.a_port}-{self.z_node}:{self.z_port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """Where a participant's equipment plugs into the fabric."""
+
+    participant: str
+    node: str
+    port: str
+    vlan_min: int
+    vlan_max: int
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    nodes: dict[str, Node]
+    links: tuple[Link, ...]
+    attachments: tuple[Attachment, ...]
+
+    def attachment(self, participant: str, node: str, port: str) -> Attachment | None:
+        for a in self.attachments:
+            if (a.participant, a.node, a.port) == (participant, node, port):
+                return a
+        return None
+
+    def by_datapath(self, datapath_id: int) -> Node | None:
+        for n in self.nodes.values():
+            if n.kind is NodeKind.OPENFLOW and n.datapath_id == datapath_id:
+                return n
+        return None
+
+
+def capacity(field: str, value: Any) -> int:
+    """1G, 100M, 512k or an integer of kbit/s."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    m = CAPACITY_RULE.match(str(value).strip())
+    if not m or int(m.group(1)) <= 0:
+        raise InvalidArgument(field, "must be a capacity such as 1G, 100M, 512k or kbit/s")
+    return int(m.group(1)) * UNITS[m.group(2).lower()]
+
+
+def load_inventory(source: Path | str) -> Inventory:
+    """Read and check a TOML topology file (a path, or the text itself)."""
+    text = source.read_text() if isinstance(source, Path) else source
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise InvalidArgument("topology", f"not valid TOML: {err}") from None
+    return parse_inventory(data)
+
+
+def parse_inventory(data: Mapping[str, Any]) -> Inventory:
+    nodes: dict[str, Node] = {}
+    for i, raw in enumerate(data.get("nodes", [])):
+        node = _node(f"nodes[{i}]", raw)
+        if node.name in nodes:
+            raise InvalidArgument(f"nodes[{i}].name", f"{node.name} is defined twice")
+        nodes[node.name] = node
+    dpids = [n.datapath_id for n in nodes.values() if n.kind is NodeKind.OPENFLOW]
+    if len(dpids) != len(set(dpids)):
+        raise InvalidArgument("nodes", "two OpenFlow nodes share a datapath_id")
+    links = tuple(_link(f"links[{i}]", raw, nodes) for i, raw in enumerate(data.get("links", [])))
+    used: dict[tuple[str, str], str] = {}
+    for i, link in enumerate(links):
+        for end in ((link.a_node, link.a_port), (link.z_node, link.z_port)):
+            if end in used:
+                raise InvalidArgument(f"links[{i}]", f"port {end[0]}:{end[1]} is already used by {used[end]}")
+            used[end] = f"links[{i}]"
+    attachments = []
+    for i, raw in enumerate(data.get("attachments", [])):
+        att = _attachment(f"attachments[{i}]", raw, nodes)
+        if (att.node, att.port) in used and used[(att.node, att.port)].startswith("links"):
+            raise InvalidArgument(f"attachments[{i}].port", f"{att.node}:{att.port} is a fabric link port")
+        attachments.append(att)
+    return Inventory(nodes, links, tuple(attachments))
+
+
+def _name(field: str, value: Any) -> str:
+    if not isinstance(value, str) or not NAME_RULE.match(value):
+        raise InvalidArgument(field, "must be a name of 1-64 characters A-Z a-z 0-9 . _ : / -")
+    return value
+
+
+def _node(where: str, raw: Mapping[str, Any]) -> Node:
+    secrets = SECRET_KEYS & set(raw)
+    if secrets:
+        raise InvalidArgument(
+            f"{where}.{sorted(secrets)[0]}", "secrets do not belong in the topology; give a `credentials` reference"
+        )
+    name = _name(f"{where}.name", raw.get("name"))
+    try:
+        kind = NodeKind(raw.get("kind", ""))
+    except ValueError:
+        raise InvalidArgument(f"{where}.kind", "must be openflow or router") from None
+    ports = []
+    for j, p in enumerate(raw.get("ports", [])):
+        field = f"{where}.ports[{j}]"
+        number = p.get("number", 0)
+        if kind is NodeKind.OPENFLOW and (not isinstance(number, int) or not 1 <= number <= 0xFFFFFF00):
+            raise InvalidArgument(f"{field}.number", "an OpenFlow port needs its port number (1..0xffffff00)")
+        port_name = _name(f"{field}.name", str(p.get("name", "")))
+        ports.append(Port(port_name, capacity(f"{field}.capacity", p.get("capacity")), number))
+    if not ports:
+        raise InvalidArgument(f"{where}.ports", "a node needs at least one port")
+    if len({p.name for p in ports}) != len(ports):
+        raise InvalidArgument(f"{where}.ports", "port names must be unique on a node")
+    if kind is NodeKind.OPENFLOW:
+        dpid = raw.get("datapath_id")
+        if isinstance(dpid, str):
+            try:
+                dpid = int(dpid, 0)
+            except ValueError:
+                dpid = None
+        if not isinstance(dpid, int) or not 1 <= dpid < 2**64:
+            raise InvalidArgument(f"{where}.datapath_id", 'must be a 64-bit datapath id, e.g. 1 or "0x1"')
+        return Node(name, kind, tuple(ports), datapath_id=dpid)
+    driver = raw.get("driver", "")
+    if not isinstance(driver, str) or not re.fullmatch(r"[a-z][a-z0-9_]{1,31}", driver):
+        raise InvalidArgument(f"{where}.driver", "a router-type node needs its NAPALM driver name, e.g. junos, eos")
+    host = _name(f"{where}.host", raw.get("host"))
+    credentials = _name(f"{where}.credentials", raw.get("credentials"))
+    return Node(name, kind, tuple(ports), driver=driver, host=host, credentials=credentials)
+
+
+def _end(field: str, value: Any, nodes: dict[str, Node]) -> tuple[str, Port]:
+    node_name, sep, port_name = str(value).partition(":") if isinstance(value, str) else ("", "", "")
+    if not sep:
+        raise InvalidArgument(field, "must be NODE:PORT")
+    node = nodes.get(node_name)
+    if node is None:
+        raise InvalidArgument(field, f"no node {node_name!r}")
+    port = node.port(port_name)
+    if port is None:
+        raise InvalidArgument(field, f"node {node_name} has no port {port_name!r}")
+    return node_name, port
+
+
+def _link(where: str, raw: Mapping[str, Any], nodes: dict[str, Node]) -> Link:
+    a_node, a_port = _end(f"{where}.a", raw.get("a"), nodes)
+    z_node, z_port = _end(f"{where}.z", raw.get("z"), nodes)
+    if a_node == z_node:
+        raise InvalidArgument(f"{where}.z", "a link joins two different nodes")
+    limit = min(a_port.capacity_kbps, z_port.capacity_kbps)
+    cap = capacity(f"{where}.capacity", raw["capacity"]) if "capacity" in raw else limit
+    if cap > limit:
+        raise InvalidArgument(f"{where}.capacity", f"more than its ports carry ({limit} kbit/s)")
+    return Link(a_node, a_port.name, z_node, z_port.name, cap)
+
+
+def _attachment(where: str, raw: Mapping[str, Any], nodes: dict[str, Node]) -> Attachment:
+    participant = _name(f"{where}.participant", raw.get("participant"))
+    node, port = _end(f"{where}.port", f"{raw.get('node')}:{raw.get('port')}", nodes)
+    vlans = str(raw.get("vlans", "0"))
+    lo_text, _, hi_text = vlans.partition("-")
+    try:
+        lo, hi = int(lo_text), int(hi_text or lo_text)
+    except ValueError:
+        raise InvalidArgument(f"{where}.vlans", "must be VLAN or VLAN_MIN-VLAN_MAX (0 for untagged)") from None
+    if not ((lo == hi == UNTAGGED) or 1 <= lo <= hi <= 4094):
+        raise InvalidArgument(f"{where}.vlans", "must lie in 1-4094, or be 0 for an untagged port")
+    return Attachment(participant, node, port.name, lo, hi)

@@ -1,0 +1,276 @@
+"""The provisioning inventory and the pure intent compiler: paths with capacity
+admission, VLAN handling at each end, meters, and per-node changes."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from marketplace.deals import Agreement, Deal, DealStatus, Interconnect, Party
+from marketplace.errors import InvalidArgument
+from marketplace.orders import Route, ServiceType
+from provisioning.intent import (
+    FabricState,
+    NotAdmitted,
+    VlanAction,
+    compile_intent,
+    deal_cookie,
+    deal_of_cookie,
+)
+from provisioning.inventory import load_inventory
+
+G = 1_000_000
+RING = """
+[[nodes]]
+name = "s1"
+kind = "openflow"
+datapath_id = "0x1"
+ports = [{name = "1", number = 1, capacity = "10G"}, {name = "2", number = 2, capacity = "1G"},
+         {name = "3", number = 3, capacity = "1G"}, {name = "4", number = 4, capacity = "10G"}]
+
+[[nodes]]
+name = "s2"
+kind = "openflow"
+datapath_id = 2
+ports = [{name = "1", number = 1, capacity = "10G"}, {name = "2", number = 2, capacity = "1G"},
+         {name = "3", number = 3, capacity = "1G"}]
+
+[[nodes]]
+name = "s3"
+kind = "openflow"
+datapath_id = 3
+ports = [{name = "1", number = 1, capacity = "10G"}, {name = "2", number = 2, capacity = "1G"},
+         {name = "3", number = 3, capacity = "1G"}]
+
+[[nodes]]
+name = "r1"
+kind = "router"
+driver = "ixlinux"
+host = "r1.lab"
+credentials = "r1"
+ports = [{name = "eth1", capacity = "10G"}, {name = "eth2", capacity = "10G"}]
+
+[[links]]
+a = "s1:2"
+z = "s2:2"
+
+[[links]]
+a = "s2:3"
+z = "s3:2"
+
+[[links]]
+a = "s3:3"
+z = "s1:3"
+
+[[links]]
+a = "s1:4"
+z = "r1:eth1"
+
+[[attachments]]
+participant = "globex"
+node = "s1"
+port = "1"
+vlans = "100-199"
+
+[[attachments]]
+participant = "acme"
+node = "s2"
+port = "1"
+vlans = "300-399"
+
+[[attachments]]
+participant = "initech"
+node = "s3"
+port = "1"
+vlans = "0"
+
+[[attachments]]
+participant = "hooli"
+node = "r1"
+port = "eth2"
+vlans = "500-599"
+"""
+
+
+def deal(
+    deal_id: int = 1, seller: str = "acme", buyer: str = "globex", circuits: int = 1, capacity: int = 400_000
+) -> Deal:
+    return Deal(
+        deal_id,
+        1,
+        2,
+        seller,
+        buyer,
+        ServiceType.ETHERNET_ELINE,
+        Route("AMS", "FRA"),
+        capacity,
+        circuits,
+        100,
+        "circuits",
+        1,
+        "platinum",
+        1,
+        DealStatus.BROKERED,
+        "",
+        0,
+        0,
+    )
+
+
+def agreement(
+    seller: str = "acme", seller_at: tuple[str, str] = ("s2", "1"), vlans: tuple[int, int] = (300, 301)
+) -> Agreement:
+    return Agreement(
+        1,
+        "AG-1",
+        "globex",
+        seller,
+        (Interconnect(Party.BUYER, "s1", "1", 100, 110), Interconnect(Party.SELLER, *seller_at, *vlans)),
+        100 * G,
+        "",
+        0,
+    )
+
+
+@pytest.fixture
+def ring():  # type: ignore[no-untyped-def]
+    return load_inventory(RING)
+
+
+def test_inventory_loads_nodes_links_and_attachments(ring) -> None:  # type: ignore[no-untyped-def]
+    assert set(ring.nodes) == {"s1", "s2", "s3", "r1"}
+    assert ring.by_datapath(2).name == "s2"
+    assert [link.capacity_kbps for link in ring.links] == [G, G, G, 10 * G]
+    assert ring.attachment("initech", "s3", "1").vlan_min == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (('credentials = "r1"', 'credentials = "r1"\npassword = "hunter2"'), "nodes[3].password"),
+        (('a = "s1:2"', 'a = "s9:2"'), "links[0].a"),
+        (('vlans = "100-199"', 'vlans = "100-5000"'), "attachments[0].vlans"),
+        (("datapath_id = 2", "datapath_id = 1"), "nodes"),
+        (('a = "s2:3"', 'a = "s1:2"'), "links[1]"),
+    ],
+)
+def test_bad_inventory_is_refused_naming_the_field(change: tuple[str, str], field: str) -> None:
+    with pytest.raises(InvalidArgument) as err:
+        load_inventory(RING.replace(*change, 1))
+    assert err.value.field == field
+
+
+def test_shortest_path_with_vlan_swaps_and_meters_at_the_edges(ring) -> None:  # type: ignore[no-untyped-def]
+    intent = compile_intent(deal(), agreement(), ring, FabricState())
+    assert intent.nodes() == ["s1", "s2"] and intent.links == ("s1:2-s2:2",)
+    assert (intent.buyer_vlan, intent.seller_vlan, intent.fabric_vlan) == (100, 300, 2)
+    flows = {(f.node, f.in_port, f.vlan): f for f in intent.flows}
+    ingress = flows[("s1", 1, 100)]
+    assert (ingress.out_port, ingress.vlan_action, ingress.set_vlan, ingress.meter_id) == (2, VlanAction.SWAP, 2, 1)
+    egress = flows[("s2", 2, 2)]
+    assert (egress.out_port, egress.set_vlan, egress.meter_id) == (1, 300, 0)
+    back = flows[("s2", 1, 300)]
+    assert (back.out_port, back.set_vlan, back.meter_id) == (2, 2, 2)
+    assert {(m.node, m.meter_id, m.rate_kbps, m.burst_kbits) for m in intent.meters} == {
+        ("s1", 1, 400_000, 40_000),
+        ("s2", 2, 400_000, 40_000),
+    }
+    assert all(deal_of_cookie(f.cookie) == 1 for f in intent.flows) and deal_of_cookie(0x1234) is None
+    assert deal_cookie(7) != 7
+
+
+def test_capacity_admission_takes_the_other_way_round_the_ring(ring) -> None:  # type: ignore[no-untyped-def]
+    state = FabricState()
+    first = compile_intent(deal(1, capacity=600_000), agreement(), ring, state)
+    state.hold(first, ("s1", "1"), ("s2", "1"))
+    second = compile_intent(deal(2, capacity=600_000), agreement(), ring, state)
+    assert second.nodes() == ["s1", "s3", "s2"]  # s1-s2 has only 400M left
+    assert second.buyer_vlan == 101 and second.seller_vlan == 301
+    state.hold(second, ("s1", "1"), ("s2", "1"))
+    with pytest.raises(NotAdmitted, match="no path from s1 to s2"):
+        compile_intent(deal(3, capacity=600_000), agreement(vlans=(300, 310)), ring, state)
+    state.release(first, ("s1", "1"), ("s2", "1"))
+    third = compile_intent(deal(3, capacity=600_000), agreement(vlans=(300, 310)), ring, state)
+    assert third.nodes() == ["s1", "s2"] and third.buyer_vlan == 100
+
+
+def test_untagged_end_pushes_and_pops(ring) -> None:  # type: ignore[no-untyped-def]
+    intent = compile_intent(deal(seller="initech"), agreement("initech", ("s3", "1"), (1, 1)), ring, FabricState())
+    assert intent.nodes() == ["s1", "s3"] and intent.seller_vlan == 0
+    flows = {(f.node, f.in_port, f.vlan): f for f in intent.flows}
+    assert flows[("s3", 3, intent.fabric_vlan)].vlan_action is VlanAction.POP
+    assert flows[("s3", 1, 0)].vlan_action is VlanAction.PUSH
+    state = FabricState()
+    state.hold(intent, ("s1", "1"), ("s3", "1"))
+    with pytest.raises(NotAdmitted, match="untagged port s3:1 already carries a deal"):
+        compile_intent(deal(2, seller="initech"), agreement("initech", ("s3", "1"), (1, 1)), ring, state)
+
+
+def test_router_node_gets_a_service_not_flows(ring) -> None:  # type: ignore[no-untyped-def]
+    intent = compile_intent(deal(seller="hooli"), agreement("hooli", ("r1", "eth2"), (500, 500)), ring, FabricState())
+    assert intent.nodes() == ["s1", "r1"]
+    (service,) = intent.router_services
+    assert (service.buyer_side_port, service.seller_side_port, service.seller_side_vlan) == ("eth1", "eth2", 500)
+    assert service.buyer_side_vlan == intent.fabric_vlan and service.rate_kbps == 400_000
+    assert {f.node for f in intent.flows} == {"s1"}
+
+
+def test_refusals_say_why(ring) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(NotAdmitted, match="not an attachment of acme"):
+        compile_intent(deal(), agreement(seller_at=("s3", "1")), ring, FabricState())
+    with pytest.raises(NotAdmitted, match="exceed 300-399"):
+        compile_intent(deal(), agreement(vlans=(390, 400)), ring, FabricState())
+    with pytest.raises(NotAdmitted, match="carries 10000000 kbit/s"):
+        compile_intent(deal(circuits=2, capacity=6 * G), agreement(), ring, FabricState())
+    state = FabricState()
+    state.port_vlans[("s2", "1")] = {300, 301}
+    with pytest.raises(NotAdmitted, match="no free VLAN in 300-301"):
+        compile_intent(deal(), agreement(), ring, state)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["acme", "initech", "hooli"]), st.integers(1, 4), st.sampled_from([100_000, 300_000])
+        ),
+        max_size=30,
+    ),
+    st.data(),
+)
+def test_admission_never_oversubscribes_a_link_or_reuses_a_tag(deals: list[tuple[str, int, int]], data) -> None:  # type: ignore[no-untyped-def]
+    """Property: whatever deals come and go, every link carries at most its capacity and
+    no two live deals share a VLAN on a port or a fabric VLAN on a link."""
+    ring = load_inventory(RING)
+    ends = {"acme": ("s2", "1", (300, 399)), "initech": ("s3", "1", (1, 1)), "hooli": ("r1", "eth2", (500, 599))}
+    state = FabricState()
+    live = []
+    for i, (seller, circuits, capacity) in enumerate(deals, start=1):
+        node, port, vlans = ends[seller]
+        try:
+            intent = compile_intent(
+                deal(i, seller, circuits=circuits, capacity=capacity),
+                agreement(seller, (node, port), vlans),
+                ring,
+                state,
+            )
+        except NotAdmitted:
+            continue
+        state.hold(intent, ("s1", "1"), (node, port))
+        live.append((intent, (node, port)))
+        if live and data.draw(st.booleans()):  # a deal ends
+            gone, seller_end = live.pop(data.draw(st.integers(0, len(live) - 1)))
+            state.release(gone, ("s1", "1"), seller_end)
+        load: dict[str, int] = {}
+        tags: dict[str, list[int]] = {}
+        end_tags: dict[tuple[str, str], list[int]] = {}
+        for intent, seller_end in live:
+            for key in intent.links:
+                load[key] = load.get(key, 0) + intent.rate_kbps
+                tags.setdefault(key, []).append(intent.fabric_vlan)
+            end_tags.setdefault(("s1", "1"), []).append(intent.buyer_vlan)
+            end_tags.setdefault(seller_end, []).append(intent.seller_vlan)
+        capacity_of = {link.key: link.capacity_kbps for link in ring.links}
+        assert all(load[k] <= capacity_of[k] for k in load)
+        assert all(len(v) == len(set(v)) for v in (*tags.values(), *end_tags.values()))
