@@ -4,13 +4,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_TEST_PACKAGES := openssl postgresql
+APT_TEST_PACKAGES := openssl postgresql openvswitch-switch
 
 .PHONY: help run test check lint format typecheck proto bench clean venv system-deps test-deps
 
 help:
 	@echo "make run        run the exchange (embedded SQLite, default class schemes)"
-	@echo "make test       install test dependencies, start PostgreSQL, lint, type-check, run every test"
+	@echo "make test       install test dependencies, start PostgreSQL and Open vSwitch, lint, type-check, run every test"
 	@echo "make check      ruff, mypy, buf lint and the generated-code check only"
 	@echo "make format     ruff format + autofix"
 	@echo "make proto      regenerate Python code from proto/"
@@ -51,6 +51,7 @@ check: venv
 	$(PY) proto/generate.py --check
 
 test: test-deps check
+	tests/tools/ovs.sh start
 	IXCHANGE_TEST_POSTGRES_URL="$$(tests/tools/postgres.sh)" $(BIN)/pytest -q
 
 lint: check

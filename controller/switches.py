@@ -1,0 +1,61 @@
+"""The os-ken app that connects OpenFlow switches to the provisioning layer. It only
+translates switch events into calls on the OpenFlowDriver; the driver decides."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from os_ken.base import app_manager
+from os_ken.controller import ofp_event
+from os_ken.controller.handler import CONFIG_DISPATCHER, DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
+from os_ken.ofproto import ofproto_v1_3, ofproto_v1_4
+
+from provisioning.openflow import OpenFlowDriver
+
+LIVE = [CONFIG_DISPATCHER, MAIN_DISPATCHER]
+
+
+class SwitchControl(app_manager.OSKenApp):  # type: ignore[misc]
+    """Switch (re)connects, barrier replies, errors and the stats replies reconciliation reads."""
+
+    OFP_VERSIONS: ClassVar[list[int]] = [ofproto_v1_3.OFP_VERSION, ofproto_v1_4.OFP_VERSION]
+    driver: ClassVar[OpenFlowDriver | None] = None  # set by controller.runtime before start
+
+    def _driver(self) -> OpenFlowDriver:
+        assert self.driver is not None, "controller.runtime.start_controller sets the driver"
+        return self.driver
+
+    @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)  # type: ignore[misc]
+    def on_features(self, ev: Any) -> None:
+        self._driver().switch_connected(ev.msg.datapath)
+
+    @set_ev_cls(ofp_event.EventOFPStateChange, [DEAD_DISPATCHER])  # type: ignore[misc]
+    def on_gone(self, ev: Any) -> None:
+        if ev.datapath.id is not None:
+            self._driver().switch_left(ev.datapath.id)
+
+    @set_ev_cls(ofp_event.EventOFPBarrierReply, LIVE)  # type: ignore[misc]
+    def on_barrier(self, ev: Any) -> None:
+        self._driver().barrier_reply(ev.msg.datapath.id, ev.msg.xid)
+
+    @set_ev_cls(ofp_event.EventOFPErrorMsg, LIVE)  # type: ignore[misc]
+    def on_error(self, ev: Any) -> None:
+        msg = ev.msg
+        ofp = msg.datapath.ofproto
+        text = f"OpenFlow error type {msg.type} code {msg.code}"
+        for name in dir(ofp):
+            if name.startswith("OFPET_") and getattr(ofp, name) == msg.type:
+                text = f"{name} code {msg.code}"
+        self._driver().error(msg.datapath.id, msg.xid, text)
+
+    @set_ev_cls(ofp_event.EventOFPFlowStatsReply, LIVE)  # type: ignore[misc]
+    def on_flow_stats(self, ev: Any) -> None:
+        msg = ev.msg
+        more = bool(msg.flags & msg.datapath.ofproto.OFPMPF_REPLY_MORE)
+        self._driver().flow_stats(msg.datapath, [s.cookie for s in msg.body], more)
+
+    @set_ev_cls(ofp_event.EventOFPMeterConfigStatsReply, LIVE)  # type: ignore[misc]
+    def on_meter_config(self, ev: Any) -> None:
+        msg = ev.msg
+        more = bool(msg.flags & msg.datapath.ofproto.OFPMPF_REPLY_MORE)
+        self._driver().meter_config(msg.datapath, [s.meter_id for s in msg.body], more)
