@@ -12,7 +12,7 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import e2e, matching
+from bench import e2e, flowmods, matching
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -44,6 +44,7 @@ def main() -> None:
     print(f"machine: {info}", flush=True)
     rows = matching.main((20_000,) if args.quick else (100_000, 1_000_000))
     rows += e2e.main(open_orders=10_000 if args.quick else 100_000, fixed_seconds=3 if args.quick else 10)
+    rows += flowmods.main(500 if args.quick else 2_500)
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     out = RESULTS / f"{stamp}.json"
