@@ -467,7 +467,7 @@ def cmd_quote(args: argparse.Namespace, client: Client) -> int:
     return 0
 
 
-def cmd_approve(args: argparse.Namespace, client: Client) -> int:
+def cmd_class_decision(args: argparse.Namespace, client: Client) -> int:
     if args.command == "reject":
         reply = client.call(client.exchange.RejectClass, exchange_pb2.RejectClassRequest(order_id=args.order_id))
         console.print(orders_table([reply.order], title="Class rejected"))
@@ -945,8 +945,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "classes": cmd_classes,
             "agreements": cmd_agreements,
             "quote": cmd_quote,
-            "approve": cmd_approve,
-            "reject": cmd_approve,
+            "approve": cmd_class_decision,
+            "reject": cmd_class_decision,
             "recommend": cmd_recommend,
             "report": cmd_report,
             "neighbours": cmd_neighbours,

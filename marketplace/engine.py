@@ -537,9 +537,6 @@ class ExchangeEngine:
         return Outcome(order, order.state())
 
     def _pending_order(self, participant: str, order_id: int, operator: bool) -> Order:
-        order = self.orders.get(order_id)
-        if order is None:
-            raise FailedPrecondition("order_id", f"order {order_id} is not waiting for class approval")
         order = self._own_live_order(participant, order_id, operator)
         if order.status is not PENDING_APPROVAL:
             raise FailedPrecondition(

@@ -37,6 +37,11 @@ def deal_cookie(deal_id: int) -> int:
     return COOKIE_TAG | deal_id
 
 
+def deal_meter_ids(deal_id: int) -> tuple[int, int]:
+    """The deal's meters on a switch: towards the seller, towards the buyer."""
+    return 2 * deal_id - 1, 2 * deal_id
+
+
 def deal_of_cookie(cookie: int) -> int | None:
     """The deal id in one of our cookies; None for flows that are not deal flows."""
     return cookie & ((1 << 56) - 1) if cookie >> 56 == COOKIE_TAG >> 56 else None
@@ -112,6 +117,12 @@ class Intent:
     def nodes(self) -> list[str]:
         return [h.node for h in self.path]
 
+    def end_vlans(self) -> tuple[tuple[tuple[str, str], int], ...]:
+        """((node, port), VLAN) at the buyer's and at the seller's hand-off."""
+        first, last = self.path[0], self.path[-1]
+        buyer_end = (first.node, first.buyer_side_port)
+        return (buyer_end, self.buyer_vlan), ((last.node, last.seller_side_port), self.seller_vlan)
+
 
 @dataclass(slots=True)
 class FabricState:
@@ -121,18 +132,18 @@ class FabricState:
     port_vlans: dict[tuple[str, str], set[int]] = field(default_factory=dict)
     link_vlans: dict[str, set[int]] = field(default_factory=dict)
 
-    def hold(self, intent: Intent, buyer_end: tuple[str, str], seller_end: tuple[str, str]) -> None:
+    def hold(self, intent: Intent) -> None:
         for key in intent.links:
             self.link_load[key] = self.link_load.get(key, 0) + intent.rate_kbps
             self.link_vlans.setdefault(key, set()).add(intent.fabric_vlan)
-        for end, vlan in ((buyer_end, intent.buyer_vlan), (seller_end, intent.seller_vlan)):
+        for end, vlan in intent.end_vlans():
             self.port_vlans.setdefault(end, set()).add(vlan)  # UNTAGGED holds the whole port
 
-    def release(self, intent: Intent, buyer_end: tuple[str, str], seller_end: tuple[str, str]) -> None:
+    def release(self, intent: Intent) -> None:
         for key in intent.links:
             self.link_load[key] -= intent.rate_kbps
             self.link_vlans[key].discard(intent.fabric_vlan)
-        for end, vlan in ((buyer_end, intent.buyer_vlan), (seller_end, intent.seller_vlan)):
+        for end, vlan in intent.end_vlans():
             self.port_vlans.get(end, set()).discard(vlan)
 
 
@@ -262,7 +273,7 @@ def _changes(
     """Per node: both directions. Traffic is metered where it enters the fabric: the
     buyer's direction at the buyer's edge, the seller's at the seller's."""
     cookie = deal_cookie(deal_id)
-    to_seller_meter, to_buyer_meter = 2 * deal_id - 1, 2 * deal_id
+    to_seller_meter, to_buyer_meter = deal_meter_ids(deal_id)
     flows: list[Flow] = []
     meters: list[Meter] = []
     services: list[RouterService] = []

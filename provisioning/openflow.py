@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from provisioning.intent import COOKIE_TAG, Flow, Meter, VlanAction, deal_cookie, deal_of_cookie
+from provisioning.intent import COOKIE_TAG, Flow, Meter, VlanAction, deal_cookie, deal_meter_ids, deal_of_cookie
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class OpenFlowDriver:
             if dp is None:
                 return _failed(SwitchError(f"switch {dpid:#x} is not connected"))
             msgs = [_delete_deal_flows(dp, deal_id)]
-            msgs += [_meter_delete(dp, meter_id) for meter_id in _meter_ids(deal_id, meters)]
+            msgs += [_meter_delete(dp, m.meter_id) for m in meters]  # only meters it has here
             return self._send_confirmed(dp, msgs)
 
     # ----- called by the os-ken app (its threads) -------------------------------------
@@ -165,7 +165,7 @@ class OpenFlowDriver:
             assert deal_id is not None
             if deal_id not in wanted:  # a stray: its deal ended while we were away
                 msgs.append(_delete_deal_flows(dp, deal_id))
-                msgs += [_meter_delete(dp, m) for m in _meter_ids(deal_id, ()) if m in state.meters]
+                msgs += [_meter_delete(dp, m) for m in deal_meter_ids(deal_id) if m in state.meters]
         for _deal, (flows, meters) in sorted(wanted.items()):
             for m in meters:
                 command = dp.ofproto.OFPMC_MODIFY if m.meter_id in state.meters else dp.ofproto.OFPMC_ADD
@@ -193,12 +193,6 @@ def _failed(err: Exception) -> Future[None]:
     future: Future[None] = Future()
     future.set_exception(err)
     return future
-
-
-def _meter_ids(deal_id: int, meters: Iterable[Meter]) -> set[int]:
-    """The deal's meters: the ones asked for, or both ids a deal can have."""
-    ids = {m.meter_id for m in meters}
-    return ids or {2 * deal_id - 1, 2 * deal_id}
 
 
 def _meter_mod(dp: Any, m: Meter, command: int) -> Any:

@@ -125,6 +125,10 @@ def spec_from(msg: market_pb2.RequestSpec, participant: str) -> OrderInput:
     )
 
 
+def fills_msg(fills: tuple[tuple[int, int], ...]) -> list[market_pb2.Fill]:
+    return [market_pb2.Fill(price=p, circuits=c) for p, c in fills]
+
+
 def quote_msg(q: Quote) -> market_pb2.Quote:
     return market_pb2.Quote(
         quote_id=q.quote_id,
@@ -139,7 +143,7 @@ def quote_msg(q: Quote) -> market_pb2.Quote:
         grade=q.grade,
         class_reason=q.class_reason,
         routing_policy=int(q.routing),
-        fills=[market_pb2.Fill(price=p, circuits=c) for p, c in q.fills],
+        fills=fills_msg(q.fills),
         fillable_circuits=q.fillable,
         full=q.full,
         price=q.price,
@@ -160,7 +164,7 @@ def alternate_msg(a: Alternate) -> market_pb2.Alternate:
         circuits=a.circuits,
         available_circuits=a.available,
         full=a.full,
-        fills=[market_pb2.Fill(price=p, circuits=c) for p, c in a.fills],
+        fills=fills_msg(a.fills),
         price=a.price,
         total_value=a.total_value,
         differences=[

@@ -196,6 +196,10 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             )
         if stored.status is OrderStatus.EXPIRED:
             return FailedPrecondition("order_id", f"order {order_id} expired at {iso(stored.updated_at)}; refused")
+        if stored.status is not OrderStatus.PENDING_APPROVAL:
+            return FailedPrecondition(
+                "order_id", f"order {order_id} is not waiting for class approval (it is {stored.status.name})"
+            )
         return err
 
     @rpc

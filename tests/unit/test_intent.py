@@ -183,14 +183,14 @@ def test_shortest_path_with_vlan_swaps_and_meters_at_the_edges(ring) -> None:  #
 def test_capacity_admission_takes_the_other_way_round_the_ring(ring) -> None:  # type: ignore[no-untyped-def]
     state = FabricState()
     first = compile_intent(deal(1, capacity=600_000), agreement(), ring, state)
-    state.hold(first, ("s1", "1"), ("s2", "1"))
+    state.hold(first)
     second = compile_intent(deal(2, capacity=600_000), agreement(), ring, state)
     assert second.nodes() == ["s1", "s3", "s2"]  # s1-s2 has only 400M left
     assert second.buyer_vlan == 101 and second.seller_vlan == 301
-    state.hold(second, ("s1", "1"), ("s2", "1"))
+    state.hold(second)
     with pytest.raises(NotAdmitted, match="no path from s1 to s2"):
         compile_intent(deal(3, capacity=600_000), agreement(vlans=(300, 310)), ring, state)
-    state.release(first, ("s1", "1"), ("s2", "1"))
+    state.release(first)
     third = compile_intent(deal(3, capacity=600_000), agreement(vlans=(300, 310)), ring, state)
     assert third.nodes() == ["s1", "s2"] and third.buyer_vlan == 100
 
@@ -202,7 +202,7 @@ def test_untagged_end_pushes_and_pops(ring) -> None:  # type: ignore[no-untyped-
     assert flows[("s3", 3, intent.fabric_vlan)].vlan_action is VlanAction.POP
     assert flows[("s3", 1, 0)].vlan_action is VlanAction.PUSH
     state = FabricState()
-    state.hold(intent, ("s1", "1"), ("s3", "1"))
+    state.hold(intent)
     with pytest.raises(NotAdmitted, match="untagged port s3:1 already carries a deal"):
         compile_intent(deal(2, seller="initech"), agreement("initech", ("s3", "1"), (1, 1)), ring, state)
 
@@ -257,11 +257,11 @@ def test_admission_never_oversubscribes_a_link_or_reuses_a_tag(deals: list[tuple
             )
         except NotAdmitted:
             continue
-        state.hold(intent, ("s1", "1"), (node, port))
+        state.hold(intent)
         live.append((intent, (node, port)))
         if live and data.draw(st.booleans()):  # a deal ends
-            gone, seller_end = live.pop(data.draw(st.integers(0, len(live) - 1)))
-            state.release(gone, ("s1", "1"), seller_end)
+            gone, _ = live.pop(data.draw(st.integers(0, len(live) - 1)))
+            state.release(gone)
         load: dict[str, int] = {}
         tags: dict[str, list[int]] = {}
         end_tags: dict[tuple[str, str], list[int]] = {}

@@ -344,7 +344,17 @@ def test_better_class_ranks_first_and_partial_fills_last() -> None:
     ]
     rec = engine.recommend("b1", 0, request(grade="gold", circuits=2), 3)
     # Neither fills both circuits; among partial ones the kind still decides.
-    assert [a.full for a in rec.alternates] == [False, False]
+    assert [(a.kind, a.full) for a in rec.alternates] == [
+        (AlternateKind.BETTER_CLASS, False),
+        (AlternateKind.WORSE_CLASS, False),
+    ]
+    engine.submit(offer("s3", values=SILVER, circuits=1, price=100), 4)
+    rec = engine.recommend("b1", 0, request(grade="gold", circuits=2), 5)
+    # Now the worse class fills both circuits: a full alternate outranks a closer partial one.
+    assert [(a.kind, a.full) for a in rec.alternates] == [
+        (AlternateKind.WORSE_CLASS, True),
+        (AlternateKind.BETTER_CLASS, False),
+    ]
 
 
 def test_full_fill_proposes_no_alternates() -> None:
