@@ -9,6 +9,7 @@ import logging
 import re
 import signal
 import sys
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -327,9 +328,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    provisioner = None if args.no_controller else fabric_provisioner(settings)
+
     async def main() -> None:
         with console.status("opening the store and rebuilding the books..."):
-            server = await create_server(settings)
+            server = await create_server(settings, provisioner=provisioner)
         console.print(
             f"[bold green]ixchange[/] listening on [bold]{settings.listen.rsplit(':', 1)[0]}:{server.port}[/]"
             f" ({'TLS' if settings.tls_cert else 'plaintext'}"
@@ -346,6 +349,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             )
         else:
             console.print(f"operator credential: {settings.operator_token_file}")
+        if provisioner is not None:
+            nodes = provisioner.inventory.nodes
+            console.print(
+                f"OpenFlow controller on [bold]{settings.openflow_listen}[/]; fabric: {len(nodes)} nodes, "
+                f"{len(provisioner.inventory.links)} links, {len(provisioner.inventory.attachments)} attachments"
+            )
+        elif args.no_controller:
+            console.print("no controller (--no-controller): deals stay BROKERED")
+        else:
+            console.print("no fabric topology (give --topology FILE once): no controller, deals stay BROKERED")
         console.print(
             f"books: {len(server.sequencer.engine.books)}, open orders: "
             f"{len(server.sequencer.engine.orders)}; Ctrl-C stops"
@@ -359,6 +372,71 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             raise SystemExit(f"stopped: store failure: {server.sequencer.failed}")
 
     asyncio.run(main())
+    return 0
+
+
+def fabric_provisioner(settings: Settings) -> Any:
+    """The provisioner for the fabric in the topology file (stored for next time) or in
+    the store; None when there is no topology yet. Starts the OpenFlow controller."""
+    from controller.runtime import start_controller
+    from marketplace.store import Store
+    from provisioning.inventory import load_inventory
+    from provisioning.openflow import OpenFlowDriver
+    from provisioning.routers import Credentials, RouterDrivers
+    from provisioning.service import FabricProvisioner, ProvisioningSettings
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.resolved_database_url)
+    try:
+        if settings.topology:
+            text = Path(settings.topology).read_text()
+            inventory = load_inventory(text)
+            if store.save_topology(text, time.time_ns() // 1000):
+                console.print(f"topology loaded from {settings.topology} and stored")
+        else:
+            stored = store.topology()
+            if stored is None:
+                return None
+            inventory = load_inventory(stored)
+    finally:
+        store.close()
+    credentials = Credentials(Path(settings.credentials_file) if settings.credentials_file else None)
+    driver = OpenFlowDriver()
+    host, _, port = settings.openflow_listen.rpartition(":")
+    start_controller(driver, int(port), host)
+    options = ProvisioningSettings(probe_timeout_s=settings.probe_timeout_s, switch_wait_s=settings.switch_wait_s)
+    return FabricProvisioner(inventory, driver, RouterDrivers(credentials), options)
+
+
+def cmd_lab(args: argparse.Namespace, settings: Settings) -> int:
+    from controller import lab
+
+    try:
+        if args.action == "up":
+            info = lab.up(settings, with_exchange=not args.no_exchange)
+            console.print(
+                f"[bold green]lab up[/]: switches s1 s2 s3 (userspace Open vSwitch), router r1 over SSH at "
+                f"{info['router']}, hosts {', '.join(sorted(info['hosts']))}; controller {settings.openflow_listen}"
+            )
+            console.print(lab.pairs_table())
+            console.print(
+                "Trade:   ixchange --as seller-a offer --route LAB1:LAB2 --capacity 10M --price 100 --grade bronze\n"
+                "         ixchange --as buyer-a request --route LAB1:LAB2 --capacity 10M --limit 100 --grade bronze\n"
+                "Traffic: ixchange lab exec ba ping -c 3 10.0.1.2      (buyer-a's host to seller-a's)\n"
+                "Stop:    ixchange lab down"
+            )
+        elif args.action == "down":
+            stopped = lab.down(settings)
+            console.print(f"lab down: stopped {', '.join(stopped) or 'nothing (it was not running)'}")
+        elif args.action == "status":
+            console.print(lab.pairs_table())
+        else:
+            if not args.command_line:
+                raise CliError("lab exec HOST COMMAND...: give a command")
+            return lab.run_on(settings, args.host, args.command_line).returncode
+    except lab.LabError as err:
+        console.print(f"[red]error:[/] {err}")
+        return 2
     return 0
 
 
@@ -622,6 +700,14 @@ def cmd_deals(args: argparse.Namespace, client: Client) -> int:
     return 0
 
 
+def cmd_terminate(args: argparse.Namespace, client: Client) -> int:
+    reply = client.call(
+        client.exchange.TerminateDeal, exchange_pb2.TerminateDealRequest(deal_id=args.deal_id, reason=args.reason)
+    )
+    console.print(deals_table([reply.deal], title="Deal"))
+    return 0
+
+
 def cmd_watch(args: argparse.Namespace, client: Client) -> int:
     stream = client.exchange.WatchEvents(
         exchange_pb2.WatchEventsRequest(after_sequence=args.after), metadata=client.metadata
@@ -789,6 +875,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-key", help="PEM private key (IXCHANGE_TLS_KEY)")
     serve.add_argument("--tls-client-ca", help="CA for client certificates: mutual TLS (IXCHANGE_TLS_CLIENT_CA)")
     serve.add_argument("--metrics-listen", help="Prometheus host:port, empty for none (IXCHANGE_METRICS_LISTEN)")
+    serve.add_argument("--topology", help="fabric topology TOML to load and store (IXCHANGE_TOPOLOGY)")
+    serve.add_argument("--openflow-listen", help="OpenFlow host:port (IXCHANGE_OPENFLOW_LISTEN)")
+    serve.add_argument("--no-controller", action="store_true", help="run the exchange alone: deals stay BROKERED")
 
     for name, helptext in (("offer", "enter a sell order"), ("request", "enter a purchase order")):
         p = sub.add_parser(name, help=helptext)
@@ -864,6 +953,18 @@ def build_parser() -> argparse.ArgumentParser:
     book.add_argument("--grade")
     book.add_argument("--depth", type=int, default=10)
 
+    lab = sub.add_parser("lab", help="the Mininet + Open vSwitch lab (root): up, down, status, exec HOST CMD")
+    lab_sub = lab.add_subparsers(dest="action", required=True)
+    lab_up = lab_sub.add_parser("up", help="start Open vSwitch, the lab network and the exchange")
+    lab_up.add_argument("--no-exchange", action="store_true", help="only the network; run `ixchange serve` yourself")
+    lab_sub.add_parser("down", help="stop the exchange and the lab network")
+    lab_sub.add_parser("status", help="the lab's participants, VLANs and addresses")
+    lab_exec = lab_sub.add_parser("exec", help="run a command on a lab host (ba, bb, sa, sb, sr, r1)")
+    lab_exec.add_argument("host")
+    lab_exec.add_argument("command_line", nargs=argparse.REMAINDER)
+    terminate = sub.add_parser("terminate", help="end a deal: its interconnection is removed")
+    terminate.add_argument("deal_id", type=int)
+    terminate.add_argument("--reason", default="")
     deals = sub.add_parser("deals", help="list your deals")
     deals.add_argument(
         "--status", choices=[n.removeprefix("DEAL_STATUS_").lower() for n in common_pb2.DealStatus.keys()[1:]]
@@ -918,12 +1019,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             "data_dir": args.data_dir,
             **{
                 k: getattr(args, k, None)
-                for k in ("listen", "database_url", "tls_cert", "tls_key", "tls_client_ca", "metrics_listen")
+                for k in (
+                    "listen",
+                    "database_url",
+                    "tls_cert",
+                    "tls_key",
+                    "tls_client_ca",
+                    "metrics_listen",
+                    "topology",
+                    "openflow_listen",
+                )
             },
         }
         settings = load_settings(**overrides)
         if args.command == "serve":
             return cmd_serve(args, settings)
+        if args.command == "lab":
+            return cmd_lab(args, settings)
         if args.command == "participants" and args.action in ("add", "token") and not args.name:
             raise CliError(f"participants {args.action}: give a NAME")
         if args.command == "participants" and args.action == "add" and not args.role:
@@ -941,6 +1053,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "orders": cmd_orders,
             "book": cmd_book,
             "deals": cmd_deals,
+            "terminate": cmd_terminate,
             "watch": cmd_watch,
             "classes": cmd_classes,
             "agreements": cmd_agreements,

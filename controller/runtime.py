@@ -26,13 +26,17 @@ def start_controller(driver: OpenFlowDriver, port: int = 6653, host: str = "0.0.
         from controller.switches import SwitchControl
 
         SwitchControl.driver = driver
-        cfg.CONF(args=["--ofp-tcp-listen-port", str(port), "--ofp-listen-host", host], project="os_ken")
+        import os_ken.topology.switches  # noqa: F401  (registers --observe-links)
+
+        args = ["--ofp-tcp-listen-port", str(port), "--ofp-listen-host", host, "--observe-links"]
+        cfg.CONF(args=args, project="os_ken")
         manager = app_manager.AppManager.get_instance()
         failed: list[BaseException] = []
 
         def boot() -> None:
             try:
-                manager.load_apps(["os_ken.controller.ofp_handler", "controller.switches"])
+                # LLDP link discovery (os-ken's topology app) cross-checks the inventory.
+                manager.load_apps(["os_ken.controller.ofp_handler", "os_ken.topology.switches", "controller.switches"])
                 manager.instantiate_apps(**manager.create_contexts())
             except BaseException as err:
                 failed.append(err)

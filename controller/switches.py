@@ -9,6 +9,7 @@ from os_ken.base import app_manager
 from os_ken.controller import ofp_event
 from os_ken.controller.handler import CONFIG_DISPATCHER, DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
 from os_ken.ofproto import ofproto_v1_3, ofproto_v1_4
+from os_ken.topology import event as topology_event
 
 from provisioning.openflow import OpenFlowDriver
 
@@ -53,6 +54,20 @@ class SwitchControl(app_manager.OSKenApp):  # type: ignore[misc]
         msg = ev.msg
         more = bool(msg.flags & msg.datapath.ofproto.OFPMPF_REPLY_MORE)
         self._driver().flow_stats(msg.datapath, [s.cookie for s in msg.body], more)
+
+    @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)  # type: ignore[misc]
+    def on_packet_in(self, ev: Any) -> None:
+        self._driver().packet_in(bytes(ev.msg.data))
+
+    @set_ev_cls(topology_event.EventLinkAdd)  # type: ignore[misc]
+    def on_link_add(self, ev: Any) -> None:
+        link = ev.link
+        self._driver().link_seen((link.src.dpid, link.src.port_no), (link.dst.dpid, link.dst.port_no), up=True)
+
+    @set_ev_cls(topology_event.EventLinkDelete)  # type: ignore[misc]
+    def on_link_delete(self, ev: Any) -> None:
+        link = ev.link
+        self._driver().link_seen((link.src.dpid, link.src.port_no), (link.dst.dpid, link.dst.port_no), up=False)
 
     @set_ev_cls(ofp_event.EventOFPMeterConfigStatsReply, LIVE)  # type: ignore[misc]
     def on_meter_config(self, ev: Any) -> None:

@@ -73,6 +73,8 @@ SUPERSEDED = OrderStatus.SUPERSEDED
 ALL_OR_NONE = TimeInForce.ALL_OR_NONE
 QUALITY_FIRST = RoutingPolicy.QUALITY_FIRST
 BROKERED = DealStatus.BROKERED
+TERMINATING = DealStatus.TERMINATING
+TERMINATED = DealStatus.TERMINATED
 PENDING_AGREEMENT = DealStatus.PENDING_AGREEMENT
 ALTERNATES_PROPOSED = EventKind.ALTERNATES_PROPOSED
 DEAL_CREATED = EventKind.DEAL_CREATED
@@ -131,6 +133,7 @@ class Changes:
     quotes: list[Quote] = field(default_factory=list)
     neighbour_links: set[tuple[str, str]] | None = None  # the whole adjacency, when it changed
     released_deals: list[Deal] = field(default_factory=list)  # deals that became BROKERED
+    ending_deals: list[Deal] = field(default_factory=list)  # deals that became TERMINATING
 
     def __bool__(self) -> bool:
         return bool(
@@ -974,6 +977,26 @@ class ExchangeEngine:
         if status not in TRANSITIONS[deal.status]:
             raise FailedPrecondition("status", f"a {deal.status.name} deal cannot become {status.name}")
         self._set_deal_status(deal, status, reason, now)
+        return deal.snapshot()
+
+    def terminate_deal(self, participant: str, deal_id: int, reason: str, now: int, operator: bool = False) -> Deal:
+        """Either party (or an operator) ends a deal. A deal with nothing in the network
+        (pending an agreement, or brokered and not yet picked up) ends at once; one that is
+        being provisioned or is active goes TERMINATING until provisioning removes it.
+        Terminating a deal that is already terminating changes nothing (a retry)."""
+        deal = self.deals.get(deal_id)
+        if deal is None or not (operator or participant in (deal.buyer, deal.seller)):
+            raise NotFound("deal_id", f"no live deal {deal_id} of yours")
+        if len(reason) > 256 or not reason.isprintable():
+            raise InvalidArgument("reason", "must be at most 256 printable characters")
+        why = f"terminated by {participant}" + (f": {reason}" if reason else "")
+        if deal.status is TERMINATING:
+            return deal.snapshot()
+        if deal.status in (PENDING_AGREEMENT, BROKERED):
+            self._set_deal_status(deal, TERMINATED, why, now)
+        else:
+            self._set_deal_status(deal, TERMINATING, why, now)
+            self._changes.ending_deals.append(deal)
         return deal.snapshot()
 
     def _set_deal_status(self, deal: Deal, status: DealStatus, reason: str, now: int) -> None:

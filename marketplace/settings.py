@@ -49,6 +49,16 @@ class Settings:
     quote_ttl_s: float = 30.0
     # How long a request with a server-proposed class waits for the buyer's approval.
     approval_ttl_s: float = 3600.0
+    # OpenFlow listen address of the controller (host:port). Switches on other machines
+    # need 0.0.0.0:6653; the default keeps the lab on loopback.
+    openflow_listen: str = "127.0.0.1:6653"
+    # Fabric topology file (TOML) to load into the store; empty uses the stored one.
+    topology: str = ""
+    # Router credentials by reference (TOML, mode 0600); see provisioning/routers.py.
+    credentials_file: str = ""
+    # Data-plane probe: seconds per attempt; how long a deal waits for its switches.
+    probe_timeout_s: float = 1.0
+    switch_wait_s: float = 10.0
 
     @property
     def resolved_database_url(self) -> str:
@@ -70,6 +80,12 @@ class Settings:
         for name in ("quote_ttl_s", "approval_ttl_s"):
             if not 0 < getattr(self, name) <= 86_400:
                 raise InvalidArgument(f"IXCHANGE_{name.upper()}", "must be more than 0 and at most 86400 seconds")
+        host, _, port = self.openflow_listen.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise InvalidArgument("IXCHANGE_OPENFLOW_LISTEN", "must be host:port, e.g. 127.0.0.1:6653")
+        for name in ("probe_timeout_s", "switch_wait_s"):
+            if not 0 < getattr(self, name) <= 600:
+                raise InvalidArgument(f"IXCHANGE_{name.upper()}", "must be more than 0 and at most 600 seconds")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise InvalidArgument("IXCHANGE_TLS_CERT", "TLS needs both a certificate and a key")
         if self.tls_client_ca and not self.tls_cert:

@@ -14,7 +14,9 @@ the edges swap (or push/pop, for untagged ends) between the end VLAN and the fab
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -124,6 +126,30 @@ class Intent:
         return (buyer_end, self.buyer_vlan), ((last.node, last.seller_side_port), self.seller_vlan)
 
 
+def intent_to_json(intent: Intent) -> str:
+    return json.dumps(dataclasses.asdict(intent), separators=(",", ":"))
+
+
+def intent_from_json(text: str) -> Intent:
+    raw = json.loads(text)
+    return Intent(
+        raw["deal_id"],
+        tuple(Hop(**h) for h in raw["path"]),
+        tuple(raw["links"]),
+        raw["buyer_vlan"],
+        raw["seller_vlan"],
+        raw["fabric_vlan"],
+        raw["rate_kbps"],
+        raw["burst_kbits"],
+        tuple(
+            Flow(**{**f, "vlan_action": VlanAction(f["vlan_action"]) if f["vlan_action"] else None})
+            for f in raw["flows"]
+        ),
+        tuple(Meter(**m) for m in raw["meters"]),
+        tuple(RouterService(**r) for r in raw["router_services"]),
+    )
+
+
 @dataclass(slots=True)
 class FabricState:
     """What provisioned deals already hold: rate per link, VLANs per port and per link."""
@@ -166,8 +192,15 @@ def hand_off(agreement: Agreement, party: Party, participant: str, inventory: In
     raise NotAdmitted(f"agreement {agreement.reference}: no usable {party.name.lower()} interconnect ({detail})")
 
 
-def compile_intent(deal: Deal, agreement: Agreement, inventory: Inventory, state: FabricState) -> Intent:
-    """The interconnection for `deal`, admitted against what `state` already holds.
+def compile_intent(
+    deal: Deal,
+    agreement: Agreement,
+    inventory: Inventory,
+    state: FabricState,
+    unavailable: frozenset[str] = frozenset(),
+) -> Intent:
+    """The interconnection for `deal`, admitted against what `state` already holds, routed
+    around `unavailable` nodes (switches that are not connected) where the fabric allows.
     Raises NotAdmitted with the reason when it cannot be provisioned."""
     rate = deal.rate_kbps
     burst = max(1, int(rate * BURST_SECONDS))
@@ -180,7 +213,7 @@ def compile_intent(deal: Deal, agreement: Agreement, inventory: Inventory, state
         assert port is not None  # hand_off found the attachment, so the port exists
         if port.capacity_kbps < rate:
             raise NotAdmitted(f"{ic.node}:{ic.port} carries {port.capacity_kbps} kbit/s, the deal needs {rate}")
-    nodes, links = _route(inventory, state, buyer_ic.node, seller_ic.node, rate)
+    nodes, links = _route(inventory, state, buyer_ic.node, seller_ic.node, rate, unavailable)
     fabric_vlan = _fabric_vlan(links, state) if links else 0
     path = _hops(nodes, links, buyer_ic.port, seller_ic.port)
     flows, meters, services = _changes(deal.deal_id, inventory, path, buyer_vlan, seller_vlan, fabric_vlan, rate, burst)
@@ -214,17 +247,19 @@ def _end_vlan(ic: Interconnect, inventory: Inventory, state: FabricState, partic
 
 
 def _route(
-    inventory: Inventory, state: FabricState, source: str, target: str, rate: int
+    inventory: Inventory, state: FabricState, source: str, target: str, rate: int, unavailable: frozenset[str]
 ) -> tuple[list[str], list[Link]]:
     """Fewest hops over links with `rate` to spare; among parallel links, the one with
-    the most room. Raises NotAdmitted when no such path exists."""
+    the most room; never through an unavailable node (the ends are what the agreement
+    names, so they stay). Raises NotAdmitted when no such path exists."""
     if source == target:
         return [source], []
+    avoid = unavailable - {source, target}
     graph: nx.Graph[str] = nx.Graph()
     graph.add_nodes_from(inventory.nodes)
     for link in inventory.links:
         room = link.capacity_kbps - state.link_load.get(link.key, 0)
-        if room < rate:
+        if room < rate or link.a_node in avoid or link.z_node in avoid:
             continue
         current = graph.get_edge_data(link.a_node, link.z_node)
         if current is None or current["room"] < room:

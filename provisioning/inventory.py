@@ -231,3 +231,30 @@ def _attachment(where: str, raw: Mapping[str, Any], nodes: dict[str, Node]) -> A
     if not ((lo == hi == UNTAGGED) or 1 <= lo <= hi <= 4094):
         raise InvalidArgument(f"{where}.vlans", "must lie in 1-4094, or be 0 for an untagged port")
     return Attachment(participant, node, port.name, lo, hi)
+
+
+def link_mismatches(inventory: Inventory, seen: set[tuple[int, int, int, int]], connected: set[int]) -> list[str]:
+    """What LLDP sees that the inventory does not say, and what the inventory says that
+    LLDP does not see (between connected switches). `seen` holds (dpid, port, dpid, port)."""
+    names: dict[tuple[int, int], str] = {}
+    for node in inventory.nodes.values():
+        if node.kind is NodeKind.OPENFLOW:
+            for port in node.ports:
+                names[(node.datapath_id, port.number)] = f"{node.name}:{port.name}"
+    undirected = {frozenset({(a, b), (c, d)}) for a, b, c, d in seen}
+    expected = set()
+    problems = []
+    for link in inventory.links:
+        a, z = inventory.nodes[link.a_node], inventory.nodes[link.z_node]
+        if a.kind is not NodeKind.OPENFLOW or z.kind is not NodeKind.OPENFLOW:
+            continue  # LLDP runs between switches only
+        a_port, z_port = a.port(link.a_port), z.port(link.z_port)
+        assert a_port is not None and z_port is not None
+        ends = frozenset({(a.datapath_id, a_port.number), (z.datapath_id, z_port.number)})
+        expected.add(ends)
+        if a.datapath_id in connected and z.datapath_id in connected and ends not in undirected:
+            problems.append(f"link {link.key} is in the topology but LLDP does not see it")
+    for ends in sorted(undirected - expected, key=sorted):
+        shown = " - ".join(names.get(end, f"dpid {end[0]:#x} port {end[1]}") for end in sorted(ends))
+        problems.append(f"LLDP sees a link {shown} that the topology does not list")
+    return problems

@@ -11,6 +11,8 @@ the two worlds. Nothing here blocks.
 from __future__ import annotations
 
 import logging
+import os
+import struct
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Future
@@ -22,6 +24,9 @@ from provisioning.intent import COOKIE_TAG, Flow, Meter, VlanAction, deal_cookie
 log = logging.getLogger(__name__)
 
 DEAL_PRIORITY = 100
+PROBE_PRIORITY = DEAL_PRIORITY + 1  # the probe trap sits just above the deal's own flow
+PROBE_ETHERTYPE = 0x88B5  # IEEE 802 local experimental: never a customer's protocol
+PROBE_MARK = b"ixchange-probe:"
 COOKIE_TAG_MASK = 0xFF << 56
 ALL_BITS = (1 << 64) - 1
 
@@ -60,6 +65,8 @@ class OpenFlowDriver:
         self._waiters: dict[tuple[int, int], _Waiter] = {}  # (dpid, barrier xid)
         self._reconciling: dict[int, _Reconcile] = {}
         self.reconciled: dict[int, threading.Event] = {}  # set after each (re)connect's reconcile
+        self._probes: dict[bytes, Future[None]] = {}  # nonce -> waiting data-plane probe
+        self.links_seen: set[tuple[int, int, int, int]] = set()  # LLDP: (dpid, port, dpid, port)
 
     # ----- called by the exchange (any thread) ----------------------------------------
 
@@ -91,7 +98,72 @@ class OpenFlowDriver:
             msgs += [_meter_delete(dp, m.meter_id) for m in meters]  # only meters it has here
             return self._send_confirmed(dp, msgs)
 
+    def add_probe_trap(self, dpid: int, deal_id: int, in_port: int, vlan: int) -> Future[None]:
+        """Send probe frames arriving on in_port/vlan to the controller instead of onwards:
+        where a data-plane probe is caught. Carries the deal's cookie, so removing the deal
+        removes a forgotten trap too."""
+        with self._lock:
+            dp = self._datapaths.get(dpid)
+            if dp is None:
+                return _failed(SwitchError(f"switch {dpid:#x} is not connected"))
+            return self._send_confirmed(dp, [_probe_trap(dp, deal_id, in_port, vlan, dp.ofproto.OFPFC_ADD)])
+
+    def remove_probe_trap(self, dpid: int, deal_id: int, in_port: int, vlan: int) -> Future[None]:
+        with self._lock:
+            dp = self._datapaths.get(dpid)
+            if dp is None:
+                return _failed(SwitchError(f"switch {dpid:#x} is not connected"))
+            return self._send_confirmed(dp, [_probe_trap(dp, deal_id, in_port, vlan, dp.ofproto.OFPFC_DELETE_STRICT)])
+
+    def send_probe(self, dpid: int, in_port: int, vlan: int) -> Future[None]:
+        """Inject a probe frame on `dpid` as if it came in on in_port/vlan, through the
+        switch's flow table. The future completes when a trap sends it back."""
+        nonce = os.urandom(8).hex().encode()
+        future: Future[None] = Future()
+        with self._lock:
+            dp = self._datapaths.get(dpid)
+            if dp is None:
+                return _failed(SwitchError(f"switch {dpid:#x} is not connected"))
+            self._probes[nonce] = future
+            ofp, parser = dp.ofproto, dp.ofproto_parser
+            out = parser.OFPPacketOut(
+                dp,
+                buffer_id=ofp.OFP_NO_BUFFER,
+                in_port=in_port,
+                actions=[parser.OFPActionOutput(ofp.OFPP_TABLE)],
+                data=_probe_frame(vlan, nonce),
+            )
+            self._send(dp, out)
+        future.add_done_callback(lambda _f: self._forget_probe(nonce))
+        return future
+
+    def _forget_probe(self, nonce: bytes) -> None:
+        with self._lock:
+            self._probes.pop(nonce, None)
+
     # ----- called by the os-ken app (its threads) -------------------------------------
+
+    def packet_in(self, data: bytes) -> None:
+        at = data.find(PROBE_MARK)
+        if at < 0:
+            return
+        nonce = data[at + len(PROBE_MARK) : at + len(PROBE_MARK) + 16]
+        with self._lock:
+            future = self._probes.pop(nonce, None)
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    def link_seen(self, src: tuple[int, int], dst: tuple[int, int], up: bool) -> None:
+        """LLDP found (or lost) a link between two switch ports."""
+        with self._lock:
+            if up:
+                self.links_seen.add((*src, *dst))
+            else:
+                self.links_seen.discard((*src, *dst))
+
+    def connected_switches(self) -> set[int]:
+        with self._lock:
+            return set(self._datapaths)
 
     def switch_connected(self, dp: Any) -> None:
         """A switch (re)connected: ask what deal flows and meters it has, then reconcile."""
@@ -225,6 +297,31 @@ def _flow_mod(dp: Any, f: Flow) -> Any:
     return parser.OFPFlowMod(
         dp, cookie=f.cookie, priority=DEAL_PRIORITY, match=match, instructions=instructions, command=ofp.OFPFC_ADD
     )
+
+
+def _probe_trap(dp: Any, deal_id: int, in_port: int, vlan: int, command: int) -> Any:
+    ofp, parser = dp.ofproto, dp.ofproto_parser
+    vlan_match = (ofp.OFPVID_PRESENT | vlan) if vlan else ofp.OFPVID_NONE
+    match = parser.OFPMatch(in_port=in_port, vlan_vid=vlan_match, eth_type=PROBE_ETHERTYPE)
+    to_controller = parser.OFPActionOutput(ofp.OFPP_CONTROLLER, ofp.OFPCML_NO_BUFFER)
+    return parser.OFPFlowMod(
+        dp,
+        cookie=deal_cookie(deal_id),
+        priority=PROBE_PRIORITY,
+        match=match,
+        instructions=[parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, [to_controller])],
+        command=command,
+        out_port=ofp.OFPP_ANY,
+        out_group=ofp.OFPG_ANY,
+    )
+
+
+def _probe_frame(vlan: int, nonce: bytes) -> bytes:
+    """A minimal Ethernet frame (locally administered MACs), VLAN-tagged unless vlan is 0."""
+    head = bytes.fromhex("02005e1f0001") + bytes.fromhex("02005e1f0002")
+    tag = struct.pack("!HH", 0x8100, vlan) if vlan else b""
+    body = PROBE_MARK + nonce
+    return (head + tag + struct.pack("!H", PROBE_ETHERTYPE) + body).ljust(60, b"\0")
 
 
 def _delete_deal_flows(dp: Any, deal_id: int) -> Any:

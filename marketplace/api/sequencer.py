@@ -114,6 +114,8 @@ class Sequencer:
             self._publish(event.sequence, event.parties(), payload)
         for deal in changes.released_deals:
             self.provisioner.deal_brokered(deal.snapshot())
+        for deal in changes.ending_deals:
+            self.provisioner.deal_ending(deal.snapshot())
 
     async def _run_and_commit(
         self, batch: list[tuple[Command, asyncio.Future[Any]]]

@@ -87,6 +87,7 @@ class ExchangeServer:
         self.stopped.set()
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+        await self.sequencer.provisioner.stop()
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -112,10 +113,12 @@ async def create_server(
     metrics = ExchangeMetrics()
     metrics.watch_engine(lambda: len(engine.orders), lambda: len(engine.books))
     metrics_port = metrics.serve(settings.metrics_listen) if settings.metrics_listen else 0
-    sequencer = Sequencer(engine, store, clock, provisioner or HoldingProvisioner(), settings.max_batch, metrics)
+    provisioner = provisioner or HoldingProvisioner()
+    sequencer = Sequencer(engine, store, clock, provisioner, settings.max_batch, metrics)
     tasks = [asyncio.create_task(sequencer.serve(), name="sequencer")]
     if not engine.parameters:
         await _seed_defaults(sequencer)
+    await provisioner.start(sequencer)
     token_file = await asyncio.to_thread(_bootstrap_operator, store, settings, clock())
 
     auth = Authenticator(store)

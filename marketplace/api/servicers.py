@@ -24,6 +24,7 @@ from marketplace.api import convert
 from marketplace.api.auth import Authenticator, Unauthenticated
 from marketplace.api.sequencer import Sequencer, StoreFailed
 from marketplace.book import Book
+from marketplace.deals import DealStatus
 from marketplace.engine import Outcome
 from marketplace.errors import (
     AlreadyExists,
@@ -305,6 +306,25 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
         if deal is None or (who.name not in (deal.seller, deal.buyer) and not who.is_operator):
             raise NotFound("deal_id", f"no deal {request.deal_id} of yours")
         return exchange_pb2.GetDealResponse(deal=convert.deal_msg(deal))
+
+    @rpc
+    async def TerminateDeal(self, request: exchange_pb2.TerminateDealRequest, context: Any) -> Any:
+        who = await self.auth.participant(context)
+        try:
+            deal = await self.seq.run(
+                lambda engine, now: engine.terminate_deal(
+                    who.name, request.deal_id, request.reason, now, operator=who.is_operator
+                )
+            )
+        except NotFound:
+            # A retry after the deal ended answers with the deal as it is.
+            stored = await asyncio.to_thread(self.store.get_deal, request.deal_id)
+            if stored is None or (who.name not in (stored.seller, stored.buyer) and not who.is_operator):
+                raise
+            if stored.status is not DealStatus.TERMINATED:
+                raise FailedPrecondition("deal_id", f"deal {stored.deal_id} ended {stored.status.name}") from None
+            deal = stored
+        return exchange_pb2.TerminateDealResponse(deal=convert.deal_msg(deal))
 
     async def WatchEvents(
         self, request: exchange_pb2.WatchEventsRequest, context: grpc.aio.ServicerContext[Any, Any]

@@ -222,6 +222,37 @@ class Store:
 
     # ----- participants and credentials -----------------------------------------------
 
+    # ----- provisioning -----------------------------------------------------------------
+
+    def save_topology(self, document: str, now: int) -> bool:
+        """Keep a topology document; False when it equals the one in use already."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(t.topologies).order_by(t.topologies.c.id.desc()).limit(1)).first()
+            if row is not None and row.document == document:
+                return False
+            next_id = (row.id if row is not None else 0) + 1
+            conn.execute(t.topologies.insert().values(id=next_id, document=document, loaded_at=now))
+        return True
+
+    def topology(self) -> str | None:
+        """The topology document in use, if one was ever loaded."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.topologies.c.document).order_by(t.topologies.c.id.desc()).limit(1)).first()
+        return str(row.document) if row is not None else None
+
+    def save_intent(self, deal_id: int, intent: str, now: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(t.deal_intents.delete().where(t.deal_intents.c.deal_id == deal_id))
+            conn.execute(t.deal_intents.insert().values(deal_id=deal_id, intent=intent, created_at=now))
+
+    def delete_intent(self, deal_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(t.deal_intents.delete().where(t.deal_intents.c.deal_id == deal_id))
+
+    def intents(self) -> dict[int, str]:
+        with self.engine.connect() as conn:
+            return {r.deal_id: r.intent for r in conn.execute(select(t.deal_intents))}
+
     def add_participant(self, p: Participant) -> Participant:
         """Insert a participant; an identical retry returns the stored one."""
         with self.engine.begin() as conn:

@@ -173,3 +173,22 @@ events = Table(
     Index("ix_events_party_a_sequence", "party_a", "sequence"),
     Index("ix_events_party_b_sequence", "party_b", "sequence"),
 )
+
+# The fabric topology file as loaded (TOML text); the highest id is the one in use.
+topologies = Table(
+    "topologies",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("document", Text, nullable=False),
+    Column("loaded_at", BigInteger, nullable=False),
+)
+
+# What must exist in the network for each deal being provisioned, active or ending
+# (provisioning.intent.Intent as JSON). Written before any node is touched.
+deal_intents = Table(
+    "deal_intents",
+    metadata,
+    Column("deal_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("intent", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)

@@ -295,6 +295,20 @@ class GetDealRequest(_message.Message):
     deal_id: int
     def __init__(self, deal_id: _Optional[int] = ...) -> None: ...
 
+class TerminateDealRequest(_message.Message):
+    __slots__ = ("deal_id", "reason")
+    DEAL_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    deal_id: int
+    reason: str
+    def __init__(self, deal_id: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class TerminateDealResponse(_message.Message):
+    __slots__ = ("deal",)
+    DEAL_FIELD_NUMBER: _ClassVar[int]
+    deal: _common_pb2.Deal
+    def __init__(self, deal: _Optional[_Union[_common_pb2.Deal, _Mapping]] = ...) -> None: ...
+
 class GetDealResponse(_message.Message):
     __slots__ = ("deal",)
     DEAL_FIELD_NUMBER: _ClassVar[int]

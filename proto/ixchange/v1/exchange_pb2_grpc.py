@@ -92,6 +92,11 @@ class ExchangeServiceStub:
                 request_serializer=ixchange_dot_v1_dot_exchange__pb2.GetDealRequest.SerializeToString,
                 response_deserializer=ixchange_dot_v1_dot_exchange__pb2.GetDealResponse.FromString,
                 _registered_method=True)
+        self.TerminateDeal = channel.unary_unary(
+                '/ixchange.v1.ExchangeService/TerminateDeal',
+                request_serializer=ixchange_dot_v1_dot_exchange__pb2.TerminateDealRequest.SerializeToString,
+                response_deserializer=ixchange_dot_v1_dot_exchange__pb2.TerminateDealResponse.FromString,
+                _registered_method=True)
         self.WatchEvents = channel.unary_stream(
                 '/ixchange.v1.ExchangeService/WatchEvents',
                 request_serializer=ixchange_dot_v1_dot_exchange__pb2.WatchEventsRequest.SerializeToString,
@@ -180,6 +185,14 @@ class ExchangeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TerminateDeal(self, request, context):
+        """End a deal (its buyer, its seller or an operator): the interconnection is removed
+        from the network (TERMINATING, then TERMINATED). Retrying returns the deal as it is.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchEvents(self, request, context):
         """Order and deal events after a sequence number, then live. Reconnect with the last
         sequence seen to miss nothing.
@@ -245,6 +258,11 @@ def add_ExchangeServiceServicer_to_server(servicer, server):
                     servicer.GetDeal,
                     request_deserializer=ixchange_dot_v1_dot_exchange__pb2.GetDealRequest.FromString,
                     response_serializer=ixchange_dot_v1_dot_exchange__pb2.GetDealResponse.SerializeToString,
+            ),
+            'TerminateDeal': grpc.unary_unary_rpc_method_handler(
+                    servicer.TerminateDeal,
+                    request_deserializer=ixchange_dot_v1_dot_exchange__pb2.TerminateDealRequest.FromString,
+                    response_serializer=ixchange_dot_v1_dot_exchange__pb2.TerminateDealResponse.SerializeToString,
             ),
             'WatchEvents': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchEvents,
@@ -552,6 +570,33 @@ class ExchangeService:
             '/ixchange.v1.ExchangeService/GetDeal',
             ixchange_dot_v1_dot_exchange__pb2.GetDealRequest.SerializeToString,
             ixchange_dot_v1_dot_exchange__pb2.GetDealResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TerminateDeal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ixchange.v1.ExchangeService/TerminateDeal',
+            ixchange_dot_v1_dot_exchange__pb2.TerminateDealRequest.SerializeToString,
+            ixchange_dot_v1_dot_exchange__pb2.TerminateDealResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,417 @@
+"""The provisioner: takes each brokered deal through the network and back out.
+
+    BROKERED -> PROVISIONING -> (nodes changed, data-plane probe passes) -> ACTIVE
+             -> TERMINATING -> (every node's share removed) -> TERMINATED
+    any failure while provisioning -> every node already changed is rolled back
+             -> PROVISIONING_FAILED with the reason
+
+Nodes are changed from the seller's end towards the buyer's, so the buyer's traffic is
+only admitted (at its edge, last) once the whole path exists; removal goes the other way.
+The intent is stored before any node is touched, so after a crash the exchange knows what
+it may have left behind and removes or reconciles it.
+
+Runs on the exchange's asyncio loop. Switch work goes through the OpenFlowDriver's
+futures; router work (blocking NAPALM/netmiko) runs in worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from marketplace.deals import Agreement, Deal, DealStatus
+from marketplace.errors import DomainError
+from provisioning.intent import (
+    FabricState,
+    Hop,
+    Intent,
+    NotAdmitted,
+    compile_intent,
+    intent_from_json,
+    intent_to_json,
+)
+from provisioning.inventory import Inventory, Node, NodeKind, link_mismatches
+from provisioning.openflow import OpenFlowDriver, SwitchError
+from provisioning.routers import RouterDrivers, RouterError
+
+if TYPE_CHECKING:
+    from marketplace.api.sequencer import Sequencer
+    from marketplace.engine import ExchangeEngine
+
+log = logging.getLogger(__name__)
+
+SWITCH_TIMEOUT_S = 10.0  # one change set on one switch, to its barrier
+CLEANUP_EVERY_S = 15.0  # retry removing what unreachable nodes still hold
+LINK_CHECK_EVERY_S = 10.0
+
+
+class ProvisioningFailed(Exception):
+    """A step failed; the message is the deal's PROVISIONING_FAILED reason."""
+
+
+@dataclass(slots=True)
+class ProvisioningSettings:
+    probe_timeout_s: float = 1.0  # one probe attempt, each direction
+    probe_attempts: int = 3
+    switch_wait_s: float = 10.0  # how long a deal waits for its switches to (re)connect
+
+
+@dataclass(slots=True)
+class ProvisioningMetrics:
+    registry: Any
+    to_active: Histogram = field(init=False)
+    failed: Counter = field(init=False)
+    mismatches: Gauge = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.to_active = Histogram(
+            "ixchange_provisioning_seconds",
+            "From BROKERED to ACTIVE (path installed and probed)",
+            registry=self.registry,
+            buckets=(0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0),
+        )
+        self.failed = Counter(
+            "ixchange_provisioning_failed", "Deals that went PROVISIONING_FAILED", registry=self.registry
+        )
+        self.mismatches = Gauge(
+            "ixchange_fabric_link_mismatches", "Links where LLDP and the topology disagree", registry=self.registry
+        )
+
+
+class FabricProvisioner:
+    """Provisions deals on the fabric described by `inventory`."""
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        openflow: OpenFlowDriver,
+        routers: RouterDrivers,
+        settings: ProvisioningSettings | None = None,
+    ) -> None:
+        self.inventory = inventory
+        self.openflow = openflow
+        self.routers = routers
+        self.settings = settings or ProvisioningSettings()
+        self.state = FabricState()
+        self.intents: dict[int, Intent] = {}  # deals holding (or being given) a path
+        self.link_problems: list[str] = []
+        self.metrics: ProvisioningMetrics | None = None
+        self._seq: Sequencer | None = None
+        self._work: dict[int, asyncio.Task[None]] = {}  # per deal: its latest step, chained
+        self._background: list[asyncio.Task[None]] = []
+
+    # ----- Provisioner interface (called by the sequencer after each commit) -----------
+
+    async def start(self, sequencer: Sequencer) -> None:
+        """Pick up where the last run stopped: hold what stored intents hold, re-want
+        active deals' flows (reconciliation installs them as switches connect), finish
+        what was in flight, and remove what ended while we were away."""
+        self._seq = sequencer
+        self.metrics = ProvisioningMetrics(sequencer.metrics.registry)
+        stored = await asyncio.to_thread(sequencer.store.intents)
+        live: dict[int, Deal] = await sequencer.run(_live_deals)
+        for deal_id, text in sorted(stored.items()):
+            intent = intent_from_json(text)
+            self.intents[deal_id] = intent
+            self.state.hold(intent)
+            deal = live.get(deal_id)
+            if deal is None:
+                self._chain(deal_id, self._clean_up(intent))  # ended; its removal did not finish
+            elif deal.status is DealStatus.ACTIVE:
+                self._want(intent)
+        for deal in live.values():
+            if deal.status in (DealStatus.BROKERED, DealStatus.PROVISIONING):
+                self._chain(deal.deal_id, self._provision(deal))
+            elif deal.status is DealStatus.TERMINATING:
+                self._chain(deal.deal_id, self._terminate(deal))
+        self._background = [
+            asyncio.create_task(self._clean_up_forever(), name="provisioning-cleanup"),
+            asyncio.create_task(self._check_links_forever(), name="lldp-check"),
+        ]
+
+    async def stop(self) -> None:
+        for task in [*self._background, *self._work.values()]:
+            task.cancel()
+        await asyncio.gather(*self._background, *self._work.values(), return_exceptions=True)
+
+    def deal_brokered(self, deal: Deal) -> None:
+        self._chain(deal.deal_id, self._provision(deal))
+
+    def deal_ending(self, deal: Deal) -> None:
+        self._chain(deal.deal_id, self._terminate(deal))
+
+    async def idle(self) -> None:
+        """Wait until no deal is being worked on (tests, benchmarks)."""
+        while any(not t.done() for t in self._work.values()):
+            await asyncio.gather(*self._work.values(), return_exceptions=True)
+
+    # ----- the lifecycle ------------------------------------------------------------
+
+    def _chain(self, deal_id: int, step: Coroutine[Any, Any, None]) -> None:
+        """Steps for one deal run one after another; different deals run concurrently."""
+        before = self._work.get(deal_id)
+
+        async def run() -> None:
+            if before is not None:
+                await asyncio.gather(before, return_exceptions=True)
+            try:
+                await step
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("deal %d: provisioning step failed unexpectedly", deal_id)
+
+        task = asyncio.create_task(run(), name=f"deal-{deal_id}")
+        self._work[deal_id] = task
+        task.add_done_callback(lambda t: self._work.pop(deal_id, None) if self._work.get(deal_id) is t else None)
+
+    async def _provision(self, deal: Deal) -> None:
+        started = time.monotonic()
+        seq = self._sequencer()
+        deal_id = deal.deal_id
+        try:
+            agreement = await seq.run(lambda e, now: _begin(e, deal_id, now))
+        except DomainError:
+            return  # terminated before we got to it
+        old = self.intents.pop(deal_id, None)
+        if old is not None:  # a restart interrupted it: start over from nothing
+            await self._remove(old, list(old.path))
+            self.state.release(old)
+        done: list[Hop] = []
+        intent: Intent | None = None
+        try:
+            intent = self._compile(deal, agreement)
+            self.intents[deal_id] = intent
+            self.state.hold(intent)
+            await asyncio.to_thread(seq.store.save_intent, deal_id, intent_to_json(intent), seq.now())
+            await self._wait_for_switches(intent)
+            for hop in reversed(intent.path):
+                await self._apply(intent, hop)
+                done.append(hop)
+            probe_ms = await self._probe(intent)
+        except (ProvisioningFailed, NotAdmitted, SwitchError, RouterError) as err:
+            reason = str(err)
+            if intent is not None:
+                leftovers = await self._remove(intent, list(reversed(done)))
+                self._forget(intent)
+                if leftovers:
+                    reason += f"; {leftovers}"
+                else:
+                    await asyncio.to_thread(seq.store.delete_intent, deal_id)
+            if self.metrics:
+                self.metrics.failed.inc()
+            log.warning("deal %d: provisioning failed: %s", deal_id, reason)
+            await self._set(deal_id, DealStatus.PROVISIONING_FAILED, reason)
+            return
+        summary = f"{describe(intent, self.inventory)}; probe {probe_ms:.1f} ms"
+        if await self._set(deal_id, DealStatus.ACTIVE, summary):
+            if self.metrics:
+                self.metrics.to_active.observe(time.monotonic() - started)
+            log.info("deal %d active: %s", deal_id, summary)
+        # Not set: the deal is TERMINATING meanwhile; its termination step follows this one.
+
+    async def _terminate(self, deal: Deal) -> None:
+        intent = self.intents.get(deal.deal_id)
+        reason = "nothing was configured"
+        if intent is not None:
+            leftovers = await self._remove(intent, list(intent.path))
+            self._forget(intent)
+            reason = f"removed from {', '.join(intent.nodes())}"
+            if leftovers:
+                reason = leftovers
+            else:
+                await asyncio.to_thread(self._sequencer().store.delete_intent, deal.deal_id)
+        await self._set(deal.deal_id, DealStatus.TERMINATED, reason)
+
+    async def _clean_up(self, intent: Intent) -> None:
+        """A deal that ended while part of it may still be in the network."""
+        leftovers = await self._remove(intent, list(intent.path))
+        if not leftovers:
+            self._forget(intent)
+            await asyncio.to_thread(self._sequencer().store.delete_intent, intent.deal_id)
+
+    async def _clean_up_forever(self) -> None:
+        while True:
+            await asyncio.sleep(CLEANUP_EVERY_S)
+            live: dict[int, Deal] = await self._sequencer().run(_live_deals)
+            for deal_id, intent in list(self.intents.items()):
+                if deal_id not in live and deal_id not in self._work:
+                    self._chain(deal_id, self._clean_up(intent))
+
+    # ----- steps ----------------------------------------------------------------------
+
+    def _compile(self, deal: Deal, agreement: Agreement) -> Intent:
+        connected = self.openflow.connected_switches()
+        switches = (n for n in self.inventory.nodes.values() if n.kind is NodeKind.OPENFLOW)
+        down = frozenset(n.name for n in switches if n.datapath_id not in connected)
+        return compile_intent(deal, agreement, self.inventory, self.state, down)
+
+    async def _wait_for_switches(self, intent: Intent) -> None:
+        deadline = time.monotonic() + self.settings.switch_wait_s
+        for hop in intent.path:
+            node = self.inventory.nodes[hop.node]
+            if node.kind is not NodeKind.OPENFLOW:
+                continue
+            while not self._ready(node):
+                if time.monotonic() > deadline:
+                    raise ProvisioningFailed(f"switch {node.name} ({node.datapath_id:#x}) is not connected")
+                await asyncio.sleep(0.05)
+
+    def _ready(self, node: Node) -> bool:
+        event = self.openflow.reconciled.get(node.datapath_id)
+        return self.openflow.connected(node.datapath_id) and event is not None and event.is_set()
+
+    async def _apply(self, intent: Intent, hop: Hop) -> None:
+        node = self.inventory.nodes[hop.node]
+        if node.kind is NodeKind.OPENFLOW:
+            flows = [f for f in intent.flows if f.node == hop.node]
+            meters = [m for m in intent.meters if m.node == hop.node]
+            await self._switch(node, self.openflow.install(node.datapath_id, intent.deal_id, flows, meters))
+        else:
+            service = next(s for s in intent.router_services if s.node == hop.node)
+            await asyncio.to_thread(self.routers.apply, node, service)
+
+    async def _switch(self, node: Node, change: Any) -> None:
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(change), SWITCH_TIMEOUT_S)
+        except TimeoutError:
+            raise SwitchError(f"switch {node.name} did not confirm within {SWITCH_TIMEOUT_S:.0f} s") from None
+        except SwitchError as err:
+            raise SwitchError(f"switch {node.name}: {err}") from None
+
+    async def _remove(self, intent: Intent, hops: list[Hop]) -> str:
+        """Take the deal off `hops` (in that order). Returns "" when all of it is gone, else
+        what is left and when it goes. A switch that cannot be reached now loses the
+        deal's flows when it reconnects (reconciliation)."""
+        left = []
+        for hop in hops:
+            node = self.inventory.nodes[hop.node]
+            try:
+                if node.kind is NodeKind.OPENFLOW:
+                    await self._switch(node, self.openflow.remove(node.datapath_id, intent.deal_id))
+                else:
+                    service = next(s for s in intent.router_services if s.node == hop.node)
+                    await asyncio.to_thread(self.routers.remove, node, service)
+            except SwitchError as err:
+                log.warning("deal %d: %s; its flows go when it reconnects", intent.deal_id, err)
+            except RouterError as err:
+                left.append(f"{hop.node} still holds it ({err}); removal is retried")
+        return "; ".join(left)
+
+    def _want(self, intent: Intent) -> None:
+        """Make the OpenFlow driver want an active deal's flows again (after a restart);
+        switches get them when they connect and reconcile."""
+        for node in {f.node for f in intent.flows}:
+            dpid = self.inventory.nodes[node].datapath_id
+            flows = [f for f in intent.flows if f.node == node]
+            meters = [m for m in intent.meters if m.node == node]
+            self.openflow.install(dpid, intent.deal_id, flows, meters).add_done_callback(_ignore)
+
+    def _forget(self, intent: Intent) -> None:
+        if self.intents.get(intent.deal_id) is intent:
+            del self.intents[intent.deal_id]
+            self.state.release(intent)
+
+    async def _probe(self, intent: Intent) -> float:
+        """Send a probe from the buyer's side to the seller's and one back, through the
+        deal's own flows, between the first and last switch of the path. Returns the
+        round trip in ms. Router-type nodes were checked by their driver (interfaces up)."""
+        switches = [i for i, hop in enumerate(intent.path) if self.inventory.nodes[hop.node].kind is NodeKind.OPENFLOW]
+        if not switches:
+            return 0.0
+        first, last = switches[0], switches[-1]
+        started = time.monotonic()
+        towards_seller = (self._point(intent, first, "buyer"), self._point(intent, last, "buyer"))
+        towards_buyer = (self._point(intent, last, "seller"), self._point(intent, first, "seller"))
+        for (send_node, send_port, send_vlan), (trap_node, trap_port, trap_vlan) in (towards_seller, towards_buyer):
+            trap = self.inventory.nodes[trap_node]
+            sender = self.inventory.nodes[send_node]
+            trap_added = self.openflow.add_probe_trap(trap.datapath_id, intent.deal_id, trap_port, trap_vlan)
+            await self._switch(trap, trap_added)
+            try:
+                for attempt in range(1, self.settings.probe_attempts + 1):
+                    echo = self.openflow.send_probe(sender.datapath_id, send_port, send_vlan)
+                    try:
+                        await asyncio.wait_for(asyncio.wrap_future(echo), self.settings.probe_timeout_s)
+                        break
+                    except TimeoutError:
+                        echo.cancel()
+                        if attempt == self.settings.probe_attempts:
+                            raise ProvisioningFailed(
+                                f"data-plane probe from {send_node} did not reach {trap_node} "
+                                f"({self.settings.probe_attempts} tries)"
+                            ) from None
+            finally:
+                removal = self.openflow.remove_probe_trap(trap.datapath_id, intent.deal_id, trap_port, trap_vlan)
+                removal.add_done_callback(_ignore)
+        return (time.monotonic() - started) * 1000
+
+    def _point(self, intent: Intent, index: int, side: str) -> tuple[str, int, int]:
+        """Where traffic from `side` enters path[index]: node, OpenFlow port, VLAN."""
+        hop = intent.path[index]
+        node = self.inventory.nodes[hop.node]
+        last = len(intent.path) - 1
+        if side == "buyer":
+            port, vlan = hop.buyer_side_port, intent.buyer_vlan if index == 0 else intent.fabric_vlan
+        else:
+            port, vlan = hop.seller_side_port, intent.seller_vlan if index == last else intent.fabric_vlan
+        found = node.port(port)
+        assert found is not None
+        return hop.node, found.number, vlan
+
+    async def _set(self, deal_id: int, status: DealStatus, reason: str) -> bool:
+        try:
+            await self._sequencer().run(lambda e, now: e.set_deal_status(deal_id, status, reason, now))
+        except DomainError as err:
+            log.info("deal %d: not %s: %s", deal_id, status.name, err)
+            return False
+        return True
+
+    def _sequencer(self) -> Sequencer:
+        assert self._seq is not None, "start() first"
+        return self._seq
+
+    # ----- LLDP cross-check -----------------------------------------------------------
+
+    async def _check_links_forever(self) -> None:
+        while True:
+            await asyncio.sleep(LINK_CHECK_EVERY_S)
+            self.check_links()
+
+    def check_links(self) -> list[str]:
+        problems = link_mismatches(self.inventory, set(self.openflow.links_seen), self.openflow.connected_switches())
+        for problem in set(problems) - set(self.link_problems):
+            log.warning("topology check: %s", problem)
+        self.link_problems = problems
+        if self.metrics:
+            self.metrics.mismatches.set(len(problems))
+        return problems
+
+
+def describe(intent: Intent, inventory: Inventory) -> str:
+    path = " > ".join(intent.nodes())
+    vlans = f"VLAN {intent.buyer_vlan or 'untagged'} at the buyer, {intent.seller_vlan or 'untagged'} at the seller"
+    fabric = f", fabric VLAN {intent.fabric_vlan}" if intent.fabric_vlan else ""
+    return f"path {path}; {vlans}{fabric}; {intent.rate_kbps} kbit/s"
+
+
+def _begin(engine: ExchangeEngine, deal_id: int, now: int) -> Agreement:
+    deal = engine.deals.get(deal_id)
+    if deal is None or deal.status is not DealStatus.PROVISIONING:  # PROVISIONING: resumed after a restart
+        deal = engine.set_deal_status(deal_id, DealStatus.PROVISIONING, "finding a path", now)
+    return engine.agreements[deal.agreement_id]
+
+
+def _live_deals(engine: ExchangeEngine, _now: int) -> dict[int, Deal]:
+    return {d.deal_id: d.snapshot() for d in engine.deals.values()}
+
+
+def _ignore(future: Any) -> None:
+    if not future.cancelled():
+        future.exception()  # read it, so it is not reported as never retrieved

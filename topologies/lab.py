@@ -1,0 +1,252 @@
+"""The ixchange lab: the fabric of topologies/lab.toml in Mininet, with Open vSwitch in the
+userspace datapath (these kernels have no openvswitch module) and ixchange as the remote
+OpenFlow controller; a Linux router node (r1) running its own sshd, reached over a
+management veth by the ixlinux NAPALM driver; participant hosts with a VLAN subinterface
+and an address for every buyer/seller pair, so a deal's traffic can be tried at once.
+
+`python -m topologies.lab run --state DIR --controller HOST:PORT` builds the network,
+writes DIR/lab.json when it is ready and keeps it up until SIGTERM. `ixchange lab up`
+starts it in the background (with the exchange); `ixchange lab down` stops both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TOPOLOGY = Path(__file__).resolve().parent / "lab.toml"
+MGMT_ROOT, MGMT_ROUTER = "10.99.0.1", "10.99.0.2"  # the veth between the host and r1
+ROUTER_CREDENTIALS = "lab-router"
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    name: str
+    host: str  # Mininet host
+    switch: str  # where its host plugs in (node name in lab.toml)
+    port: int
+
+
+SELLERS = (
+    Participant("seller-a", "sa", "s1", 1),
+    Participant("seller-b", "sb", "s2", 1),
+    Participant("seller-r", "sr", "r1", 1),  # behind the Linux router node
+)
+BUYERS = (Participant("buyer-a", "ba", "s3", 1), Participant("buyer-b", "bb", "s3", 4))
+PARTICIPANTS = {p.name: p for p in (*SELLERS, *BUYERS)}
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """One buyer/seller pair: its agreement's VLANs and the addresses its hosts use."""
+
+    index: int
+    buyer: Participant
+    seller: Participant
+
+    @property
+    def buyer_vlan(self) -> int:
+        return 100 + self.index
+
+    @property
+    def seller_vlan(self) -> int:
+        return 200 + self.index
+
+    @property
+    def buyer_ip(self) -> str:
+        return f"10.0.{self.index}.1"
+
+    @property
+    def seller_ip(self) -> str:
+        return f"10.0.{self.index}.2"
+
+    @property
+    def reference(self) -> str:
+        return f"lab-{self.buyer.name}-{self.seller.name}"
+
+    def interconnects(self) -> tuple[str, str]:
+        """The agreement's hand-offs, NODE:PORT:VLAN-VLAN, buyer's then seller's."""
+        seller_port = "r1-eth1" if self.seller.switch == "r1" else f"p{self.seller.port}"
+        return (
+            f"{self.buyer.switch}:p{self.buyer.port}:{self.buyer_vlan}-{self.buyer_vlan}",
+            f"{self.seller.switch}:{seller_port}:{self.seller_vlan}-{self.seller_vlan}",
+        )
+
+
+PAIRS = tuple(Pair(i, b, s) for i, (b, s) in enumerate(((b, s) for b in BUYERS for s in SELLERS), start=1))
+
+
+def pair(buyer: str, seller: str) -> Pair:
+    for p in PAIRS:
+        if (p.buyer.name, p.seller.name) == (buyer, seller):
+            return p
+    raise KeyError(f"no lab pair {buyer}/{seller}")
+
+
+# ----- the Mininet side (runs as root, in its own process) --------------------------------
+
+
+def build(state: Path, controller: str) -> tuple[Any, Any]:
+    from mininet.net import Mininet
+    from mininet.node import Node, OVSSwitch, RemoteController
+
+    host, _, port = controller.rpartition(":")
+    net = Mininet(controller=None, autoSetMacs=True, build=False, ipBase="10.200.0.0/16")
+    net.addController(RemoteController("c0", ip=host, port=int(port)))
+    switches = {}
+    for name, dpid in (("s1", 1), ("s2", 2), ("s3", 3)):
+        switches[name] = net.addSwitch(
+            name,
+            cls=OVSSwitch,
+            datapath="user",
+            dpid=f"{dpid:016x}",
+            protocols="OpenFlow13,OpenFlow14",
+            failMode="secure",
+        )
+    # Interfaces are named in the order links are added: r1-eth0 to s1, r1-eth1 to
+    # seller-r's equipment, r1-eth2 for management.
+    router = net.addHost("r1")
+    net.addLink(router, switches["s1"], port2=4)
+    # Each participant's equipment: a host, and a customer-edge bridge that puts each of
+    # the host's interfaces on one VLAN of the hand-off (this kernel has no 802.1Q
+    # subinterfaces, so the hosts cannot tag themselves).
+    edges = {}
+    for i, p in enumerate((*SELLERS, *BUYERS), start=1):
+        edge = net.addSwitch(f"ce{p.host}", cls=OVSSwitch, datapath="user", dpid=f"{0xCE00 + i:016x}")
+        edges[p.name] = edge
+        if p.switch == "r1":
+            net.addLink(edge, router, port1=1)
+        else:
+            net.addLink(edge, switches[p.switch], port1=1, port2=p.port)
+    vlan_ports: list[tuple[Any, int, int, str, Any]] = []
+    for p in PAIRS:
+        for who, vlan, address in ((p.buyer, p.buyer_vlan, p.buyer_ip), (p.seller, p.seller_vlan, p.seller_ip)):
+            h = net.get(who.host) if who.host in net else net.addHost(who.host)
+            link = net.addLink(h, edges[who.name])
+            vlan_ports.append((edges[who.name], link.intf2, vlan, address, link.intf1))
+    net.addLink(switches["s1"], switches["s2"], port1=2, port2=2)
+    net.addLink(switches["s1"], switches["s3"], port1=3, port2=2)
+    net.addLink(switches["s2"], switches["s3"], port1=3, port2=3)
+    root = Node("root", inNamespace=False)
+    net.addLink(router, root)
+    net.build()
+    net.start()
+    for edge in edges.values():  # plain learning switches, no controller
+        edge.vsctl(f"del-controller {edge.name} -- set bridge {edge.name} fail_mode=standalone")
+    for h in net.hosts:
+        _quiet(h)
+    for edge, edge_intf, vlan, address, host_intf in vlan_ports:
+        edge.vsctl(f"set port {edge_intf.name} tag={vlan}")
+        host_intf.node.cmd(f"ip addr add {address}/24 dev {host_intf.name} && ip link set {host_intf.name} up")
+    root_if = root.intfList()[0]
+    root.cmd(f"ip addr flush dev {root_if} && ip addr add {MGMT_ROOT}/30 dev {root_if} && ip link set {root_if} up")
+    router.cmd(f"ip addr add {MGMT_ROUTER}/30 dev r1-eth2 && ip link set r1-eth2 up")
+    _start_sshd(router, state)
+    info = {
+        "hosts": {h.name: h.pid for h in net.hosts},
+        "controller": controller,
+        "router": MGMT_ROUTER,
+    }
+    (state / "lab.json").write_text(json.dumps(info, indent=2))
+    return net, root
+
+
+def _quiet(host: Any) -> None:
+    """No IPv6 chatter and no Mininet default address: hosts speak only on deal VLANs."""
+    host.cmd("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1")
+    for intf in host.intfList():
+        if intf.name != "lo":
+            host.cmd(f"ip addr flush dev {intf.name}")
+            # veth checksum offload leaves TCP checksums for hardware that the userspace
+            # datapath never supplies: TCP would be dropped while ping works.
+            host.cmd(f"ethtool -K {intf.name} tx off")
+
+
+def ssh_key(state: Path) -> Path:
+    return state / "id_ed25519"
+
+
+def _start_sshd(router: Any, state: Path) -> None:
+    key = ssh_key(state)
+    if not key.exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    host_key = state / "ssh_host_ed25519_key"
+    if not host_key.exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True)
+    (state / "authorized_keys").write_text(key.with_suffix(".pub").read_text())
+    config = state / "sshd_config"
+    config.write_text(
+        "\n".join(
+            [
+                f"ListenAddress {MGMT_ROUTER}",
+                f"HostKey {host_key}",
+                f"PidFile {state / 'sshd.pid'}",
+                f"AuthorizedKeysFile {state / 'authorized_keys'}",
+                "PermitRootLogin prohibit-password",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "UsePAM no",
+                "StrictModes no",
+                "",
+            ]
+        )
+    )
+    os.makedirs("/run/sshd", exist_ok=True)
+    out = router.cmd(f"/usr/sbin/sshd -f {config} -E {state / 'sshd.log'}; echo rc=$?")
+    if "rc=0" not in out:
+        raise RuntimeError(f"sshd did not start on r1: {out.strip()}")
+    credentials = state / "credentials.toml"
+    fd = os.open(credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(f'[{ROUTER_CREDENTIALS}]\nusername = "root"\nkey_file = "{key}"\nport = 22\n')
+
+
+def stop_sshd(state: Path) -> None:
+    pidfile = state / "sshd.pid"
+    if pidfile.exists():
+        with contextlib.suppress(ValueError, ProcessLookupError):
+            os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
+        pidfile.unlink(missing_ok=True)
+
+
+def run(state: Path, controller: str) -> int:
+    from mininet.log import setLogLevel
+
+    setLogLevel("warning")
+    state.mkdir(parents=True, exist_ok=True)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    net, root = build(state, controller)
+    print("lab ready", flush=True)
+    try:
+        stopping.wait()
+    finally:
+        stop_sshd(state)
+        net.stop()
+        root.terminate()
+        (state / "lab.json").unlink(missing_ok=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m topologies.lab")
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="build the lab network and keep it up until SIGTERM")
+    r.add_argument("--state", type=Path, required=True)
+    r.add_argument("--controller", default="127.0.0.1:6653")
+    args = parser.parse_args(argv)
+    return run(args.state, args.controller)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
