@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from marketplace.settings import Settings
-from topologies.lab import PAIRS, PARTICIPANTS, TOPOLOGY
+from topologies.lab import PAIRS, PARTICIPANTS, TOPOLOGY, clean_leftovers
 
 console = Console()
 OVS_CTL = "/usr/share/openvswitch/scripts/ovs-ctl"
@@ -113,7 +113,7 @@ def up(settings: Settings, with_exchange: bool = True) -> dict[str, Any]:
     state.mkdir(parents=True, exist_ok=True)
     net_pid, net_log = state / "mininet.pid", state / "mininet.log"
     if _alive(net_pid) is None:
-        subprocess.run(["mn", "-c"], capture_output=True)  # leftovers of a lab that died
+        clean_leftovers(state)  # of a lab that died
         (state / "lab.json").unlink(missing_ok=True)
         with console.status("building the Mininet network (3 switches, router r1, 5 participants)..."):
             _spawn(
@@ -224,8 +224,8 @@ def down(settings: Settings) -> list[str]:
             os.kill(pid, signal.SIGKILL)
         pidfile.unlink(missing_ok=True)
         stopped.append(name)
-    if shutil.which("mn"):
-        subprocess.run(["mn", "-c"], capture_output=True)  # whatever a killed lab left
+    if shutil.which("ovs-vsctl"):
+        clean_leftovers(state)  # whatever a killed lab left
     return stopped
 
 
@@ -257,7 +257,7 @@ def pairs_table() -> Table:
             p.buyer_ip,
             p.seller.name,
             p.seller.host,
-            str(p.seller_vlan),
+            str(p.seller_vlan or "untagged"),
             p.seller_ip,
             via,
         )

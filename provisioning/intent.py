@@ -106,10 +106,11 @@ class RouterService:
 class Intent:
     deal_id: int
     path: tuple[Hop, ...]
-    links: tuple[str, ...]  # keys of the fabric links used
+    links: tuple[str, ...]  # keys of the fabric links used, buyer's end first
+    link_vlans: tuple[int, ...]  # the tag on each of them: fabric_vlan, or 0 on access links
     buyer_vlan: int
     seller_vlan: int
-    fabric_vlan: int  # 0 when the path is one node
+    fabric_vlan: int  # 0 when the path is one node or all access links
     rate_kbps: int
     burst_kbits: int
     flows: tuple[Flow, ...]
@@ -118,6 +119,12 @@ class Intent:
 
     def nodes(self) -> list[str]:
         return [h.node for h in self.path]
+
+    def side_vlans(self, index: int) -> tuple[int, int]:
+        """The tag on the buyer's and on the seller's side of path[index]."""
+        buyer_side = self.buyer_vlan if index == 0 else self.link_vlans[index - 1]
+        seller_side = self.seller_vlan if index == len(self.path) - 1 else self.link_vlans[index]
+        return buyer_side, seller_side
 
     def end_vlans(self) -> tuple[tuple[tuple[str, str], int], ...]:
         """((node, port), VLAN) at the buyer's and at the seller's hand-off."""
@@ -136,6 +143,7 @@ def intent_from_json(text: str) -> Intent:
         raw["deal_id"],
         tuple(Hop(**h) for h in raw["path"]),
         tuple(raw["links"]),
+        tuple(raw["link_vlans"]),
         raw["buyer_vlan"],
         raw["seller_vlan"],
         raw["fabric_vlan"],
@@ -159,16 +167,16 @@ class FabricState:
     link_vlans: dict[str, set[int]] = field(default_factory=dict)
 
     def hold(self, intent: Intent) -> None:
-        for key in intent.links:
+        for key, vlan in zip(intent.links, intent.link_vlans, strict=True):
             self.link_load[key] = self.link_load.get(key, 0) + intent.rate_kbps
-            self.link_vlans.setdefault(key, set()).add(intent.fabric_vlan)
+            self.link_vlans.setdefault(key, set()).add(vlan)  # 0 holds an access link whole
         for end, vlan in intent.end_vlans():
             self.port_vlans.setdefault(end, set()).add(vlan)  # UNTAGGED holds the whole port
 
     def release(self, intent: Intent) -> None:
-        for key in intent.links:
+        for key, vlan in zip(intent.links, intent.link_vlans, strict=True):
             self.link_load[key] -= intent.rate_kbps
-            self.link_vlans[key].discard(intent.fabric_vlan)
+            self.link_vlans[key].discard(vlan)
         for end, vlan in intent.end_vlans():
             self.port_vlans.get(end, set()).discard(vlan)
 
@@ -214,13 +222,16 @@ def compile_intent(
         if port.capacity_kbps < rate:
             raise NotAdmitted(f"{ic.node}:{ic.port} carries {port.capacity_kbps} kbit/s, the deal needs {rate}")
     nodes, links = _route(inventory, state, buyer_ic.node, seller_ic.node, rate, unavailable)
-    fabric_vlan = _fabric_vlan(links, state) if links else 0
+    tagged = [link for link in links if not link.untagged]
+    fabric_vlan = _fabric_vlan(tagged, state) if tagged else 0
+    link_vlans = tuple(0 if link.untagged else fabric_vlan for link in links)
     path = _hops(nodes, links, buyer_ic.port, seller_ic.port)
-    flows, meters, services = _changes(deal.deal_id, inventory, path, buyer_vlan, seller_vlan, fabric_vlan, rate, burst)
+    flows, meters, services = _changes(deal.deal_id, inventory, path, buyer_vlan, seller_vlan, link_vlans, rate, burst)
     return Intent(
         deal.deal_id,
         path,
         tuple(link.key for link in links),
+        link_vlans,
         buyer_vlan,
         seller_vlan,
         fabric_vlan,
@@ -261,6 +272,8 @@ def _route(
         room = link.capacity_kbps - state.link_load.get(link.key, 0)
         if room < rate or link.a_node in avoid or link.z_node in avoid:
             continue
+        if link.untagged and state.link_vlans.get(link.key):
+            continue  # an access link already carrying a deal
         current = graph.get_edge_data(link.a_node, link.z_node)
         if current is None or current["room"] < room:
             graph.add_edge(link.a_node, link.z_node, link=link, room=room)
@@ -301,7 +314,7 @@ def _changes(
     path: tuple[Hop, ...],
     buyer_vlan: int,
     seller_vlan: int,
-    fabric_vlan: int,
+    link_vlans: tuple[int, ...],
     rate: int,
     burst: int,
 ) -> tuple[tuple[Flow, ...], tuple[Meter, ...], tuple[RouterService, ...]]:
@@ -315,9 +328,9 @@ def _changes(
     last = len(path) - 1
     for i, hop in enumerate(path):
         node = inventory.nodes[hop.node]
-        # The tag on each side of this node: the end VLAN at an edge, the fabric VLAN inside.
-        buyer_side_vlan = buyer_vlan if i == 0 else fabric_vlan
-        seller_side_vlan = seller_vlan if i == last else fabric_vlan
+        # The tag on each side of this node: the end VLAN at an edge, the link's inside.
+        buyer_side_vlan = buyer_vlan if i == 0 else link_vlans[i - 1]
+        seller_side_vlan = seller_vlan if i == last else link_vlans[i]
         if node.kind is NodeKind.ROUTER:
             services.append(
                 RouterService(

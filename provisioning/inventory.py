@@ -65,6 +65,9 @@ class Link:
     z_node: str
     z_port: str
     capacity_kbps: int
+    # An access link carries one deal at a time, untagged (e.g. to a router-type node
+    # whose kernel has no 802.1Q support); otherwise each deal rides its own fabric VLAN.
+    untagged: bool = False
 
     @property
     def key(self) -> str:
@@ -216,7 +219,10 @@ def _link(where: str, raw: Mapping[str, Any], nodes: dict[str, Node]) -> Link:
     cap = capacity(f"{where}.capacity", raw["capacity"]) if "capacity" in raw else limit
     if cap > limit:
         raise InvalidArgument(f"{where}.capacity", f"more than its ports carry ({limit} kbit/s)")
-    return Link(a_node, a_port.name, z_node, z_port.name, cap)
+    untagged = raw.get("untagged", False)
+    if not isinstance(untagged, bool):
+        raise InvalidArgument(f"{where}.untagged", "must be true or false")
+    return Link(a_node, a_port.name, z_node, z_port.name, cap, untagged)
 
 
 def _attachment(where: str, raw: Mapping[str, Any], nodes: dict[str, Node]) -> Attachment:

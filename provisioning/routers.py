@@ -17,6 +17,7 @@ import logging
 import os
 import stat
 import threading
+import time
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -154,17 +155,23 @@ def _commit(device: Any) -> bool:
         return False
 
 
-def _check_up(device: Any, node: Node, service: RouterService) -> None:
-    """The deal's interfaces exist and are up (VLAN subinterfaces on Linux; the ports elsewhere)."""
-    interfaces = device.get_interfaces()
+def _check_up(device: Any, node: Node, service: RouterService, within_s: float = 3.0) -> None:
+    """The deal's interfaces exist and come up (VLAN subinterfaces or untagged ports and the
+    bridge on Linux; the ports elsewhere) within a few seconds of the commit."""
     wanted = [service.buyer_side_port, service.seller_side_port]
     if node.driver == "ixlinux":
         buyer_end = End(service.buyer_side_port, service.buyer_side_vlan)
         seller_end = End(service.seller_side_port, service.seller_side_vlan)
         wanted = [buyer_end.device, seller_end.device, f"ixd{service.deal_id}"]
-    down = [name for name in wanted if not interfaces.get(name, {}).get("is_up")]
-    if down:
-        raise RouterError(f"interfaces not up after the commit: {', '.join(down)}")
+    deadline = time.monotonic() + within_s
+    while True:
+        interfaces = device.get_interfaces()
+        down = [name for name in wanted if not interfaces.get(name, {}).get("is_up")]
+        if not down:
+            return
+        if time.monotonic() > deadline:
+            raise RouterError(f"interfaces not up after the commit: {', '.join(down)}")
+        time.sleep(0.2)
 
 
 def _undo(device: Any, committed: bool) -> None:

@@ -356,11 +356,11 @@ class FabricProvisioner:
         """Where traffic from `side` enters path[index]: node, OpenFlow port, VLAN."""
         hop = intent.path[index]
         node = self.inventory.nodes[hop.node]
-        last = len(intent.path) - 1
+        buyer_side, seller_side = intent.side_vlans(index)
         if side == "buyer":
-            port, vlan = hop.buyer_side_port, intent.buyer_vlan if index == 0 else intent.fabric_vlan
+            port, vlan = hop.buyer_side_port, buyer_side
         else:
-            port, vlan = hop.seller_side_port, intent.seller_vlan if index == last else intent.fabric_vlan
+            port, vlan = hop.seller_side_port, seller_side
         found = node.port(port)
         assert found is not None
         return hop.node, found.number, vlan

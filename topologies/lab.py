@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 TOPOLOGY = Path(__file__).resolve().parent / "lab.toml"
+SWITCHES = ("s1", "s2", "s3")
 MGMT_ROOT, MGMT_ROUTER = "10.99.0.1", "10.99.0.2"  # the veth between the host and r1
 ROUTER_CREDENTIALS = "lab-router"
 
@@ -59,7 +60,8 @@ class Pair:
 
     @property
     def seller_vlan(self) -> int:
-        return 200 + self.index
+        """0: seller-r's port on the router is untagged."""
+        return 0 if self.seller.switch == "r1" else 200 + self.index
 
     @property
     def buyer_ip(self) -> str:
@@ -75,11 +77,11 @@ class Pair:
 
     def interconnects(self) -> tuple[str, str]:
         """The agreement's hand-offs, NODE:PORT:VLAN-VLAN, buyer's then seller's."""
-        seller_port = "r1-eth1" if self.seller.switch == "r1" else f"p{self.seller.port}"
-        return (
-            f"{self.buyer.switch}:p{self.buyer.port}:{self.buyer_vlan}-{self.buyer_vlan}",
-            f"{self.seller.switch}:{seller_port}:{self.seller_vlan}-{self.seller_vlan}",
-        )
+        if self.seller.switch == "r1":
+            seller_end = "r1:r1-eth1:1-4094"  # an untagged port: the range is not used
+        else:
+            seller_end = f"{self.seller.switch}:p{self.seller.port}:{self.seller_vlan}-{self.seller_vlan}"
+        return f"{self.buyer.switch}:p{self.buyer.port}:{self.buyer_vlan}-{self.buyer_vlan}", seller_end
 
 
 PAIRS = tuple(Pair(i, b, s) for i, (b, s) in enumerate(((b, s) for b in BUYERS for s in SELLERS), start=1))
@@ -118,18 +120,24 @@ def build(state: Path, controller: str) -> tuple[Any, Any]:
     net.addLink(router, switches["s1"], port2=4)
     # Each participant's equipment: a host, and a customer-edge bridge that puts each of
     # the host's interfaces on one VLAN of the hand-off (this kernel has no 802.1Q
-    # subinterfaces, so the hosts cannot tag themselves).
+    # subinterfaces, so the hosts cannot tag themselves). seller-r's host plugs straight
+    # into r1's untagged port.
     edges = {}
+    seller_r = net.addHost("sr")
+    net.addLink(router, seller_r)
     for i, p in enumerate((*SELLERS, *BUYERS), start=1):
+        if p.switch == "r1":
+            continue
         edge = net.addSwitch(f"ce{p.host}", cls=OVSSwitch, datapath="user", dpid=f"{0xCE00 + i:016x}")
         edges[p.name] = edge
-        if p.switch == "r1":
-            net.addLink(edge, router, port1=1)
-        else:
-            net.addLink(edge, switches[p.switch], port1=1, port2=p.port)
-    vlan_ports: list[tuple[Any, int, int, str, Any]] = []
+        net.addLink(edge, switches[p.switch], port1=1, port2=p.port)
+    vlan_ports: list[tuple[Any, Any, int, str, Any]] = []
+    untagged: list[tuple[Any, str]] = []
     for p in PAIRS:
         for who, vlan, address in ((p.buyer, p.buyer_vlan, p.buyer_ip), (p.seller, p.seller_vlan, p.seller_ip)):
+            if not vlan:
+                untagged.append((seller_r, address))
+                continue
             h = net.get(who.host) if who.host in net else net.addHost(who.host)
             link = net.addLink(h, edges[who.name])
             vlan_ports.append((edges[who.name], link.intf2, vlan, address, link.intf1))
@@ -147,6 +155,8 @@ def build(state: Path, controller: str) -> tuple[Any, Any]:
     for edge, edge_intf, vlan, address, host_intf in vlan_ports:
         edge.vsctl(f"set port {edge_intf.name} tag={vlan}")
         host_intf.node.cmd(f"ip addr add {address}/24 dev {host_intf.name} && ip link set {host_intf.name} up")
+    for host, address in untagged:
+        host.cmd(f"ip addr add {address}/24 dev {host.name}-eth0 && ip link set {host.name}-eth0 up")
     root_if = root.intfList()[0]
     root.cmd(f"ip addr flush dev {root_if} && ip addr add {MGMT_ROOT}/30 dev {root_if} && ip link set {root_if} up")
     router.cmd(f"ip addr add {MGMT_ROUTER}/30 dev r1-eth2 && ip link set r1-eth2 up")
@@ -208,6 +218,21 @@ def _start_sshd(router: Any, state: Path) -> None:
     fd = os.open(credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(f'[{ROUTER_CREDENTIALS}]\nusername = "root"\nkey_file = "{key}"\nport = 22\n')
+
+
+def lab_bridges() -> list[str]:
+    """The Open vSwitch bridges the lab makes (fabric switches and customer edges)."""
+    return [*SWITCHES, *(f"ce{p.host}" for p in PARTICIPANTS.values() if p.switch != "r1")]
+
+
+def clean_leftovers(state: Path) -> None:
+    """What a lab killed without its own cleanup leaves: its bridges, the management veth
+    and r1's sshd. Touches nothing else on the machine."""
+    stop_sshd(state)
+    existing = subprocess.run(["ovs-vsctl", "list-br"], capture_output=True, text=True).stdout.split()
+    for bridge in set(existing) & set(lab_bridges()):
+        subprocess.run(["ovs-vsctl", "--if-exists", "del-br", bridge], capture_output=True)
+    subprocess.run(["ip", "link", "del", "root-eth0"], capture_output=True)
 
 
 def stop_sshd(state: Path) -> None:

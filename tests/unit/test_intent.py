@@ -266,11 +266,58 @@ def test_admission_never_oversubscribes_a_link_or_reuses_a_tag(deals: list[tuple
         tags: dict[str, list[int]] = {}
         end_tags: dict[tuple[str, str], list[int]] = {}
         for intent, seller_end in live:
-            for key in intent.links:
+            for key, vlan in zip(intent.links, intent.link_vlans, strict=True):
                 load[key] = load.get(key, 0) + intent.rate_kbps
-                tags.setdefault(key, []).append(intent.fabric_vlan)
+                tags.setdefault(key, []).append(vlan)
             end_tags.setdefault(("s1", "1"), []).append(intent.buyer_vlan)
             end_tags.setdefault(seller_end, []).append(intent.seller_vlan)
         capacity_of = {link.key: link.capacity_kbps for link in ring.links}
         assert all(load[k] <= capacity_of[k] for k in load)
         assert all(len(v) == len(set(v)) for v in (*tags.values(), *end_tags.values()))
+
+
+def test_an_access_link_carries_one_deal_untagged_and_the_switch_pops_and_pushes(ring) -> None:  # type: ignore[no-untyped-def]
+    access = RING.replace('a = "s1:4"\nz = "r1:eth1"', 'a = "s1:4"\nz = "r1:eth1"\nuntagged = true')
+    inventory = load_inventory(access)
+    state = FabricState()
+    to_router = agreement("hooli", ("r1", "eth2"), (500, 501))
+    intent = compile_intent(deal(1, seller="hooli"), to_router, inventory, state)
+    assert intent.nodes() == ["s1", "r1"] and intent.link_vlans == (0,) and intent.fabric_vlan == 0
+    flows = {(f.node, f.in_port): f for f in intent.flows}
+    assert flows[("s1", 1)].vlan_action is VlanAction.POP  # buyer's VLAN 100 -> untagged to r1
+    assert flows[("s1", 4)].vlan_action is VlanAction.PUSH and flows[("s1", 4)].set_vlan == 100
+    (service,) = intent.router_services
+    assert (service.buyer_side_port, service.buyer_side_vlan, service.seller_side_vlan) == ("eth1", 0, 500)
+    assert intent.side_vlans(0) == (100, 0) and intent.side_vlans(1) == (0, 500)
+    state.hold(intent)
+    with pytest.raises(NotAdmitted, match="no path from s1 to r1"):
+        compile_intent(deal(2, seller="hooli"), to_router, inventory, state)
+    state.release(intent)
+    assert compile_intent(deal(3, seller="hooli"), to_router, inventory, state).link_vlans == (0,)
+
+
+def test_routing_avoids_unconnected_switches_but_not_the_ends(ring) -> None:  # type: ignore[no-untyped-def]
+    direct = compile_intent(deal(), agreement(), ring, FabricState())
+    assert direct.nodes() == ["s1", "s2"]
+    around = compile_intent(deal(), agreement(), ring, FabricState(), unavailable=frozenset({"s3"}))
+    assert around.nodes() == ["s1", "s2"]
+    state = FabricState()
+    state.link_load["s1:2-s2:2"] = G  # the direct link is full
+    assert compile_intent(deal(), agreement(), ring, state).nodes() == ["s1", "s3", "s2"]
+    with pytest.raises(NotAdmitted, match="no path"):
+        compile_intent(deal(), agreement(), ring, state, unavailable=frozenset({"s3"}))
+    ends_down = compile_intent(deal(), agreement(), ring, FabricState(), unavailable=frozenset({"s1", "s2"}))
+    assert ends_down.nodes() == ["s1", "s2"]  # the ends are the agreement's; waiting for them is the provisioner's job
+
+
+def test_intents_survive_the_store_format(ring) -> None:  # type: ignore[no-untyped-def]
+    from provisioning.intent import intent_from_json, intent_to_json
+
+    state = FabricState()
+    for i, seller in enumerate(("acme", "hooli"), start=1):
+        where = ("s2", "1") if seller == "acme" else ("r1", "eth2")
+        intent = compile_intent(
+            deal(i, seller=seller), agreement(seller, where, (300, 301) if i == 1 else (500, 501)), ring, state
+        )
+        assert intent_from_json(intent_to_json(intent)) == intent
+        state.hold(intent)
