@@ -4,9 +4,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_TEST_PACKAGES := openssl postgresql openvswitch-switch
+APT_TEST_PACKAGES := openssl postgresql openvswitch-switch $(APT_LAB_PACKAGES)
+# The lab: Mininet with userspace Open vSwitch, sshd for the Linux router node, iperf3,
+# ping, and ethtool (TCP checksum offload off on the lab's veths).
+APT_LAB_PACKAGES := mininet openssh-server openssh-client iperf3 iputils-ping ethtool
 
-.PHONY: help run test check lint format typecheck proto bench clean venv system-deps test-deps
+.PHONY: help run test check lint format typecheck proto bench clean venv system-deps test-deps lab-deps lab lab-down
 
 help:
 	@echo "make run        run the exchange (embedded SQLite, default class schemes)"
@@ -14,6 +17,8 @@ help:
 	@echo "make check      ruff, mypy, buf lint and the generated-code check only"
 	@echo "make format     ruff format + autofix"
 	@echo "make proto      regenerate Python code from proto/"
+	@echo "make lab        (root) start the Mininet + Open vSwitch lab with the exchange as its controller"
+	@echo "make lab-down   stop it"
 	@echo "make bench      run the benchmarks (results in bench/results/, summarised in BENCHMARKS.md)"
 	@echo "make clean      remove the virtualenv and caches"
 
@@ -42,6 +47,19 @@ test-deps: venv
 	  echo "installing$$missing..."; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+
+lab-deps: venv
+	@missing=""; for p in openvswitch-switch $(APT_LAB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing..."; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+lab: lab-deps
+	$(BIN)/ixchange lab up
+
+lab-down: venv
+	$(BIN)/ixchange lab down
 
 check: venv
 	$(BIN)/ruff check .

@@ -12,7 +12,7 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import e2e, flowmods, matching
+from bench import e2e, flowmods, match_to_traffic, matching
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -45,6 +45,7 @@ def main() -> None:
     rows = matching.main((20_000,) if args.quick else (100_000, 1_000_000))
     rows += e2e.main(open_orders=10_000 if args.quick else 100_000, fixed_seconds=3 if args.quick else 10)
     rows += flowmods.main(500 if args.quick else 2_500)
+    rows += match_to_traffic.main(deals=8 if args.quick else 24, router_deals=2 if args.quick else 5)
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     out = RESULTS / f"{stamp}.json"

@@ -249,6 +249,7 @@ def deals_table(deals: Iterable[common_pb2.Deal], title: str = "Deals") -> Table
         "class",
         "agreement",
         "status",
+        "ends",
         "reason",
     ):
         table.add_column(col, justify="right" if col in ("id", "circuits", "price", "agreement") else "left")
@@ -265,6 +266,7 @@ def deals_table(deals: Iterable[common_pb2.Deal], title: str = "Deals") -> Table
             f"{d.class_scheme}/{d.grade} v{d.scheme_version}",
             str(d.agreement_id or "-"),
             enum_name(common_pb2.DealStatus, d.status, "DEAL_STATUS_"),
+            fmt_time(d.ends_at) if d.HasField("ends_at") else "-",
             d.status_reason,
         )
     return table
@@ -505,6 +507,7 @@ def cmd_request(args: argparse.Namespace, client: Client) -> int:
             routing_policy=ROUTING[args.routing] if args.routing else 0,
             propose_class=args.propose,
             rebid_of=args.rebid_of or 0,
+            service_end=args.service_end,
             **_order_common(args),
         )
     _show_order_reply(client.call(client.exchange.SubmitRequest, req))
@@ -901,6 +904,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--propose", action="store_true", help="let the exchange propose the class; approve it")
             p.add_argument("--quote", type=int, metavar="ID", help="enter at this quote's price")
             p.add_argument("--rebid-of", type=int, metavar="ORDER_ID", help="replace this unmatched request")
+            p.add_argument("--service-end", type=when, help="+30d or ISO time: the deals end then")
     # A request entered at a quote takes route and capacity from it.
     for action in sub.choices["request"]._actions:
         if action.dest in ("route", "capacity"):

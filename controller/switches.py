@@ -33,7 +33,7 @@ class SwitchControl(app_manager.OSKenApp):  # type: ignore[misc]
     @set_ev_cls(ofp_event.EventOFPStateChange, [DEAD_DISPATCHER])  # type: ignore[misc]
     def on_gone(self, ev: Any) -> None:
         if ev.datapath.id is not None:
-            self._driver().switch_left(ev.datapath.id)
+            self._driver().switch_left(ev.datapath)
 
     @set_ev_cls(ofp_event.EventOFPBarrierReply, LIVE)  # type: ignore[misc]
     def on_barrier(self, ev: Any) -> None:

@@ -62,6 +62,7 @@ class Deal:
     status_reason: str
     created_at: int
     updated_at: int
+    ends_at: int = 0  # the request's service end: terminated then (0: only by a party)
 
     @property
     def rate_kbps(self) -> int:
@@ -94,6 +95,7 @@ class Deal:
             status_reason,
             self.created_at,
             updated_at,
+            self.ends_at,
         )
 
 

@@ -188,6 +188,7 @@ class ExchangeEngine:
         self._not_started: set[int] = set()  # live orders waiting for valid_from, not on a book
         self.quotes: dict[int, Quote] = {}  # unexpired, and expired ones for QUOTE_MEMORY
         self._quote_expiries: list[tuple[int, int]] = []  # (forget at, quote_id)
+        self._deal_ends: list[tuple[int, int]] = []  # (ends_at, deal_id)
         self._quote_used: dict[int, int] = {}  # quote_id -> the order that entered at it
         self.neighbours: dict[str, frozenset[str]] = {}  # point-of-presence adjacency, symmetric
         # Capacities with a book, per class/service/route: where capacity splits can be found.
@@ -417,6 +418,7 @@ class ExchangeEngine:
             o.rebid_of,
             o.quote_id,
             approve_by,
+            o.service_end,
         )
         return order, classing
 
@@ -767,6 +769,11 @@ class ExchangeEngine:
             if order is not None and order.priority == prio and oid in self._not_started:
                 self._not_started.discard(oid)
                 self._match(order, now)
+        while self._deal_ends and self._deal_ends[0][0] <= now:
+            _, deal_id = heapq.heappop(self._deal_ends)
+            deal = self.deals.get(deal_id)
+            if deal is not None and deal.status is not TERMINATING:
+                self._end_deal(deal, "the service end was reached", now)
         while self._quote_expiries and self._quote_expiries[0][0] <= now:
             _, qid = heapq.heappop(self._quote_expiries)
             self.quotes.pop(qid, None)
@@ -942,7 +949,10 @@ class ExchangeEngine:
             "no bilateral agreement yet",
             now,
             now,
+            request.service_end,
         )
+        if deal.ends_at:
+            heapq.heappush(self._deal_ends, (deal.ends_at, deal.deal_id))
         agreement = self._agreement_for(deal)
         if agreement is not None:
             deal.agreement_id = agreement.agreement_id
@@ -990,14 +1000,16 @@ class ExchangeEngine:
         if len(reason) > 256 or not reason.isprintable():
             raise InvalidArgument("reason", "must be at most 256 printable characters")
         why = f"terminated by {participant}" + (f": {reason}" if reason else "")
-        if deal.status is TERMINATING:
-            return deal.snapshot()
+        if deal.status is not TERMINATING:
+            self._end_deal(deal, why, now)
+        return deal.snapshot()
+
+    def _end_deal(self, deal: Deal, why: str, now: int) -> None:
         if deal.status in (PENDING_AGREEMENT, BROKERED):
             self._set_deal_status(deal, TERMINATED, why, now)
         else:
             self._set_deal_status(deal, TERMINATING, why, now)
             self._changes.ending_deals.append(deal)
-        return deal.snapshot()
 
     def _set_deal_status(self, deal: Deal, status: DealStatus, reason: str, now: int) -> None:
         if deal.agreement_id and deal.status in CAPACITY_HOLDING and status not in CAPACITY_HOLDING:
@@ -1100,6 +1112,8 @@ class ExchangeEngine:
             self._set_pop(other, self.neighbours.get(other, frozenset()) | {one})
         for deal in open_deals:
             self.deals[deal.deal_id] = deal
+            if deal.ends_at:
+                heapq.heappush(self._deal_ends, (deal.ends_at, deal.deal_id))
             if deal.agreement_id and deal.status in CAPACITY_HOLDING:
                 self._agreement_use[deal.agreement_id] += deal.rate_kbps
         for participant, client_id, oid in client_ids:

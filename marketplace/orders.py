@@ -145,6 +145,7 @@ class OrderInput:
     propose_class: bool = False  # requests only: the server proposes a class, the buyer approves it
     quote_id: int = 0  # requests only: enter at this quote's price
     rebid_of: int = 0  # requests only: atomically replace this unmatched request
+    service_end: int = 0  # requests only: deals from it end then
 
 
 # Read on every order; a member read off an Enum class is slow on CPython 3.11.
@@ -178,6 +179,11 @@ def check_order_input(o: OrderInput, now: int) -> Checked:
         raise InvalidArgument("valid_until", "must be after valid_from")
     if o.valid_from < 0 or o.valid_until < 0:
         raise InvalidArgument("valid_from", "must not be before 1970")
+    if o.service_end:
+        if o.side is Side.OFFER:
+            raise InvalidArgument("service_end", "applies to purchase orders (requests) only")
+        if o.service_end <= max(now, o.valid_from, o.valid_until):
+            raise InvalidArgument("service_end", "must be later than now, valid_from and valid_until")
     # The common order sets neither; skip the checks then (the matching hot path).
     tif = _time_in_force(o, now) if o.time_in_force else _GOOD_TILL_DATE if o.valid_until else _GOOD_TILL_CANCELLED
     if o.routing_policy or o.propose_class or o.quote_id or o.rebid_of:
@@ -257,6 +263,7 @@ class Order:
     rebid_of: int = 0  # the request this one replaced
     quote_id: int = 0  # the quote it entered at
     approve_by: int = 0  # PENDING_APPROVAL: the proposal lapses (EXPIRED) at this time
+    service_end: int = 0  # requests: the deals struck from it end at this time (0: never by themselves)
 
     def state(self) -> tuple[int, int, int, OrderStatus, int, int]:
         """The fields that change after acceptance, as one cheap tuple (for events)."""

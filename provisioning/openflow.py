@@ -180,9 +180,14 @@ class OpenFlowDriver:
             )
             self._send(dp, parser.OFPMeterConfigStatsRequest(dp, 0, ofp.OFPM_ALL))
 
-    def switch_left(self, dpid: int) -> None:
+    def switch_left(self, dp: Any) -> None:
+        """A connection closed. Only forget the switch if this is still its current
+        connection: a reconnect can be announced before the old connection's end."""
+        dpid: int = dp.id
         with self._lock:
-            self._datapaths.pop(dpid, None)
+            if self._datapaths.get(dpid) is not dp:
+                return
+            del self._datapaths[dpid]
             self._reconciling.pop(dpid, None)
             for key in [k for k in self._waiters if k[0] == dpid]:
                 self._waiters.pop(key).future.set_exception(SwitchError(f"switch {dpid:#x} disconnected"))

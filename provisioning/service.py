@@ -68,6 +68,7 @@ class ProvisioningMetrics:
     to_active: Histogram = field(init=False)
     failed: Counter = field(init=False)
     mismatches: Gauge = field(init=False)
+    links_seen: Gauge = field(init=False)
 
     def __post_init__(self) -> None:
         self.to_active = Histogram(
@@ -81,6 +82,9 @@ class ProvisioningMetrics:
         )
         self.mismatches = Gauge(
             "ixchange_fabric_link_mismatches", "Links where LLDP and the topology disagree", registry=self.registry
+        )
+        self.links_seen = Gauge(
+            "ixchange_fabric_links_seen", "Switch-to-switch links LLDP sees", registry=self.registry
         )
 
 
@@ -192,8 +196,12 @@ class FabricProvisioner:
             await asyncio.to_thread(seq.store.save_intent, deal_id, intent_to_json(intent), seq.now())
             await self._wait_for_switches(intent)
             for hop in reversed(intent.path):
+                switch = self.inventory.nodes[hop.node].kind is NodeKind.OPENFLOW
+                if switch:  # a refused change set may be half applied: it is removed too
+                    done.append(hop)
                 await self._apply(intent, hop)
-                done.append(hop)
+                if not switch:  # a failed router commit was rolled back by its driver
+                    done.append(hop)
             probe_ms = await self._probe(intent)
         except (ProvisioningFailed, NotAdmitted, SwitchError, RouterError) as err:
             reason = str(err)
@@ -385,12 +393,14 @@ class FabricProvisioner:
             self.check_links()
 
     def check_links(self) -> list[str]:
-        problems = link_mismatches(self.inventory, set(self.openflow.links_seen), self.openflow.connected_switches())
+        seen = set(self.openflow.links_seen)
+        problems = link_mismatches(self.inventory, seen, self.openflow.connected_switches())
         for problem in set(problems) - set(self.link_problems):
             log.warning("topology check: %s", problem)
         self.link_problems = problems
         if self.metrics:
             self.metrics.mismatches.set(len(problems))
+            self.metrics.links_seen.set(len({frozenset({(a, b), (c, d)}) for a, b, c, d in seen}))
         return problems
 
 

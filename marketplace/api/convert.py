@@ -63,6 +63,7 @@ def order_msg(o: Order) -> common_pb2.Order:
         rebid_of=o.rebid_of,
         quote_id=o.quote_id,
         approve_by=ts(o.approve_by) if o.status is OrderStatus.PENDING_APPROVAL else None,
+        service_end=ts(o.service_end) if o.service_end else None,
     )
 
 
@@ -86,6 +87,7 @@ def deal_msg(d: Deal) -> common_pb2.Deal:
         status_reason=d.status_reason,
         created_at=ts(d.created_at),
         updated_at=ts(d.updated_at),
+        ends_at=ts(d.ends_at) if d.ends_at else None,
     )
 
 

@@ -111,6 +111,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
                 "propose_class": request.propose_class,
                 "quote_id": request.quote_id,
                 "rebid_of": request.rebid_of,
+                "service_end": convert.micros(request, "service_end"),
             }
         order = OrderInput(
             who.name,

@@ -330,6 +330,7 @@ _ORDER_COLUMNS = (
     "rebid_of",
     "quote_id",
     "approve_by",
+    "service_end",
 )
 _DEAL_COLUMNS = (
     "id",
@@ -351,6 +352,7 @@ _DEAL_COLUMNS = (
     "status_reason",
     "created_at",
     "updated_at",
+    "ends_at",
 )
 _EVENT_COLUMNS = ("sequence", "time", "kind", "party_a", "party_b", "payload")
 
@@ -407,6 +409,7 @@ def _order_tuple(o: Order) -> tuple[Any, ...]:
         o.rebid_of,
         o.quote_id,
         o.approve_by,
+        o.service_end,
     )
 
 
@@ -435,6 +438,7 @@ def _deal_tuple(d: Deal) -> tuple[Any, ...]:
         d.status_reason,
         d.created_at,
         d.updated_at,
+        d.ends_at,
     )
 
 
@@ -472,6 +476,7 @@ def _order(r: Row[Any]) -> Order:
         r.rebid_of,
         r.quote_id,
         r.approve_by,
+        r.service_end,
     )
 
 
@@ -495,6 +500,7 @@ def _deal(r: Row[Any]) -> Deal:
         r.status_reason,
         r.created_at,
         r.updated_at,
+        r.ends_at,
     )
 
 

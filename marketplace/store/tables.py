@@ -108,6 +108,8 @@ orders = Table(
     Column("rebid_of", BigInteger, nullable=False, server_default="0"),
     Column("quote_id", BigInteger, nullable=False, server_default="0"),
     Column("approve_by", BigInteger, nullable=False, server_default="0"),
+    # Added by 0004 (provisioning).
+    Column("service_end", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("participant", "client_order_id", name="uq_orders_client_order_id"),
     Index("ix_orders_status", "status"),
     Index("ix_orders_participant_id", "participant", "id"),
@@ -135,6 +137,7 @@ deals = Table(
     Column("status_reason", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    Column("ends_at", BigInteger, nullable=False, server_default="0"),  # added by 0004
     Index("ix_deals_status", "status"),
     Index("ix_deals_seller_id", "seller", "id"),
     Index("ix_deals_buyer_id", "buyer", "id"),

@@ -6,6 +6,7 @@ import threading
 
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from ixchange.v1 import classes_pb2, common_pb2, exchange_pb2, participants_pb2
@@ -282,3 +283,29 @@ def test_prometheus_metrics_count_commands_and_deals(exchange: ServerThread, ope
     assert float(metrics["ixchange_deals_total"]) == 1
     assert float(metrics["ixchange_commands_total"]) >= 2
     assert float(metrics["ixchange_open_orders"]) == 0
+
+
+def test_terminating_a_deal_through_the_api(operator: Client) -> None:
+    seller = operator.as_participant("acme", SELLER)
+    buyer = operator.as_participant("globex", BUYER)
+    stranger = operator.as_participant("initech", BUYER)
+    operator(
+        operator.participants.RegisterAgreement,
+        participants_pb2.RegisterAgreementRequest(agreement=agreement("AG-1", "globex", "acme")),
+    )
+    seller.offer("o", price=900)
+    end = Timestamp(seconds=4_000_000_000)
+    deal = buyer.request("r", limit=900, service_end=end).deals[0]
+    assert deal.status == common_pb2.DEAL_STATUS_BROKERED and deal.ends_at.seconds == 4_000_000_000
+    terminate = exchange_pb2.TerminateDealRequest
+    code, details = code_of(lambda: stranger(stranger.exchange.TerminateDeal, terminate(deal_id=deal.deal_id)))
+    assert code == grpc.StatusCode.NOT_FOUND and "deal_id" in details
+    code, details = code_of(lambda: buyer(buyer.exchange.TerminateDeal, terminate(deal_id=deal.deal_id, reason="\x00")))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith("reason:")
+    ended = seller(seller.exchange.TerminateDeal, terminate(deal_id=deal.deal_id, reason="moving out")).deal
+    assert ended.status == common_pb2.DEAL_STATUS_TERMINATED  # nothing was provisioned (no network here)
+    assert ended.status_reason == "terminated by acme: moving out"
+    again = buyer(buyer.exchange.TerminateDeal, terminate(deal_id=deal.deal_id)).deal  # a retry
+    assert again.status == common_pb2.DEAL_STATUS_TERMINATED and again.status_reason == ended.status_reason
+    code, details = code_of(lambda: buyer.request("r2", limit=900, service_end=Timestamp(seconds=1)))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith("service_end:")

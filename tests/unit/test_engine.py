@@ -288,3 +288,61 @@ def test_replacing_a_scheduled_order_starts_it_once() -> None:
     assert [o.order_id for o in book.offers] == [placed.order_id]
     assert [d.circuits for d in engine.submit(request(limit=1000, circuits=5), 60).deals] == [2]
     assert len(book.offers) == 0
+
+
+def test_either_party_terminates_a_deal_and_a_retry_changes_nothing() -> None:
+    engine = new_engine()
+    engine.register_agreement(agreement(), 0)
+    engine.submit(offer(), 1)
+    deal = engine.submit(request(), 2).deals[0]
+    with pytest.raises(NotFound):
+        engine.terminate_deal("stranger", deal.deal_id, "", 3)
+    with pytest.raises(InvalidArgument, match="reason"):
+        engine.terminate_deal("b1", deal.deal_id, "x" * 300, 3)
+    engine.set_deal_status(deal.deal_id, DealStatus.PROVISIONING, "", 3)
+    engine.set_deal_status(deal.deal_id, DealStatus.ACTIVE, "", 4)
+    engine.drain()
+    ending = engine.terminate_deal("s1", deal.deal_id, "customer left", 5)
+    assert ending.status is DealStatus.TERMINATING and ending.status_reason == "terminated by s1: customer left"
+    assert [d.deal_id for d in engine.drain().ending_deals] == [deal.deal_id]
+    assert engine.terminate_deal("b1", deal.deal_id, "", 6).status is DealStatus.TERMINATING  # a retry
+    assert not engine.drain().ending_deals
+    engine.set_deal_status(deal.deal_id, DealStatus.TERMINATED, "removed", 7)
+    with pytest.raises(NotFound):
+        engine.terminate_deal("b1", deal.deal_id, "", 8)
+
+
+def test_a_deal_with_nothing_in_the_network_ends_at_once() -> None:
+    engine = new_engine()
+    engine.submit(offer(), 1)
+    pending = engine.submit(request(), 2).deals[0]
+    assert engine.terminate_deal("b1", pending.deal_id, "", 3).status is DealStatus.TERMINATED
+    engine.register_agreement(agreement(), 4)
+    engine.submit(offer(), 5)
+    brokered = engine.submit(request(), 6).deals[0]
+    assert engine.terminate_deal("s1", brokered.deal_id, "", 7).status is DealStatus.TERMINATED
+    assert not engine.drain().ending_deals
+
+
+def test_a_deal_ends_at_its_service_end() -> None:
+    engine = new_engine()
+    engine.register_agreement(agreement(), 0)
+    with pytest.raises(InvalidArgument, match="service_end"):
+        engine.submit(offer(service_end=100), 1)
+    with pytest.raises(InvalidArgument, match="service_end"):
+        engine.submit(request(service_end=1), 1)
+    engine.submit(offer(circuits=2), 1)
+    active = engine.submit(request(service_end=100), 2).deals[0]
+    brokered = engine.submit(request(service_end=100), 3).deals[0]
+    assert active.ends_at == 100
+    engine.set_deal_status(active.deal_id, DealStatus.PROVISIONING, "", 4)
+    engine.set_deal_status(active.deal_id, DealStatus.ACTIVE, "", 5)
+    engine.drain()
+    engine.advance(99)
+    assert not engine.drain().events
+    engine.advance(100)
+    changes = engine.drain()
+    assert [d.deal_id for d in changes.ending_deals] == [active.deal_id]
+    assert engine.deals[active.deal_id].status is DealStatus.TERMINATING
+    assert brokered.deal_id not in engine.deals  # nothing provisioned: TERMINATED at once
+    assert "service end" in engine.deals[active.deal_id].status_reason

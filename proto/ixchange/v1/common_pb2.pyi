@@ -112,7 +112,7 @@ class Route(_message.Message):
     def __init__(self, a_end: _Optional[str] = ..., z_end: _Optional[str] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("order_id", "client_order_id", "participant", "side", "service_type", "route", "capacity_kbps", "circuits", "remaining_circuits", "values", "price", "class_scheme", "scheme_version", "grade", "assigned_by", "class_reason", "valid_from", "valid_until", "status", "priority", "created_at", "updated_at", "time_in_force", "routing_policy", "score", "rebid_of", "quote_id", "approve_by")
+    __slots__ = ("order_id", "client_order_id", "participant", "side", "service_type", "route", "capacity_kbps", "circuits", "remaining_circuits", "values", "price", "class_scheme", "scheme_version", "grade", "assigned_by", "class_reason", "valid_from", "valid_until", "status", "priority", "created_at", "updated_at", "time_in_force", "routing_policy", "score", "rebid_of", "quote_id", "approve_by", "service_end")
     class ValuesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -148,6 +148,7 @@ class Order(_message.Message):
     REBID_OF_FIELD_NUMBER: _ClassVar[int]
     QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
     APPROVE_BY_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_END_FIELD_NUMBER: _ClassVar[int]
     order_id: int
     client_order_id: str
     participant: str
@@ -176,10 +177,11 @@ class Order(_message.Message):
     rebid_of: int
     quote_id: int
     approve_by: _timestamp_pb2.Timestamp
-    def __init__(self, order_id: _Optional[int] = ..., client_order_id: _Optional[str] = ..., participant: _Optional[str] = ..., side: _Optional[_Union[Side, str]] = ..., service_type: _Optional[_Union[ServiceType, str]] = ..., route: _Optional[_Union[Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., remaining_circuits: _Optional[int] = ..., values: _Optional[_Mapping[str, int]] = ..., price: _Optional[int] = ..., class_scheme: _Optional[str] = ..., scheme_version: _Optional[int] = ..., grade: _Optional[str] = ..., assigned_by: _Optional[_Union[ClassAssignment, str]] = ..., class_reason: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., priority: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_in_force: _Optional[_Union[TimeInForce, str]] = ..., routing_policy: _Optional[_Union[RoutingPolicy, str]] = ..., score: _Optional[int] = ..., rebid_of: _Optional[int] = ..., quote_id: _Optional[int] = ..., approve_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    service_end: _timestamp_pb2.Timestamp
+    def __init__(self, order_id: _Optional[int] = ..., client_order_id: _Optional[str] = ..., participant: _Optional[str] = ..., side: _Optional[_Union[Side, str]] = ..., service_type: _Optional[_Union[ServiceType, str]] = ..., route: _Optional[_Union[Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., remaining_circuits: _Optional[int] = ..., values: _Optional[_Mapping[str, int]] = ..., price: _Optional[int] = ..., class_scheme: _Optional[str] = ..., scheme_version: _Optional[int] = ..., grade: _Optional[str] = ..., assigned_by: _Optional[_Union[ClassAssignment, str]] = ..., class_reason: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., priority: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_in_force: _Optional[_Union[TimeInForce, str]] = ..., routing_policy: _Optional[_Union[RoutingPolicy, str]] = ..., score: _Optional[int] = ..., rebid_of: _Optional[int] = ..., quote_id: _Optional[int] = ..., approve_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., service_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Deal(_message.Message):
-    __slots__ = ("deal_id", "offer_order_id", "request_order_id", "seller", "buyer", "service_type", "route", "capacity_kbps", "circuits", "price", "class_scheme", "scheme_version", "grade", "agreement_id", "status", "status_reason", "created_at", "updated_at")
+    __slots__ = ("deal_id", "offer_order_id", "request_order_id", "seller", "buyer", "service_type", "route", "capacity_kbps", "circuits", "price", "class_scheme", "scheme_version", "grade", "agreement_id", "status", "status_reason", "created_at", "updated_at", "ends_at")
     DEAL_ID_FIELD_NUMBER: _ClassVar[int]
     OFFER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -198,6 +200,7 @@ class Deal(_message.Message):
     STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    ENDS_AT_FIELD_NUMBER: _ClassVar[int]
     deal_id: int
     offer_order_id: int
     request_order_id: int
@@ -216,4 +219,5 @@ class Deal(_message.Message):
     status_reason: str
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, deal_id: _Optional[int] = ..., offer_order_id: _Optional[int] = ..., request_order_id: _Optional[int] = ..., seller: _Optional[str] = ..., buyer: _Optional[str] = ..., service_type: _Optional[_Union[ServiceType, str]] = ..., route: _Optional[_Union[Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., price: _Optional[int] = ..., class_scheme: _Optional[str] = ..., scheme_version: _Optional[int] = ..., grade: _Optional[str] = ..., agreement_id: _Optional[int] = ..., status: _Optional[_Union[DealStatus, str]] = ..., status_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    ends_at: _timestamp_pb2.Timestamp
+    def __init__(self, deal_id: _Optional[int] = ..., offer_order_id: _Optional[int] = ..., request_order_id: _Optional[int] = ..., seller: _Optional[str] = ..., buyer: _Optional[str] = ..., service_type: _Optional[_Union[ServiceType, str]] = ..., route: _Optional[_Union[Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., price: _Optional[int] = ..., class_scheme: _Optional[str] = ..., scheme_version: _Optional[int] = ..., grade: _Optional[str] = ..., agreement_id: _Optional[int] = ..., status: _Optional[_Union[DealStatus, str]] = ..., status_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ends_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

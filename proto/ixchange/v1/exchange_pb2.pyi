@@ -87,7 +87,7 @@ class SubmitOfferResponse(_message.Message):
     def __init__(self, order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., deals: _Optional[_Iterable[_Union[_common_pb2.Deal, _Mapping]]] = ..., duplicate: _Optional[bool] = ...) -> None: ...
 
 class SubmitRequestRequest(_message.Message):
-    __slots__ = ("client_order_id", "service_type", "route", "capacity_kbps", "circuits", "grade", "requirements", "limit_price", "class_scheme", "valid_from", "valid_until", "time_in_force", "routing_policy", "propose_class", "quote_id", "rebid_of")
+    __slots__ = ("client_order_id", "service_type", "route", "capacity_kbps", "circuits", "grade", "requirements", "limit_price", "class_scheme", "valid_from", "valid_until", "time_in_force", "routing_policy", "propose_class", "quote_id", "rebid_of", "service_end")
     class RequirementsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -111,6 +111,7 @@ class SubmitRequestRequest(_message.Message):
     PROPOSE_CLASS_FIELD_NUMBER: _ClassVar[int]
     QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
     REBID_OF_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_END_FIELD_NUMBER: _ClassVar[int]
     client_order_id: str
     service_type: _common_pb2.ServiceType
     route: _common_pb2.Route
@@ -127,7 +128,8 @@ class SubmitRequestRequest(_message.Message):
     propose_class: bool
     quote_id: int
     rebid_of: int
-    def __init__(self, client_order_id: _Optional[str] = ..., service_type: _Optional[_Union[_common_pb2.ServiceType, str]] = ..., route: _Optional[_Union[_common_pb2.Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., grade: _Optional[str] = ..., requirements: _Optional[_Mapping[str, int]] = ..., limit_price: _Optional[int] = ..., class_scheme: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_in_force: _Optional[_Union[_common_pb2.TimeInForce, str]] = ..., routing_policy: _Optional[_Union[_common_pb2.RoutingPolicy, str]] = ..., propose_class: _Optional[bool] = ..., quote_id: _Optional[int] = ..., rebid_of: _Optional[int] = ...) -> None: ...
+    service_end: _timestamp_pb2.Timestamp
+    def __init__(self, client_order_id: _Optional[str] = ..., service_type: _Optional[_Union[_common_pb2.ServiceType, str]] = ..., route: _Optional[_Union[_common_pb2.Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., grade: _Optional[str] = ..., requirements: _Optional[_Mapping[str, int]] = ..., limit_price: _Optional[int] = ..., class_scheme: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_in_force: _Optional[_Union[_common_pb2.TimeInForce, str]] = ..., routing_policy: _Optional[_Union[_common_pb2.RoutingPolicy, str]] = ..., propose_class: _Optional[bool] = ..., quote_id: _Optional[int] = ..., rebid_of: _Optional[int] = ..., service_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SubmitRequestResponse(_message.Message):
     __slots__ = ("order", "deals", "duplicate", "alternates")

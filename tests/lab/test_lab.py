@@ -1,0 +1,281 @@
+"""The whole path in the Mininet lab: `ixchange lab up` (Open vSwitch userspace switches,
+the Linux router node over SSH, the exchange with its controller), offers and requests
+over gRPC, and what the network does with each deal. Needs root; `make test` runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from ixchange.v1 import common_pb2
+
+from provisioning.intent import deal_cookie
+from topologies.driver import LabDriver as Lab
+from topologies.lab import SWITCHES, pair
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root (Mininet, Open vSwitch)")
+ROOT = Path(__file__).resolve().parents[2]
+COMMITTED_MBPS = 10
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def flows_of(deal_id: int, bridge: str) -> list[str]:
+    out = subprocess.run(
+        ["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", bridge, f"cookie={deal_cookie(deal_id):#x}/-1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [line for line in out.splitlines() if "cookie=" in line]
+
+
+def meters_on(bridge: str) -> list[int]:
+    out = subprocess.run(
+        ["ovs-ofctl", "-O", "OpenFlow13", "dump-meters", bridge], capture_output=True, text=True, check=True
+    ).stdout
+    return [int(m) for m in re.findall(r"meter=(\d+)", out)]
+
+
+def deal_flows_anywhere(deal_id: int) -> dict[str, list[str]]:
+    return {s: f for s in SWITCHES if (f := flows_of(deal_id, s))}
+
+
+def router_state(lab: Lab) -> str:
+    return lab.on("r1", "sh", "-c", "ip -br link show type bridge; tc qdisc show | grep htb || true").stdout
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    data = tmp_path_factory.mktemp("lab")
+    server = f"127.0.0.1:{free_port()}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IXCHANGE_")}
+    env.update(
+        IXCHANGE_DATA_DIR=str(data),
+        IXCHANGE_SERVER=server,
+        IXCHANGE_OPENFLOW_LISTEN=f"127.0.0.1:{free_port()}",
+        IXCHANGE_METRICS_LISTEN="127.0.0.1:0",
+        PYTHONPATH=str(ROOT),
+    )
+    running = Lab(env, data, server)
+    up = running.ixchange("lab", "up", check=False)
+    assert up.returncode == 0, up.stdout + up.stderr
+    try:
+        yield running
+    finally:
+        running.ixchange("lab", "down", check=False)
+
+
+def test_a_deal_brings_traffic_up_within_seconds_and_only_between_its_parties(lab: Lab) -> None:
+    p = pair("buyer-a", "seller-a")
+    assert not lab.reaches("ba", p.seller_ip)  # nothing before the deal
+    started = time.monotonic()
+    deal_id = lab.trade("buyer-a", "seller-a")
+    deal = lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE, common_pb2.DEAL_STATUS_PROVISIONING_FAILED)
+    assert deal.status == common_pb2.DEAL_STATUS_ACTIVE, deal.status_reason
+    assert "probe" in deal.status_reason and "path s3 > s1" in deal.status_reason
+    assert lab.reaches("ba", p.seller_ip) and lab.reaches("sa", p.buyer_ip)
+    assert time.monotonic() - started < 10
+    # Unrelated participants, even on the deal's own VLAN numbers and subnet, reach neither end.
+    intruders = [("bb", "cebb", p.buyer_vlan, "10.0.1.3"), ("sb", "cesb", p.seller_vlan, "10.0.1.4")]
+    restore = []
+    try:
+        for host, edge, vlan, address in intruders:
+            port = f"{edge}-eth2"  # the edge bridge port of the host's first interface
+            old_tag = subprocess.run(["ovs-vsctl", "get", "port", port, "tag"], capture_output=True, text=True).stdout
+            restore.append((port, old_tag.strip(), host, address))
+            subprocess.run(["ovs-vsctl", "set", "port", port, f"tag={vlan}"], check=True)
+            lab.on(host, "ip", "addr", "add", f"{address}/24", "dev", f"{host}-eth0")
+        assert not lab.reaches("bb", p.seller_ip) and not lab.reaches("bb", p.buyer_ip)
+        assert not lab.reaches("sb", p.buyer_ip) and not lab.reaches("sb", p.seller_ip)
+    finally:
+        for port, tag, host, address in restore:
+            subprocess.run(["ovs-vsctl", "set", "port", port, f"tag={tag}"], check=True)
+            lab.on(host, "ip", "addr", "del", f"{address}/24", "dev", f"{host}-eth0")
+    assert not lab.reaches("ba", pair("buyer-a", "seller-b").seller_ip)  # no deal with seller-b
+    lab.terminate("buyer-a", deal_id)
+
+
+def test_the_committed_rate_holds(lab: Lab) -> None:
+    p = pair("buyer-a", "seller-a")
+    deal_id = lab.trade("buyer-a", "seller-a")
+    lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE)
+    lab.on("sa", "iperf3", "-s", "-1", "-D", "-B", p.seller_ip)
+    time.sleep(0.3)
+    run = lab.on("ba", "iperf3", "-c", p.seller_ip, "-t", "3", "-J")
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr
+    received_mbps = json.loads(run.stdout)["end"]["sum_received"]["bits_per_second"] / 1e6
+    assert received_mbps <= COMMITTED_MBPS * 1.1, received_mbps
+    assert received_mbps >= COMMITTED_MBPS * 0.5, received_mbps  # and traffic does pass
+    lab.terminate("buyer-a", deal_id)
+
+
+def test_termination_removes_every_flow_of_the_deal_and_traffic_stops(lab: Lab) -> None:
+    p = pair("buyer-b", "seller-b")
+    deal_id = lab.trade("buyer-b", "seller-b")
+    lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE)
+    assert lab.reaches("bb", p.seller_ip)
+    assert set(deal_flows_anywhere(deal_id)) == {"s3", "s2"}
+    lab.terminate("buyer-b", deal_id)
+    assert deal_flows_anywhere(deal_id) == {}
+    assert not any(m in meters_on(s) for s in SWITCHES for m in (2 * deal_id - 1, 2 * deal_id))
+    assert not lab.reaches("bb", p.seller_ip)
+
+
+def test_the_deal_end_time_removes_the_interconnection(lab: Lab) -> None:
+    p = pair("buyer-b", "seller-a")
+    deal_id = lab.trade("buyer-b", "seller-a", service_end=time.time() + 4)
+    lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE)
+    assert lab.reaches("bb", p.seller_ip)
+    deal = lab.wait_status(deal_id, common_pb2.DEAL_STATUS_TERMINATED, timeout=20)
+    assert deal.status_reason.startswith("removed from"), deal.status_reason
+    assert deal_flows_anywhere(deal_id) == {}
+    assert not lab.reaches("bb", p.seller_ip)
+
+
+def test_restarting_ixchange_reconciles_the_switches(lab: Lab) -> None:
+    p = pair("buyer-a", "seller-b")
+    deal_id = lab.trade("buyer-a", "seller-b")
+    lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE)
+    os.kill(lab.exchange_pid(), signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    while (lab.data_dir / "lab" / "exchange.pid").exists() and time.monotonic() < deadline:
+        try:
+            os.kill(lab.exchange_pid(), 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    # While it is down: a switch loses the deal's flows, another gains a stray deal flow.
+    subprocess.run(
+        ["ovs-ofctl", "-O", "OpenFlow13", "del-flows", "s3", f"cookie={deal_cookie(deal_id):#x}/-1"], check=True
+    )
+    stray = deal_cookie(999_999)
+    subprocess.run(
+        ["ovs-ofctl", "-O", "OpenFlow13", "add-flow", "s1", f"cookie={stray:#x},priority=100,in_port=1,actions=drop"],
+        check=True,
+    )
+    assert flows_of(deal_id, "s3") == [] and flows_of(999_999, "s1")
+    up = lab.ixchange("lab", "up", check=False)  # the network is up: this starts the exchange only
+    assert up.returncode == 0, up.stdout + up.stderr
+    deadline = time.monotonic() + 20
+    while (not flows_of(deal_id, "s3") or flows_of(999_999, "s1")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(flows_of(deal_id, "s3")) == 2 and flows_of(999_999, "s1") == []
+    assert lab.deal(deal_id).status == common_pb2.DEAL_STATUS_ACTIVE
+    assert lab.reaches("ba", p.seller_ip)
+    lab.terminate("buyer-a", deal_id)
+
+
+def test_a_switch_refusing_mid_provisioning_leaves_nothing_behind(lab: Lab) -> None:
+    # s3 (the buyer's edge, changed last) refuses new flows: its flow table is full.
+    subprocess.run(
+        [
+            "ovs-vsctl",
+            "--",
+            "--id=@full",
+            "create",
+            "Flow_Table",
+            "flow_limit=1",
+            "overflow_policy=refuse",
+            "--",
+            "set",
+            "Bridge",
+            "s3",
+            "flow_tables:0=@full",
+        ],
+        check=True,
+    )
+    try:
+        deal_id = lab.trade("buyer-a", "seller-a")
+        deal = lab.wait_status(deal_id, common_pb2.DEAL_STATUS_PROVISIONING_FAILED, common_pb2.DEAL_STATUS_ACTIVE)
+    finally:
+        subprocess.run(["ovs-vsctl", "clear", "Bridge", "s3", "flow_tables"], check=True)
+    assert deal.status == common_pb2.DEAL_STATUS_PROVISIONING_FAILED
+    assert "s3" in deal.status_reason and "FLOW_MOD_FAILED" in deal.status_reason, deal.status_reason
+    assert deal_flows_anywhere(deal_id) == {}  # s1 had it; rolled back
+    assert not any(m in meters_on(s) for s in SWITCHES for m in (2 * deal_id - 1, 2 * deal_id))
+
+
+def test_a_failed_probe_rolls_back_every_node_including_the_router(lab: Lab) -> None:
+    # The s3-s1 link goes down after routing chose it: everything installs, the probe fails.
+    subprocess.run(["ip", "link", "set", "s3-eth2", "down"], check=True)
+    try:
+        deal_id = lab.trade("buyer-b", "seller-r")
+        deal = lab.wait_status(deal_id, common_pb2.DEAL_STATUS_PROVISIONING_FAILED, common_pb2.DEAL_STATUS_ACTIVE)
+    finally:
+        subprocess.run(["ip", "link", "set", "s3-eth2", "up"], check=True)
+    assert deal.status == common_pb2.DEAL_STATUS_PROVISIONING_FAILED
+    assert "probe" in deal.status_reason, deal.status_reason
+    assert deal_flows_anywhere(deal_id) == {}
+    assert f"ixd{deal_id}" not in router_state(lab) and "htb" not in router_state(lab)
+
+
+def test_the_linux_router_node_carries_a_deal_and_rolls_back_a_failed_commit(lab: Lab) -> None:
+    p = pair("buyer-a", "seller-r")
+    deal_id = lab.trade("buyer-a", "seller-r")
+    deal = lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE, common_pb2.DEAL_STATUS_PROVISIONING_FAILED)
+    assert deal.status == common_pb2.DEAL_STATUS_ACTIVE, deal.status_reason
+    assert "s3 > s1 > r1" in deal.status_reason
+    assert f"ixd{deal_id}" in router_state(lab) and "htb" in router_state(lab)
+    assert lab.reaches("ba", p.seller_ip)
+    lab.terminate("buyer-a", deal_id)
+    assert f"ixd{deal_id}" not in router_state(lab) and "htb" not in router_state(lab)
+    assert not lab.reaches("ba", p.seller_ip)
+    # A commit that fails half-way (r1-eth1 is gone) is undone on r1 by its driver; r1 is
+    # changed first (seller's end), so no switch was touched.
+    lab.on("r1", "ip", "link", "set", "r1-eth1", "name", "r1-away")
+    try:
+        failed = lab.trade("buyer-a", "seller-r")
+        deal = lab.wait_status(failed, common_pb2.DEAL_STATUS_PROVISIONING_FAILED, common_pb2.DEAL_STATUS_ACTIVE)
+    finally:
+        lab.on("r1", "ip", "link", "set", "r1-away", "name", "r1-eth1")
+    assert deal.status == common_pb2.DEAL_STATUS_PROVISIONING_FAILED
+    assert "r1" in deal.status_reason and "r1-eth1" in deal.status_reason, deal.status_reason
+    assert f"ixd{failed}" not in router_state(lab) and "htb" not in router_state(lab)
+    assert deal_flows_anywhere(failed) == {}
+
+
+def test_an_unreachable_router_fails_the_deal_cleanly(lab: Lab) -> None:
+    pidfile = lab.data_dir / "lab" / "sshd.pid"
+    sshd = int(pidfile.read_text())
+    os.kill(sshd, signal.SIGSTOP)  # r1 stops answering SSH
+    try:
+        deal_id = lab.trade("buyer-b", "seller-r")
+        deal = lab.wait_status(
+            deal_id, common_pb2.DEAL_STATUS_PROVISIONING_FAILED, common_pb2.DEAL_STATUS_ACTIVE, timeout=90
+        )
+    finally:
+        os.kill(sshd, signal.SIGCONT)
+    assert deal.status == common_pb2.DEAL_STATUS_PROVISIONING_FAILED
+    assert "r1" in deal.status_reason, deal.status_reason
+    assert deal_flows_anywhere(deal_id) == {}
+
+
+def test_lldp_agrees_with_the_topology(lab: Lab) -> None:
+    log = (lab.data_dir / "lab" / "exchange.log").read_text()
+    found = re.findall(r"metrics: http://127\.0\.0\.1:(\d+)/metrics", log)
+    assert found, log[-2000:]
+    metrics_port = int(found[-1])
+    import urllib.request
+
+    deadline = time.monotonic() + 40
+    while True:
+        body = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics").read().decode()
+        seen = re.search(r"^ixchange_fabric_links_seen (\S+)", body, re.M)
+        mismatches = re.search(r"^ixchange_fabric_link_mismatches (\S+)", body, re.M)
+        if seen and float(seen.group(1)) >= 3 and mismatches and float(mismatches.group(1)) == 0:
+            break
+        assert time.monotonic() < deadline, body[-3000:]
+        time.sleep(1)

@@ -1,0 +1,113 @@
+"""Drive a running lab from Python: trade over gRPC as the lab's participants, run commands
+on its hosts, follow deals. Used by the lab tests and the match-to-traffic benchmark."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from ixchange.v1 import common_pb2, exchange_pb2, exchange_pb2_grpc
+
+# Asserted quality of every lab offer: good enough for the platinum grade.
+QUALITY = {"latency_us": 4000, "jitter_us": 300, "loss_ppm": 5, "availability_ppm": 999995}
+
+
+@dataclass
+class LabDriver:
+    """A lab brought up with `env` (its IXCHANGE_* settings) and data in `data_dir`."""
+
+    env: dict[str, str]
+    data_dir: Path
+    server: str
+    channel: grpc.Channel | None = None
+
+    def ixchange(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "controller.cli", *args], env=self.env, text=True, capture_output=True, check=check
+        )
+
+    def on(self, host: str, *command: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["mnexec", "-a", str(self.host_pid(host)), *command], text=True, capture_output=True, timeout=timeout
+        )
+
+    def reaches(self, host: str, address: str) -> bool:
+        return self.on(host, "ping", "-c", "2", "-i", "0.2", "-W", "1", address).returncode == 0
+
+    def stub(self, name: str | None) -> Any:
+        """The exchange stub and the call metadata of participant `name`."""
+        token = (self.data_dir / "credentials" / f"{name}.token").read_text().strip() if name else ""
+        if self.channel is None:
+            self.channel = grpc.insecure_channel(self.server)
+        return exchange_pb2_grpc.ExchangeServiceStub(self.channel), (("authorization", f"Bearer {token}"),)
+
+    def trade(self, buyer: str, seller: str, mbps: int = 10, service_end: float = 0) -> int:
+        """Offer and request that match; returns the deal id. `service_end`: Unix time."""
+        route = common_pb2.Route(a_end="LAB1", z_end=seller.upper())
+        stub, auth = self.stub(seller)
+        stub.SubmitOffer(
+            exchange_pb2.SubmitOfferRequest(
+                client_order_id=uuid.uuid4().hex,
+                service_type=common_pb2.SERVICE_TYPE_ETHERNET_ELINE,
+                route=route,
+                capacity_kbps=mbps * 1000,
+                circuits=1,
+                values=QUALITY,
+                price=100,
+                grade="platinum",
+            ),
+            metadata=auth,
+        )
+        stub, auth = self.stub(buyer)
+        reply = stub.SubmitRequest(
+            exchange_pb2.SubmitRequestRequest(
+                client_order_id=uuid.uuid4().hex,
+                service_type=common_pb2.SERVICE_TYPE_ETHERNET_ELINE,
+                route=route,
+                capacity_kbps=mbps * 1000,
+                circuits=1,
+                limit_price=100,
+                grade="platinum",
+                service_end=Timestamp(seconds=int(service_end)) if service_end else None,
+            ),
+            metadata=auth,
+        )
+        if len(reply.deals) != 1:
+            raise RuntimeError(f"expected one deal, got {reply}")
+        return int(reply.deals[0].deal_id)
+
+    def deal(self, deal_id: int) -> Any:
+        """The deal as the operator sees it."""
+        operator = (self.data_dir / "operator.token").read_text().strip()
+        stub, _ = self.stub(None)
+        auth = (("authorization", f"Bearer {operator}"),)
+        return stub.GetDeal(exchange_pb2.GetDealRequest(deal_id=deal_id), metadata=auth).deal
+
+    def wait_status(self, deal_id: int, *statuses: int, timeout: float = 30) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            deal = self.deal(deal_id)
+            if deal.status in statuses:
+                return deal
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"deal {deal_id} is {deal.status} ({deal.status_reason})")
+            time.sleep(0.05)
+
+    def terminate(self, buyer: str, deal_id: int) -> None:
+        stub, auth = self.stub(buyer)
+        stub.TerminateDeal(exchange_pb2.TerminateDealRequest(deal_id=deal_id, reason="test"), metadata=auth)
+        self.wait_status(deal_id, common_pb2.DEAL_STATUS_TERMINATED)
+
+    def host_pid(self, host: str) -> int:
+        return int(json.loads((self.data_dir / "lab" / "lab.json").read_text())["hosts"][host])
+
+    def exchange_pid(self) -> int:
+        return int((self.data_dir / "lab" / "exchange.pid").read_text())
