@@ -422,8 +422,10 @@ def cmd_lab(args: argparse.Namespace, settings: Settings) -> int:
             )
             console.print(lab.pairs_table())
             console.print(
-                "Trade:   ixchange --as seller-a offer --route LAB1:LAB2 --capacity 10M --price 100 --grade bronze\n"
-                "         ixchange --as buyer-a request --route LAB1:LAB2 --capacity 10M --limit 100 --grade bronze\n"
+                "Trade:   ixchange --as seller-a offer --route LAB1:LAB2 --capacity 10M --price 100 \\\n"
+                "             --grade platinum --value latency_us=4000 --value jitter_us=300 --value loss_ppm=5 "
+                "--value availability_ppm=999995\n"
+                "         ixchange --as buyer-a request --route LAB1:LAB2 --capacity 10M --limit 100 --grade platinum\n"
                 "Traffic: ixchange lab exec ba ping -c 3 10.0.1.2      (buyer-a's host to seller-a's)\n"
                 "Stop:    ixchange lab down"
             )

@@ -225,17 +225,17 @@ class FabricProvisioner:
         # Not set: the deal is TERMINATING meanwhile; its termination step follows this one.
 
     async def _terminate(self, deal: Deal) -> None:
+        """Remove the deal from its path, buyer's edge first; the final reason keeps why it
+        ended (`deal` is as it became TERMINATING)."""
         intent = self.intents.get(deal.deal_id)
-        reason = "nothing was configured"
+        done = "nothing was configured"
         if intent is not None:
             leftovers = await self._remove(intent, list(intent.path))
             self._forget(intent)
-            reason = f"removed from {', '.join(intent.nodes())}"
-            if leftovers:
-                reason = leftovers
-            else:
+            done = leftovers or f"removed from {', '.join(intent.nodes())}"
+            if not leftovers:
                 await asyncio.to_thread(self._sequencer().store.delete_intent, deal.deal_id)
-        await self._set(deal.deal_id, DealStatus.TERMINATED, reason)
+        await self._set(deal.deal_id, DealStatus.TERMINATED, f"{deal.status_reason}; {done}")
 
     async def _clean_up(self, intent: Intent) -> None:
         """A deal that ended while part of it may still be in the network."""
