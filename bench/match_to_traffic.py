@@ -5,6 +5,7 @@ few through the Linux router node. Needs root; brings the lab up in a scratch da
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -30,9 +31,28 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
+def _interface(lab: LabDriver, host: str, address: str) -> tuple[str, str]:
+    """(interface, MAC) of the host's interface holding `address`."""
+    for link in json.loads(lab.on(host, "ip", "-j", "addr").stdout):
+        if any(a.get("local") == address for a in link.get("addr_info", [])):
+            return link["ifname"], link["address"]
+    raise RuntimeError(f"{host} has no address {address}")
+
+
+def _static_neighbours(lab: LabDriver, buyer: str, seller: str) -> None:
+    """Permanent ARP entries both ways: the measurement is then the fabric's, not Linux's
+    neighbour retry timer (a failed ARP is retried only after a second)."""
+    p = pair(buyer, seller)
+    b_if, b_mac = _interface(lab, p.buyer.host, p.buyer_ip)
+    s_if, s_mac = _interface(lab, p.seller.host, p.seller_ip)
+    lab.on(p.buyer.host, "ip", "neigh", "replace", p.seller_ip, "lladdr", s_mac, "dev", b_if, "nud", "permanent")
+    lab.on(p.seller.host, "ip", "neigh", "replace", p.buyer_ip, "lladdr", b_mac, "dev", s_if, "nud", "permanent")
+
+
 def _one(lab: LabDriver, buyer: str, seller: str) -> tuple[float, float]:
     """(match -> first ping across, match -> ACTIVE) in seconds for one deal."""
     p = pair(buyer, seller)
+    _static_neighbours(lab, buyer, seller)
     # A tight ping loop on the buyer's host, started before the trade, exits on the first
     # reply from the seller's address (resolution: the 50 ms reply wait of each try).
     loop = f"while ! ping -c 1 -W 0.05 {p.seller_ip} >/dev/null 2>&1; do :; done"
