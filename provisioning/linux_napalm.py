@@ -6,9 +6,9 @@ onto it like this:
 
 - load_merge_candidate: keep the command list;
 - compare_config: the commands that would run, one `+ ` line each ("" when none);
-- commit_config: run them in order; the first failing command undoes the ones before it,
-  so a commit is all or nothing. The undo of the commit is kept *on the node*
-  (/run/ixchange-napalm/undo.sh) so `rollback` works from any later session;
+- commit_config: run them in order in one shell on the node; the first failing command
+  undoes the ones before it, so a commit is all or nothing. The undo of the commit is kept
+  *on the node* (/run/ixchange-napalm/undo.sh) so `rollback` works from any later session;
   `revert_in=N` schedules that undo in N seconds unless `confirm_commit` comes first;
 - rollback: run the last commit's undo.
 
@@ -29,7 +29,10 @@ from netmiko import ConnectHandler
 STATE_DIR = "/run/ixchange-napalm"
 UNDO = f"{STATE_DIR}/undo.sh"
 PENDING = f"{STATE_DIR}/revert.pid"
+BEGIN_MARK = "__ixbeg"
 RC_MARK = "__ixrc="
+FAIL_MARK = "__ixfail="
+OUT_MARK = "__ixout"  # what the commands print comes after this
 
 
 def undo_of(command: str) -> str | None:
@@ -70,8 +73,8 @@ class IxLinuxDriver(NetworkDriver):
         self.hostname = hostname
         self.username = username
         self.password = password
-        self.timeout = timeout
         self.optional_args = optional_args or {}
+        self.timeout = int(self.optional_args.get("timeout", timeout))  # seconds, per connect and command
         self.device: Any = None
         self._candidate: list[str] = []
 
@@ -107,9 +110,20 @@ class IxLinuxDriver(NetworkDriver):
         return {"is_alive": self.device is not None and bool(self.device.is_alive())}
 
     def _run(self, command: str) -> tuple[int, str]:
-        """Run one shell command; its exit status and output."""
-        out: str = self.device.send_command(f"{command}; echo {RC_MARK}$?", read_timeout=self.timeout)
-        text, _, rc = out.rpartition(RC_MARK)
+        """Run one shell command; its exit status and output. The output is what lies
+        between two markers the shell prints (written split in the command, so its echo
+        never contains them): no prompt, no echo, nothing left over from before."""
+        begin = f"printf '%s\\n' {BEGIN_MARK[:4]}''{BEGIN_MARK[4:]}"
+        end = f"printf '{RC_MARK[:4]}''{RC_MARK[4:]}%s\\n' $?"
+        out: str = self.device.send_command(
+            f"{begin}; {command}; {end}",
+            expect_string=rf"{RC_MARK}\d+",
+            cmd_verify=False,  # a long command line wraps in the terminal; the markers suffice
+            strip_prompt=False,
+            strip_command=False,
+            read_timeout=self.timeout,
+        )
+        text, _, rc = out.rpartition(BEGIN_MARK)[2].rpartition(RC_MARK)
         try:
             return int(rc.strip().split()[0]), text.strip()
         except (ValueError, IndexError):
@@ -144,32 +158,41 @@ class IxLinuxDriver(NetworkDriver):
         self._candidate = []
 
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
-        if self.has_pending_commit():
-            raise CommitError(f"{self.hostname}: a commit is waiting for confirmation")
-        done: list[str] = []
-        try:
-            for command in self._candidate:
-                self._check(command)
-                done.append(command)
-        except CommitError:
-            self._run_all(_undo_script(done))  # all or nothing
-            raise
-        finally:
-            self._candidate = []
-        self._store_undo(_undo_script(done))
+        """Run the candidate in one shell on the node: stop at the first failing command,
+        undo the ones before it, and report it; on success keep the undo and, with
+        `revert_in`, schedule it. One round trip when all goes well."""
+        commands, self._candidate = self._candidate, []
+        undo = _undo_script(commands)
+        lines = [
+            f"echo {OUT_MARK}",
+            f"if test -s {PENDING} && kill -0 $(cat {PENDING}) 2>/dev/null; then echo {FAIL_MARK}pending; exit 1; fi",
+            f"mkdir -p {STATE_DIR}",
+        ]
+        lines += [f"{command} || {{ echo {FAIL_MARK}{i}; exit 1; }}" for i, command in enumerate(commands)]
+        lines.append(f"echo {_b64(undo)} | base64 -d > {UNDO}")
         if revert_in:
-            self._check(
+            lines.append(
                 f"nohup sh -c 'sleep {int(revert_in)}; sh {UNDO} && rm -f {UNDO}' >/dev/null 2>&1 & echo $! > {PENDING}"
             )
+        _rc, out = self._run(f"echo {_b64(lines)} | base64 -d | sh 2>&1")
+        failed = out.rpartition(FAIL_MARK)[2].split()[0] if FAIL_MARK in out else None
+        if failed == "pending":
+            raise CommitError(f"{self.hostname}: a commit is waiting for confirmation")
+        if failed is not None:
+            done = commands[: int(failed)]
+            detail = out.partition(FAIL_MARK)[0].rpartition(OUT_MARK)[2].strip()
+            if done:
+                self._run(f"echo {_b64(_undo_script(done))} | base64 -d | sh 2>&1")  # all or nothing
+            raise CommitError(f"{self.hostname}: `{commands[int(failed)]}` failed: {detail}")
 
     def has_pending_commit(self) -> bool:
         rc, _ = self._run(f"test -s {PENDING} && kill -0 $(cat {PENDING}) 2>/dev/null")
         return rc == 0
 
     def confirm_commit(self, message: str = "") -> None:
-        if not self.has_pending_commit():
+        rc, _ = self._run(f"test -s {PENDING} && kill $(cat {PENDING}) 2>/dev/null && rm -f {PENDING}")
+        if rc != 0:
             raise CommitError(f"{self.hostname}: no commit is waiting for confirmation")
-        self._check(f"kill $(cat {PENDING}) && rm -f {PENDING}")
 
     def rollback(self) -> None:
         self._run(f"test -s {PENDING} && kill $(cat {PENDING}) 2>/dev/null; rm -f {PENDING}")
@@ -177,14 +200,6 @@ class IxLinuxDriver(NetworkDriver):
         if rc != 0:
             raise CommitError(f"{self.hostname}: nothing to roll back")
         self._check(f"sh {UNDO} && rm -f {UNDO}")
-
-    def _store_undo(self, script: list[str]) -> None:
-        blob = base64.b64encode(("\n".join(script) + "\n").encode()).decode()
-        self._check(f"mkdir -p {STATE_DIR} && echo {blob} | base64 -d > {UNDO}")
-
-    def _run_all(self, commands: list[str]) -> None:
-        for command in commands:
-            self._run(command)  # best effort: undo what can be undone
 
     # ----- getters --------------------------------------------------------------------
 
@@ -217,6 +232,11 @@ class IxLinuxDriver(NetworkDriver):
             }
             for link in links
         }
+
+
+def _b64(lines: list[str]) -> str:
+    """Shell lines as one base64 word: nothing in them needs quoting on the way."""
+    return base64.b64encode(("\n".join(lines) + "\n").encode()).decode()
 
 
 def _undo_script(done: list[str]) -> list[str]:

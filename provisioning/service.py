@@ -143,6 +143,7 @@ class FabricProvisioner:
         for task in [*self._background, *self._work.values()]:
             task.cancel()
         await asyncio.gather(*self._background, *self._work.values(), return_exceptions=True)
+        await asyncio.to_thread(self.routers.close)
 
     def deal_brokered(self, deal: Deal) -> None:
         self._chain(deal.deal_id, self._provision(deal))

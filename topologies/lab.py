@@ -217,7 +217,7 @@ def _start_sshd(router: Any, state: Path) -> None:
     credentials = state / "credentials.toml"
     fd = os.open(credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write(f'[{ROUTER_CREDENTIALS}]\nusername = "root"\nkey_file = "{key}"\nport = 22\n')
+        f.write(f'[{ROUTER_CREDENTIALS}]\nusername = "root"\nkey_file = "{key}"\nport = 22\ntimeout = 10\n')
 
 
 def lab_bridges() -> list[str]:
