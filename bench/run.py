@@ -15,6 +15,7 @@ from pathlib import Path
 from bench import e2e, flowmods, match_to_traffic, matching
 
 RESULTS = Path(__file__).resolve().parent / "results"
+BENCHES = ("matching", "e2e", "flowmods", "match_to_traffic")
 
 
 def machine() -> dict[str, object]:
@@ -39,13 +40,20 @@ def machine() -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--only", nargs="+", choices=BENCHES, help="run only these")
     args = parser.parse_args()
+    chosen = args.only or BENCHES
     info = machine()
     print(f"machine: {info}", flush=True)
-    rows = matching.main((20_000,) if args.quick else (100_000, 1_000_000))
-    rows += e2e.main(open_orders=10_000 if args.quick else 100_000, fixed_seconds=3 if args.quick else 10)
-    rows += flowmods.main(500 if args.quick else 2_500)
-    rows += match_to_traffic.main(deals=8 if args.quick else 24, router_deals=2 if args.quick else 5)
+    rows: list[dict[str, object]] = []
+    if "matching" in chosen:
+        rows += matching.main((20_000,) if args.quick else (100_000, 1_000_000))
+    if "e2e" in chosen:
+        rows += e2e.main(open_orders=10_000 if args.quick else 100_000, fixed_seconds=3 if args.quick else 10)
+    if "flowmods" in chosen:
+        rows += flowmods.main(500 if args.quick else 2_500)
+    if "match_to_traffic" in chosen:
+        rows += match_to_traffic.main(deals=8 if args.quick else 24, router_deals=2 if args.quick else 10)
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     out = RESULTS / f"{stamp}.json"
