@@ -8,10 +8,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,14 +19,7 @@ from ixchange.v1 import common_pb2
 from topologies.driver import LabDriver
 from topologies.lab import pair
 
-ROOT = Path(__file__).resolve().parents[1]
 OPENFLOW_PAIRS = (("buyer-a", "seller-a"), ("buyer-a", "seller-b"), ("buyer-b", "seller-a"), ("buyer-b", "seller-b"))
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _interface(lab: LabDriver, host: str, address: str) -> tuple[str, str]:
@@ -93,19 +84,7 @@ def main(deals: int = 24, router_deals: int = 5) -> list[dict[str, object]]:
         print("match-to-traffic benchmark skipped: the lab needs root")
         return []
     data = Path(tempfile.mkdtemp(prefix="ixbench-lab-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IXCHANGE_")}
-    server = f"127.0.0.1:{_port()}"
-    env.update(
-        IXCHANGE_DATA_DIR=str(data),
-        IXCHANGE_SERVER=server,
-        IXCHANGE_OPENFLOW_LISTEN=f"127.0.0.1:{_port()}",
-        IXCHANGE_METRICS_LISTEN="",
-        PYTHONPATH=str(ROOT),
-    )
-    lab = LabDriver(env, data, server)
-    up = subprocess.run([sys.executable, "-m", "controller.cli", "lab", "up"], env=env, capture_output=True, text=True)
-    if up.returncode != 0:
-        raise RuntimeError(up.stdout + up.stderr)
+    lab = LabDriver.up(data, metrics=False)
     rows = []
     try:
         traffic, active = [], []
@@ -126,7 +105,7 @@ def main(deals: int = 24, router_deals: int = 5) -> list[dict[str, object]]:
                 flush=True,
             )
     finally:
-        subprocess.run([sys.executable, "-m", "controller.cli", "lab", "down"], env=env, capture_output=True)
+        lab.down()
         shutil.rmtree(data, ignore_errors=True)
     return rows
 

@@ -4,6 +4,8 @@ on its hosts, follow deals. Used by the lab tests and the match-to-traffic bench
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +18,7 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from ixchange.v1 import common_pb2, exchange_pb2, exchange_pb2_grpc
 
+ROOT = Path(__file__).resolve().parents[1]
 # Asserted quality of every lab offer: good enough for the platinum grade.
 QUALITY = {"latency_us": 4000, "jitter_us": 300, "loss_ppm": 5, "availability_ppm": 999995}
 
@@ -28,6 +31,30 @@ class LabDriver:
     data_dir: Path
     server: str
     channel: grpc.Channel | None = None
+
+    @classmethod
+    def up(cls, data_dir: Path, metrics: bool = True) -> LabDriver:
+        """`ixchange lab up` with its own data dir and free loopback ports, so it clashes
+        with nothing else running (but only one lab runs per machine: Mininet names)."""
+        server = f"127.0.0.1:{_free_port()}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("IXCHANGE_")}
+        env.update(
+            IXCHANGE_DATA_DIR=str(data_dir),
+            IXCHANGE_SERVER=server,
+            IXCHANGE_OPENFLOW_LISTEN=f"127.0.0.1:{_free_port()}",
+            IXCHANGE_METRICS_LISTEN="127.0.0.1:0" if metrics else "",
+            PYTHONPATH=str(ROOT),
+        )
+        lab = cls(env, data_dir, server)
+        started = lab.ixchange("lab", "up", check=False)
+        if started.returncode != 0:
+            raise RuntimeError(f"ixchange lab up failed:\n{started.stdout}{started.stderr}")
+        return lab
+
+    def down(self) -> None:
+        self.ixchange("lab", "down", check=False)
+        if self.channel is not None:
+            self.channel.close()
 
     def ixchange(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -111,3 +138,9 @@ class LabDriver:
 
     def exchange_pid(self) -> int:
         return int((self.data_dir / "lab" / "exchange.pid").read_text())
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

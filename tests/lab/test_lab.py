@@ -8,11 +8,9 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from ixchange.v1 import common_pb2
@@ -22,14 +20,7 @@ from topologies.driver import LabDriver as Lab
 from topologies.lab import SWITCHES, pair
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root (Mininet, Open vSwitch)")
-ROOT = Path(__file__).resolve().parents[2]
 COMMITTED_MBPS = 10
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def flows_of(deal_id: int, bridge: str) -> list[str]:
@@ -59,23 +50,11 @@ def router_state(lab: Lab) -> str:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    data = tmp_path_factory.mktemp("lab")
-    server = f"127.0.0.1:{free_port()}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IXCHANGE_")}
-    env.update(
-        IXCHANGE_DATA_DIR=str(data),
-        IXCHANGE_SERVER=server,
-        IXCHANGE_OPENFLOW_LISTEN=f"127.0.0.1:{free_port()}",
-        IXCHANGE_METRICS_LISTEN="127.0.0.1:0",
-        PYTHONPATH=str(ROOT),
-    )
-    running = Lab(env, data, server)
-    up = running.ixchange("lab", "up", check=False)
-    assert up.returncode == 0, up.stdout + up.stderr
+    running = Lab.up(tmp_path_factory.mktemp("lab"))
     try:
         yield running
     finally:
-        running.ixchange("lab", "down", check=False)
+        running.down()
 
 
 def test_a_deal_brings_traffic_up_within_seconds_and_only_between_its_parties(lab: Lab) -> None:
