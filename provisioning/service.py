@@ -218,7 +218,7 @@ class FabricProvisioner:
             log.warning("deal %d: provisioning failed: %s", deal_id, reason)
             await self._set(deal_id, DealStatus.PROVISIONING_FAILED, reason)
             return
-        summary = f"{describe(intent, self.inventory)}; probe {probe_ms:.1f} ms"
+        summary = f"{describe(intent)}; probe {probe_ms:.1f} ms"
         if await self._set(deal_id, DealStatus.ACTIVE, summary):
             if self.metrics:
                 self.metrics.to_active.observe(time.monotonic() - started)
@@ -405,7 +405,8 @@ class FabricProvisioner:
         return problems
 
 
-def describe(intent: Intent, inventory: Inventory) -> str:
+def describe(intent: Intent) -> str:
+    """The deal's path in words, for its ACTIVE status reason."""
     path = " > ".join(intent.nodes())
     vlans = f"VLAN {intent.buyer_vlan or 'untagged'} at the buyer, {intent.seller_vlan or 'untagged'} at the seller"
     fabric = f", fabric VLAN {intent.fabric_vlan}" if intent.fabric_vlan else ""
