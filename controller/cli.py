@@ -24,6 +24,8 @@ from ixchange.v1 import (
     common_pb2,
     exchange_pb2,
     exchange_pb2_grpc,
+    fabric_pb2,
+    fabric_pb2_grpc,
     market_pb2,
     market_pb2_grpc,
     participants_pb2,
@@ -192,6 +194,7 @@ class Client:
         self.classes = classes_pb2_grpc.ClassesServiceStub(self.channel)
         self.participants = participants_pb2_grpc.ParticipantsServiceStub(self.channel)
         self.market = market_pb2_grpc.MarketServiceStub(self.channel)
+        self.fabric = fabric_pb2_grpc.FabricServiceStub(self.channel)
 
     def call(self, method: Any, request: Any) -> Any:
         return method(request, metadata=self.metadata, timeout=30)
@@ -705,6 +708,36 @@ def cmd_deals(args: argparse.Namespace, client: Client) -> int:
     return 0
 
 
+def cmd_fabric(args: argparse.Namespace, client: Client) -> int:
+    reply = client.call(client.fabric.GetFabric, fabric_pb2.GetFabricRequest())
+    if not reply.enabled:
+        console.print("no fabric: the exchange runs without a controller or a topology (deals stay BROKERED)")
+        return 0
+    nodes = Table(title="Nodes")
+    for col in ("node", "kind", "address", "connected"):
+        nodes.add_column(col)
+    for n in reply.nodes:
+        state = "[green]yes[/]" if n.connected else ("[red]no[/]" if n.kind == "openflow" else "no session")
+        nodes.add_row(n.name, n.kind, n.address, state)
+    links = Table(title="Links")
+    for col in ("link", "capacity", "committed", "deals", "LLDP", "untagged"):
+        links.add_column(col, justify="right" if col in ("capacity", "committed", "deals") else "left")
+    for link in reply.links:
+        lldp = "seen" if link.seen else "-"
+        untagged = "yes" if link.untagged else ""
+        links.add_row(
+            link.name, fmt_kbps(link.capacity_kbps), fmt_kbps(link.load_kbps), str(link.deals), lldp, untagged
+        )
+    console.print(nodes)
+    console.print(links)
+    console.print(f"deals holding a path: {reply.provisioned_deals}")
+    for problem in reply.link_problems:
+        console.print(f"[yellow]topology check:[/] {problem}")
+    if not reply.link_problems:
+        console.print("topology check: LLDP agrees with the topology (between connected switches)")
+    return 0
+
+
 def cmd_terminate(args: argparse.Namespace, client: Client) -> int:
     reply = client.call(
         client.exchange.TerminateDeal, exchange_pb2.TerminateDealRequest(deal_id=args.deal_id, reason=args.reason)
@@ -968,6 +1001,7 @@ def build_parser() -> argparse.ArgumentParser:
     lab_exec = lab_sub.add_parser("exec", help="run a command on a lab host (ba, bb, sa, sb, sr, r1)")
     lab_exec.add_argument("host")
     lab_exec.add_argument("command_line", nargs=argparse.REMAINDER)
+    sub.add_parser("fabric", help="the network: nodes, links, load, LLDP cross-check (operator)")
     terminate = sub.add_parser("terminate", help="end a deal: its interconnection is removed")
     terminate.add_argument("deal_id", type=int)
     terminate.add_argument("--reason", default="")
@@ -1060,6 +1094,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "book": cmd_book,
             "deals": cmd_deals,
             "terminate": cmd_terminate,
+            "fabric": cmd_fabric,
             "watch": cmd_watch,
             "classes": cmd_classes,
             "agreements": cmd_agreements,

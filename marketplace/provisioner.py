@@ -3,12 +3,41 @@
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from marketplace.deals import Deal
 
 if TYPE_CHECKING:
     from marketplace.api.sequencer import Sequencer
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStatus:
+    name: str
+    kind: str  # "openflow" or "router"
+    connected: bool
+    address: str  # datapath id, or NAPALM driver and host
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStatus:
+    name: str
+    capacity_kbps: int
+    load_kbps: int
+    deals: int
+    seen: bool  # LLDP sees it
+    untagged: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FabricStatus:
+    """What the provisioning layer can tell an operator about the network."""
+
+    nodes: tuple[NodeStatus, ...]
+    links: tuple[LinkStatus, ...]
+    link_problems: tuple[str, ...] = field(default_factory=tuple)
+    provisioned_deals: int = 0
 
 
 class Provisioner(Protocol):
@@ -24,6 +53,9 @@ class Provisioner(Protocol):
     def deal_brokered(self, deal: Deal) -> None: ...
 
     def deal_ending(self, deal: Deal) -> None: ...
+
+    def fabric_status(self) -> FabricStatus | None:
+        """The network as the controller sees it; None without one."""
 
 
 class HoldingProvisioner:
@@ -44,4 +76,7 @@ class HoldingProvisioner:
         self.handed.append(deal.deal_id)
 
     def deal_ending(self, deal: Deal) -> None:
+        return None
+
+    def fabric_status(self) -> FabricStatus | None:
         return None

@@ -99,6 +99,11 @@ class RouterDrivers:
         self._sessions: dict[str, Any] = {}
         self._guard = threading.Lock()
 
+    def open_sessions(self) -> set[str]:
+        """Nodes with a session open now."""
+        with self._guard:
+            return set(self._sessions)
+
     def close(self) -> None:
         """Log out of every node (the exchange is stopping)."""
         with self._guard:

@@ -27,6 +27,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from marketplace.deals import Agreement, Deal, DealStatus
 from marketplace.errors import DomainError
+from marketplace.provisioner import FabricStatus, LinkStatus, NodeStatus
 from provisioning.intent import (
     FabricState,
     Hop,
@@ -385,6 +386,36 @@ class FabricProvisioner:
     def _sequencer(self) -> Sequencer:
         assert self._seq is not None, "start() first"
         return self._seq
+
+    def fabric_status(self) -> FabricStatus:
+        connected = self.openflow.connected_switches()
+        sessions = self.routers.open_sessions()
+        nodes = []
+        for node in self.inventory.nodes.values():
+            if node.kind is NodeKind.OPENFLOW:
+                up, address = node.datapath_id in connected, f"dpid {node.datapath_id:#x}"
+            else:
+                up, address = node.name in sessions, f"{node.driver} at {node.host}"
+            nodes.append(NodeStatus(node.name, node.kind.value, up, address))
+        seen = {frozenset({(a, b), (c, d)}) for a, b, c, d in self.openflow.links_seen}
+        links = []
+        for link in self.inventory.links:
+            a, z = self.inventory.nodes[link.a_node], self.inventory.nodes[link.z_node]
+            a_port, z_port = a.port(link.a_port), z.port(link.z_port)
+            assert a_port is not None and z_port is not None
+            ends = frozenset({(a.datapath_id, a_port.number), (z.datapath_id, z_port.number)})
+            on_it = [i for i in self.intents.values() if link.key in i.links]
+            links.append(
+                LinkStatus(
+                    link.key,
+                    link.capacity_kbps,
+                    self.state.link_load.get(link.key, 0),
+                    len(on_it),
+                    ends in seen,
+                    link.untagged,
+                )
+            )
+        return FabricStatus(tuple(nodes), tuple(links), tuple(self.link_problems), len(self.intents))
 
     # ----- LLDP cross-check -----------------------------------------------------------
 

@@ -58,7 +58,11 @@ class LabDriver:
 
     def ixchange(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "controller.cli", *args], env=self.env, text=True, capture_output=True, check=check
+            [sys.executable, "-m", "controller.cli", *args],
+            env={**self.env, "COLUMNS": "200"},  # tables unwrapped, for reading
+            text=True,
+            capture_output=True,
+            check=check,
         )
 
     def on(self, host: str, *command: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:

@@ -21,6 +21,8 @@ from ixchange.v1 import (
     classes_pb2_grpc,
     exchange_pb2,
     exchange_pb2_grpc,
+    fabric_pb2,
+    fabric_pb2_grpc,
     market_pb2,
     market_pb2_grpc,
     participants_pb2,
@@ -30,7 +32,13 @@ from ixchange.v1 import (
 from marketplace.api.auth import Authenticator
 from marketplace.api.metrics import ExchangeMetrics
 from marketplace.api.sequencer import Sequencer
-from marketplace.api.servicers import ClassesServicer, ExchangeServicer, MarketServicer, ParticipantsServicer
+from marketplace.api.servicers import (
+    ClassesServicer,
+    ExchangeServicer,
+    FabricServicer,
+    MarketServicer,
+    ParticipantsServicer,
+)
 from marketplace.classing import DEFAULT_SCHEMES
 from marketplace.engine import ExchangeEngine
 from marketplace.parameters import DEFAULT_PARAMETERS
@@ -46,6 +54,7 @@ SERVICE_NAMES = (
     classes_pb2.DESCRIPTOR.services_by_name["ClassesService"].full_name,
     participants_pb2.DESCRIPTOR.services_by_name["ParticipantsService"].full_name,
     market_pb2.DESCRIPTOR.services_by_name["MarketService"].full_name,
+    fabric_pb2.DESCRIPTOR.services_by_name["FabricService"].full_name,
 )
 OPERATOR_NAME = "operator"
 
@@ -127,6 +136,7 @@ async def create_server(
     classes_pb2_grpc.add_ClassesServiceServicer_to_server(ClassesServicer(sequencer, auth), server)
     participants_pb2_grpc.add_ParticipantsServiceServicer_to_server(ParticipantsServicer(sequencer, auth), server)
     market_pb2_grpc.add_MarketServiceServicer_to_server(MarketServicer(sequencer, auth), server)
+    fabric_pb2_grpc.add_FabricServiceServicer_to_server(FabricServicer(sequencer, auth), server)
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(

@@ -14,6 +14,8 @@ from ixchange.v1 import (
     classes_pb2_grpc,
     exchange_pb2,
     exchange_pb2_grpc,
+    fabric_pb2,
+    fabric_pb2_grpc,
     market_pb2,
     market_pb2_grpc,
     participants_pb2,
@@ -471,6 +473,41 @@ class ParticipantsServicer(participants_pb2_grpc.ParticipantsServiceServicer):
         who = await self.auth.participant(context)
         found = [a for a in self.seq.engine.agreements.values() if who.is_operator or who.name in (a.buyer, a.seller)]
         return participants_pb2.ListAgreementsResponse(agreements=[convert.agreement_msg(a) for a in found])
+
+
+class FabricServicer(fabric_pb2_grpc.FabricServiceServicer):
+    """The network as the provisioning layer sees it (operator only)."""
+
+    def __init__(self, sequencer: Sequencer, auth: Authenticator) -> None:
+        self.seq = sequencer
+        self.auth = auth
+
+    @rpc
+    async def GetFabric(self, request: fabric_pb2.GetFabricRequest, context: Any) -> Any:
+        await self.auth.require(context, Role.OPERATOR)
+        status = self.seq.provisioner.fabric_status()
+        if status is None:
+            return fabric_pb2.GetFabricResponse(enabled=False)
+        return fabric_pb2.GetFabricResponse(
+            enabled=True,
+            nodes=[
+                fabric_pb2.FabricNode(name=n.name, kind=n.kind, connected=n.connected, address=n.address)
+                for n in status.nodes
+            ],
+            links=[
+                fabric_pb2.FabricLink(
+                    name=link.name,
+                    capacity_kbps=link.capacity_kbps,
+                    load_kbps=link.load_kbps,
+                    deals=link.deals,
+                    seen=link.seen,
+                    untagged=link.untagged,
+                )
+                for link in status.links
+            ],
+            link_problems=list(status.link_problems),
+            provisioned_deals=status.provisioned_deals,
+        )
 
 
 class MarketServicer(market_pb2_grpc.MarketServiceServicer):

@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -252,8 +253,6 @@ def test_lldp_agrees_with_the_topology(lab: Lab) -> None:
     found = re.findall(r"metrics: http://127\.0\.0\.1:(\d+)/metrics", log)
     assert found, log[-2000:]
     metrics_port = int(found[-1])
-    import urllib.request
-
     deadline = time.monotonic() + 40
     while True:
         body = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics").read().decode()
@@ -263,3 +262,8 @@ def test_lldp_agrees_with_the_topology(lab: Lab) -> None:
             break
         assert time.monotonic() < deadline, body[-3000:]
         time.sleep(1)
+    shown = lab.ixchange("fabric").stdout
+    assert "LLDP agrees with the topology" in shown, shown
+    assert re.search(r"s1\s+│\s+openflow\s+│\s+dpid 0x1\s+│\s+yes", shown), shown
+    assert re.search(r"r1\s+│\s+router\s+│\s+ixlinux at 10\.99\.0\.2", shown), shown
+    assert re.search(r"s1:p2-s2:p2\s+│\s+1G\s+│\s+0k\s+│\s+0\s+│\s+seen", shown), shown

@@ -309,3 +309,15 @@ def test_terminating_a_deal_through_the_api(operator: Client) -> None:
     assert again.status == common_pb2.DEAL_STATUS_TERMINATED and again.status_reason == ended.status_reason
     code, details = code_of(lambda: buyer.request("r2", limit=900, service_end=Timestamp(seconds=1)))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith("service_end:")
+
+
+def test_the_fabric_view_is_for_operators_and_says_when_there_is_no_network(operator: Client) -> None:
+    from ixchange.v1 import fabric_pb2, fabric_pb2_grpc
+
+    fabric = fabric_pb2_grpc.FabricServiceStub(operator.channel)
+    assert operator(fabric.GetFabric, fabric_pb2.GetFabricRequest()).enabled is False  # no controller here
+    buyer = operator.as_participant("globex", BUYER)
+    code, details = code_of(
+        lambda: buyer(fabric_pb2_grpc.FabricServiceStub(buyer.channel).GetFabric, fabric_pb2.GetFabricRequest())
+    )
+    assert code == grpc.StatusCode.PERMISSION_DENIED and "OPERATOR" in details
