@@ -12,9 +12,10 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from ixchange.v1 import common_pb2
+from ixchange.v1 import common_pb2, exchange_pb2
 
 from provisioning.intent import deal_cookie
 from topologies.driver import LabDriver as Lab
@@ -112,6 +113,27 @@ def test_termination_removes_every_flow_of_the_deal_and_traffic_stops(lab: Lab) 
     assert deal_flows_anywhere(deal_id) == {}
     assert not any(m in meters_on(s) for s in SWITCHES for m in (2 * deal_id - 1, 2 * deal_id))
     assert not lab.reaches("bb", p.seller_ip)
+    # Every step was an event, in order, for both parties.
+    statuses = [e.deal.status for e in deal_events(lab, "buyer-b", deal_id)]
+    assert statuses == [
+        common_pb2.DEAL_STATUS_BROKERED,  # struck under the agreement (DEAL_CREATED)
+        common_pb2.DEAL_STATUS_PROVISIONING,
+        common_pb2.DEAL_STATUS_ACTIVE,
+        common_pb2.DEAL_STATUS_TERMINATING,
+        common_pb2.DEAL_STATUS_TERMINATED,
+    ]
+
+
+def deal_events(lab: Lab, participant: str, deal_id: int) -> list[Any]:
+    """The participant's events about one deal, from the journal, up to its TERMINATED."""
+    stub, auth = lab.stub(participant)
+    found = []
+    for event in stub.WatchEvents(exchange_pb2.WatchEventsRequest(after_sequence=0), metadata=auth, timeout=10):
+        if event.HasField("deal") and event.deal.deal_id == deal_id:
+            found.append(event)
+            if event.deal.status == common_pb2.DEAL_STATUS_TERMINATED:
+                break
+    return found
 
 
 def test_the_deal_end_time_removes_the_interconnection(lab: Lab) -> None:
