@@ -83,6 +83,7 @@ def main(deals: int = 2_500) -> list[dict[str, object]]:
     # The controller: one change set per deal, all in flight at once; the driver batches
     # them (one barrier and one bundle per batch) and confirms each deal's own future.
     driver = OpenFlowDriver()
+    driver.wants_known()  # nothing to restore: switches reconcile as they connect
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])

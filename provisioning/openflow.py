@@ -103,8 +103,26 @@ class OpenFlowDriver:
         self.reconciled: dict[int, threading.Event] = {}  # set after each (re)connect's reconcile
         self._probes: dict[bytes, Future[None]] = {}  # nonce -> waiting data-plane probe
         self.links_seen: set[tuple[int, int, int, int]] = set()  # LLDP: (dpid, port, dpid, port)
+        # Until the exchange has said what must exist (after a restart, from the store), a
+        # connecting switch waits: reconciling it against nothing would delete every deal.
+        self._wants_known = False
 
     # ----- called by the exchange (any thread) ----------------------------------------
+
+    def want(self, dpid: int, deal_id: int, flows: Iterable[Flow], meters: Iterable[Meter]) -> None:
+        """Record that a deal's flows and meters must exist on a switch, without sending
+        them: reconciliation installs them (after a restart)."""
+        with self._lock:
+            self._wanted.setdefault(dpid, {})[deal_id] = (tuple(flows), tuple(meters))
+
+    def wants_known(self) -> None:
+        """Everything that must exist has been said (`want`): reconcile the switches that
+        connected meanwhile, and every one that connects from now on."""
+        with self._lock:
+            self._wants_known = True
+            waiting = [s.dp for s in self._switches.values()]
+            for dp in waiting:
+                self._ask_what_it_has(dp)
 
     def connected(self, dpid: int) -> bool:
         with self._lock:
@@ -198,14 +216,8 @@ class OpenFlowDriver:
             old = self._switches.get(dp.id)
             self._switches[dp.id] = _Switch(dp)
             self.reconciled.setdefault(dp.id, threading.Event()).clear()
-            self._reconciling[dp.id] = _Reconcile()
-            ofp, parser = dp.ofproto, dp.ofproto_parser
-            dp.send_msg(
-                parser.OFPFlowStatsRequest(
-                    dp, 0, ofp.OFPTT_ALL, ofp.OFPP_ANY, ofp.OFPG_ANY, COOKIE_TAG, COOKIE_TAG_MASK, parser.OFPMatch()
-                )
-            )
-            dp.send_msg(parser.OFPMeterConfigStatsRequest(dp, 0, ofp.OFPM_ALL))
+            if self._wants_known:
+                self._ask_what_it_has(dp)
         if old is not None:
             _fail_all(old, f"switch {dp.id:#x} reconnected")
 
@@ -271,6 +283,17 @@ class OpenFlowDriver:
         log.warning("switch %#x: error for xid %d outside any change: %s", dpid, xid, text)
 
     # ----- internals (lock held) ------------------------------------------------------
+
+    def _ask_what_it_has(self, dp: Any) -> None:
+        """Start a reconcile: the switch's deal flows and meters, by stats request."""
+        self._reconciling[dp.id] = _Reconcile()
+        ofp, parser = dp.ofproto, dp.ofproto_parser
+        dp.send_msg(
+            parser.OFPFlowStatsRequest(
+                dp, 0, ofp.OFPTT_ALL, ofp.OFPP_ANY, ofp.OFPG_ANY, COOKIE_TAG, COOKIE_TAG_MASK, parser.OFPMatch()
+            )
+        )
+        dp.send_msg(parser.OFPMeterConfigStatsRequest(dp, 0, ofp.OFPM_ALL))
 
     def _maybe_reconcile(self, dp: Any, state: _Reconcile) -> None:
         if not (state.flows_done and state.meters_done):

@@ -130,6 +130,7 @@ class FabricProvisioner:
                 self._chain(deal_id, self._clean_up(intent))  # ended; its removal did not finish
             elif deal.status is DealStatus.ACTIVE:
                 self._want(intent)
+        self.openflow.wants_known()  # switches that connected meanwhile reconcile now
         for deal in live.values():
             if deal.status in (DealStatus.BROKERED, DealStatus.PROVISIONING):
                 self._chain(deal.deal_id, self._provision(deal))
@@ -321,7 +322,7 @@ class FabricProvisioner:
             dpid = self.inventory.nodes[node].datapath_id
             flows = [f for f in intent.flows if f.node == node]
             meters = [m for m in intent.meters if m.node == node]
-            self.openflow.install(dpid, intent.deal_id, flows, meters).add_done_callback(_ignore)
+            self.openflow.want(dpid, intent.deal_id, flows, meters)
 
     def _forget(self, intent: Intent) -> None:
         if self.intents.get(intent.deal_id) is intent:

@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -169,12 +170,29 @@ def test_restarting_ixchange_reconciles_the_switches(lab: Lab) -> None:
         check=True,
     )
     assert flows_of(deal_id, "s3") == [] and flows_of(999_999, "s1")
-    up = lab.ixchange("lab", "up", check=False)  # the network is up: this starts the exchange only
-    assert up.returncode == 0, up.stdout + up.stderr
-    deadline = time.monotonic() + 20
-    while (not flows_of(deal_id, "s3") or flows_of(999_999, "s1")) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    # s2 keeps the deal's flows all along: the restarted controller must not reconcile a
+    # switch before it has read from the store what must exist.
+    s2_counts: list[int] = []
+    sampling = threading.Event()
+
+    def sample() -> None:
+        while not sampling.is_set():
+            s2_counts.append(len(flows_of(deal_id, "s2")))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        up = lab.ixchange("lab", "up", check=False)  # the network is up: this starts the exchange only
+        assert up.returncode == 0, up.stdout + up.stderr
+        deadline = time.monotonic() + 20
+        while (not flows_of(deal_id, "s3") or flows_of(999_999, "s1")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        sampling.set()
+        sampler.join()
     assert len(flows_of(deal_id, "s3")) == 2 and flows_of(999_999, "s1") == []
+    assert s2_counts and min(s2_counts) == 2, s2_counts
     assert lab.deal(deal_id).status == common_pb2.DEAL_STATUS_ACTIVE
     assert lab.reaches("ba", p.seller_ip)
     lab.terminate("buyer-a", deal_id)

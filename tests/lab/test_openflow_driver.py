@@ -37,6 +37,7 @@ def free_port() -> int:
 def controller() -> tuple[OpenFlowDriver, int]:
     subprocess.run([str(ROOT / "tests" / "tools" / "ovs.sh"), "start"], check=True)
     driver = OpenFlowDriver()
+    driver.wants_known()  # nothing to restore: switches reconcile as they connect
     port = free_port()
     start_controller(driver, port, "127.0.0.1")
     return driver, port

@@ -57,6 +57,7 @@ def barrier_of(write: list[tuple[int, int]]) -> int:
 
 def connected(version: int) -> tuple[OpenFlowDriver, RecordingDatapath]:
     driver = OpenFlowDriver()
+    driver.wants_known()  # nothing to restore: switches reconcile as they connect
     dp = RecordingDatapath(version)
     driver.switch_connected(dp)
     driver.flow_stats(dp, [], more=False)
@@ -128,3 +129,20 @@ def test_a_disconnect_fails_everything_waiting() -> None:
             future.result(0)
     with pytest.raises(SwitchError, match="not connected"):
         driver.install(dp.id, 3, flows(3), []).result(0)
+
+
+def test_switches_wait_to_reconcile_until_the_exchange_says_what_must_exist() -> None:
+    driver = OpenFlowDriver()  # a restarting exchange: wants not known yet
+    dp = RecordingDatapath(ofwire.OF14)
+    driver.switch_connected(dp)
+    assert dp.stats_requests == 0 and not dp.writes  # nothing asked, nothing deleted
+    driver.want(dp.id, 5, flows(5), [Meter("s", 9, 1000, 100)])
+    driver.wants_known()
+    assert dp.stats_requests == 2  # flow and meter stats: the reconcile starts
+    driver.flow_stats(dp, [deal_cookie(5), deal_cookie(6)], more=False)
+    driver.meter_config(dp, [9], more=False)
+    kinds = [k for k, _ in dp.writes[0]]
+    # meter 9 exists: modified, not added; deal 6 is a stray: deleted; deal 5 re-added
+    assert kinds == [ofwire.OFPT_METER_MOD, 33, 34, 34, 33, ofwire.OFPT_BARRIER_REQUEST]
+    driver.barrier_reply(dp.id, barrier_of(dp.writes[0]))
+    assert driver.reconciled[dp.id].is_set()
