@@ -70,8 +70,23 @@ class LabDriver:
             ["mnexec", "-a", str(self.host_pid(host)), *command], text=True, capture_output=True, timeout=timeout
         )
 
-    def reaches(self, host: str, address: str) -> bool:
-        return self.on(host, "ping", "-c", "2", "-i", "0.2", "-W", "1", address).returncode == 0
+    def reaches(self, host: str, address: str, within_s: int = 3) -> bool:
+        """A ping answered within a few seconds (one every 0.2 s until the first reply)."""
+        return self.on(host, "ping", "-c", "1", "-i", "0.2", "-w", str(within_s), address).returncode == 0
+
+    def end_all_deals(self) -> None:
+        """Terminate every deal still holding (or being given) a path, as the operator."""
+        stub, _ = self.stub(None)
+        auth = (("authorization", f"Bearer {(self.data_dir / 'operator.token').read_text().strip()}"),)
+        live = (common_pb2.DEAL_STATUS_BROKERED, common_pb2.DEAL_STATUS_PROVISIONING, common_pb2.DEAL_STATUS_ACTIVE)
+        for deal in stub.ListDeals(exchange_pb2.ListDealsRequest(), metadata=auth).deals:
+            if deal.status in live:
+                stub.TerminateDeal(exchange_pb2.TerminateDealRequest(deal_id=deal.deal_id), metadata=auth)
+        for deal in stub.ListDeals(exchange_pb2.ListDealsRequest(), metadata=auth).deals:
+            if deal.status not in (common_pb2.DEAL_STATUS_TERMINATED, common_pb2.DEAL_STATUS_PROVISIONING_FAILED):
+                self.wait_status(
+                    deal.deal_id, common_pb2.DEAL_STATUS_TERMINATED, common_pb2.DEAL_STATUS_PROVISIONING_FAILED
+                )
 
     def stub(self, name: str | None) -> Any:
         """The exchange stub and the call metadata of participant `name`."""

@@ -47,6 +47,19 @@ def deal_flows_anywhere(deal_id: int) -> dict[str, list[str]]:
     return {s: f for s in SWITCHES if (f := flows_of(deal_id, s))}
 
 
+def diagnosis(lab: Lab, *hosts: str) -> str:
+    """What to look at when traffic does not pass: the fabric's flows, the customer edges'
+    MAC tables, the hosts' neighbours."""
+    parts = []
+    for bridge in (*SWITCHES, *(f"ce{h}" for h in hosts)):
+        flows = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", bridge], capture_output=True, text=True)
+        fdb = subprocess.run(["ovs-appctl", "fdb/show", bridge], capture_output=True, text=True)
+        parts.append(f"--- {bridge}\n{flows.stdout}{fdb.stdout}")
+    for host in hosts:
+        parts.append(f"--- {host}\n{lab.on(host, 'ip', 'neigh').stdout}{lab.on(host, 'ip', '-br', 'addr').stdout}")
+    return "\n".join(parts)
+
+
 def router_state(lab: Lab) -> str:
     return lab.on("r1", "sh", "-c", "ip -br link show type bridge; tc qdisc show | grep htb || true").stdout
 
@@ -60,6 +73,13 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         running.down()
 
 
+@pytest.fixture(autouse=True)
+def no_deals_left(lab: Lab) -> Iterator[None]:
+    """Whatever a test leaves (also when it fails) is terminated before the next one."""
+    yield
+    lab.end_all_deals()
+
+
 def test_a_deal_brings_traffic_up_within_seconds_and_only_between_its_parties(lab: Lab) -> None:
     p = pair("buyer-a", "seller-a")
     assert not lab.reaches("ba", p.seller_ip)  # nothing before the deal
@@ -68,7 +88,7 @@ def test_a_deal_brings_traffic_up_within_seconds_and_only_between_its_parties(la
     deal = lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE, common_pb2.DEAL_STATUS_PROVISIONING_FAILED)
     assert deal.status == common_pb2.DEAL_STATUS_ACTIVE, deal.status_reason
     assert "probe" in deal.status_reason and "path s3 > s1" in deal.status_reason
-    assert lab.reaches("ba", p.seller_ip) and lab.reaches("sa", p.buyer_ip)
+    assert lab.reaches("ba", p.seller_ip) and lab.reaches("sa", p.buyer_ip), diagnosis(lab, "ba", "sa")
     assert time.monotonic() - started < 10
     # Unrelated participants, even on the deal's own VLAN numbers and subnet, reach neither end.
     intruders = [("bb", "cebb", p.buyer_vlan, "10.0.1.3"), ("sb", "cesb", p.seller_vlan, "10.0.1.4")]
