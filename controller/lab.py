@@ -113,6 +113,12 @@ def up(settings: Settings, with_exchange: bool = True) -> dict[str, Any]:
     state.mkdir(parents=True, exist_ok=True)
     net_pid, net_log = state / "mininet.pid", state / "mininet.log"
     if _alive(net_pid) is None:
+        other = subprocess.run(["pgrep", "-f", "topologies.lab run"], capture_output=True, text=True).stdout.split()
+        if other:
+            raise LabError(
+                f"another lab is running (process {other[0]}); its names are machine-wide: "
+                "stop it with `ixchange lab down` and the same IXCHANGE_DATA_DIR first"
+            )
         clean_leftovers(state)  # of a lab that died
         (state / "lab.json").unlink(missing_ok=True)
         with console.status("building the Mininet network (3 switches, router r1, 5 participants)..."):
