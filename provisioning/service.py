@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -250,9 +251,13 @@ class FabricProvisioner:
     async def _clean_up_forever(self) -> None:
         while True:
             await asyncio.sleep(CLEANUP_EVERY_S)
-            live: dict[int, Deal] = await self._sequencer().run(_live_deals)
-            for deal_id, intent in list(self.intents.items()):
-                if deal_id not in live and deal_id not in self._work:
+            idle = [deal_id for deal_id in self.intents if deal_id not in self._work]
+            if not idle:
+                continue  # the common case: no sequencer command at all
+            ended = await self._sequencer().run(partial(_ended, deal_ids=idle))
+            for deal_id in ended:
+                intent = self.intents.get(deal_id)
+                if intent is not None and deal_id not in self._work:
                     self._chain(deal_id, self._clean_up(intent))
 
     # ----- steps ----------------------------------------------------------------------
@@ -450,6 +455,11 @@ def _begin(engine: ExchangeEngine, deal_id: int, now: int) -> Agreement:
     if deal is None or deal.status is not DealStatus.PROVISIONING:  # PROVISIONING: resumed after a restart
         deal = engine.set_deal_status(deal_id, DealStatus.PROVISIONING, "finding a path", now)
     return engine.agreements[deal.agreement_id]
+
+
+def _ended(engine: ExchangeEngine, _now: int, deal_ids: list[int]) -> list[int]:
+    """Which of these deals are no longer live (final)."""
+    return [d for d in deal_ids if d not in engine.deals]
 
 
 def _live_deals(engine: ExchangeEngine, _now: int) -> dict[int, Deal]:

@@ -76,8 +76,7 @@ class LabDriver:
 
     def end_all_deals(self) -> None:
         """Terminate every deal still holding (or being given) a path, as the operator."""
-        stub, _ = self.stub(None)
-        auth = (("authorization", f"Bearer {(self.data_dir / 'operator.token').read_text().strip()}"),)
+        stub, auth = self.stub(None)
         live = (common_pb2.DEAL_STATUS_BROKERED, common_pb2.DEAL_STATUS_PROVISIONING, common_pb2.DEAL_STATUS_ACTIVE)
         for deal in stub.ListDeals(exchange_pb2.ListDealsRequest(), metadata=auth).deals:
             if deal.status in live:
@@ -89,8 +88,9 @@ class LabDriver:
                 )
 
     def stub(self, name: str | None) -> Any:
-        """The exchange stub and the call metadata of participant `name`."""
-        token = (self.data_dir / "credentials" / f"{name}.token").read_text().strip() if name else ""
+        """The exchange stub and the call metadata of participant `name` (None: the operator)."""
+        token_file = self.data_dir / "credentials" / f"{name}.token" if name else self.data_dir / "operator.token"
+        token = token_file.read_text().strip()
         if self.channel is None:
             self.channel = grpc.insecure_channel(self.server)
         return exchange_pb2_grpc.ExchangeServiceStub(self.channel), (("authorization", f"Bearer {token}"),)
@@ -132,9 +132,7 @@ class LabDriver:
 
     def deal(self, deal_id: int) -> Any:
         """The deal as the operator sees it."""
-        operator = (self.data_dir / "operator.token").read_text().strip()
-        stub, _ = self.stub(None)
-        auth = (("authorization", f"Bearer {operator}"),)
+        stub, auth = self.stub(None)
         return stub.GetDeal(exchange_pb2.GetDealRequest(deal_id=deal_id), metadata=auth).deal
 
     def wait_status(self, deal_id: int, *statuses: int, timeout: float = 30) -> Any:
