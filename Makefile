@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_TEST_PACKAGES := openssl postgresql openvswitch-switch $(APT_LAB_PACKAGES)
+APT_TEST_PACKAGES = openssl postgresql openvswitch-switch $(APT_LAB_PACKAGES)
 # The lab: Mininet with userspace Open vSwitch, sshd for the Linux router node, iperf3,
 # ping, and ethtool (TCP checksum offload off on the lab's veths).
 APT_LAB_PACKAGES := mininet openssh-server openssh-client iperf3 iputils-ping ethtool
