@@ -12,10 +12,10 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import e2e, flowmods, match_to_traffic, matching
+from bench import e2e, fairness, flowmods, match_to_traffic, matching
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BENCHES = ("matching", "e2e", "flowmods", "match_to_traffic")
+BENCHES = ("matching", "e2e", "fairness", "flowmods", "match_to_traffic")
 
 
 def machine() -> dict[str, object]:
@@ -50,6 +50,8 @@ def main() -> None:
         rows += matching.main((20_000,) if args.quick else (100_000, 1_000_000))
     if "e2e" in chosen:
         rows += e2e.main(open_orders=10_000 if args.quick else 100_000, fixed_seconds=3 if args.quick else 10)
+    if "fairness" in chosen:
+        rows += fairness.main(seconds=4 if args.quick else 8)
     if "flowmods" in chosen:
         rows += flowmods.main(500 if args.quick else 2_500)
     if "match_to_traffic" in chosen:

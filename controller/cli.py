@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import csv
 import logging
-import re
 import signal
 import sys
 import time
@@ -20,185 +19,34 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from ixchange.v1 import (
     classes_pb2,
-    classes_pb2_grpc,
     common_pb2,
     exchange_pb2,
-    exchange_pb2_grpc,
     fabric_pb2,
-    fabric_pb2_grpc,
     market_pb2,
-    market_pb2_grpc,
-    participants_pb2,
-    participants_pb2_grpc,
 )
-from rich.console import Console
 from rich.table import Table
 
+from controller import cli_participants
+from controller.cli_common import (
+    ROUTING,
+    SERVICE_NAMES,
+    SERVICES,
+    TIME_IN_FORCE,
+    Client,
+    CliError,
+    capacity,
+    console,
+    enum_name,
+    err_console,
+    fmt_kbps,
+    fmt_time,
+    key_value,
+    route,
+    when,
+)
 from marketplace.errors import DomainError
 from marketplace.report import CSV_COLUMNS, day_window
 from marketplace.settings import Settings, load_settings
-
-console = Console()
-err_console = Console(stderr=True)
-
-SERVICES = {
-    "eline": common_pb2.SERVICE_TYPE_ETHERNET_ELINE,
-    "transit": common_pb2.SERVICE_TYPE_IP_TRANSIT,
-    "voice": common_pb2.SERVICE_TYPE_VOICE_TERMINATION,
-}
-SERVICE_NAMES = {v: k for k, v in SERVICES.items()}
-ROLES = {
-    "seller": participants_pb2.ROLE_SELLER,
-    "buyer": participants_pb2.ROLE_BUYER,
-    "operator": participants_pb2.ROLE_OPERATOR,
-}
-UNITS = {"k": 1, "m": 1_000, "g": 1_000_000, "t": 1_000_000_000}
-TIME_IN_FORCE = {
-    "gtc": common_pb2.TIME_IN_FORCE_GOOD_TILL_CANCELLED,
-    "gtd": common_pb2.TIME_IN_FORCE_GOOD_TILL_DATE,
-    "ioc": common_pb2.TIME_IN_FORCE_IMMEDIATE_OR_CANCEL,
-    "fok": common_pb2.TIME_IN_FORCE_FILL_OR_KILL,
-    "aon": common_pb2.TIME_IN_FORCE_ALL_OR_NONE,
-}
-ROUTING = {
-    "cheapest": common_pb2.ROUTING_POLICY_CHEAPEST_FIRST,
-    "quality": common_pb2.ROUTING_POLICY_QUALITY_FIRST,
-}
-
-
-class CliError(Exception):
-    """A usage problem the user can fix; printed without a traceback."""
-
-
-# ----- argument parsing helpers ---------------------------------------------------------
-
-
-def capacity(text: str) -> int:
-    """'10G', '100M', '512k' or plain kbit/s -> kbit/s."""
-    m = re.fullmatch(r"(\d+)\s*([kKmMgGtT]?)(?:bps|b)?", text.strip())
-    if not m:
-        raise argparse.ArgumentTypeError(f"capacity {text!r}: use e.g. 1G, 100M, 512k or kbit/s")
-    return int(m.group(1)) * UNITS.get(m.group(2).lower(), 1)
-
-
-def key_value(text: str) -> tuple[str, int]:
-    name, sep, value = text.partition("=")
-    if not sep or not re.fullmatch(r"-?\d+", value.strip()):
-        raise argparse.ArgumentTypeError(f"{text!r}: use parameter=integer, e.g. latency_us=4000")
-    return name.strip(), int(value)
-
-
-def route(text: str) -> tuple[str, str]:
-    a, sep, z = text.partition(":")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"route {text!r}: use A-END:Z-END, e.g. FRA1:AMS2")
-    return a, z
-
-
-def when(text: str) -> Timestamp:
-    """'+2h', '+30m', '+7d' or an ISO 8601 time."""
-    m = re.fullmatch(r"\+(\d+)([smhd])", text.strip())
-    if m:
-        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
-        moment = datetime.now(UTC) + timedelta(**{unit: int(m.group(1))})
-    else:
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"time {text!r}: use +2h, +7d or ISO 8601") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
-
-
-def interconnect(party: int) -> Any:
-    def parse(text: str) -> participants_pb2.Interconnect:
-        m = re.fullmatch(r"([^:]+):([^:]+):(\d+)(?:-(\d+))?", text)
-        if not m:
-            raise argparse.ArgumentTypeError(f"{text!r}: use NODE:PORT:VLAN or NODE:PORT:VLAN_MIN-VLAN_MAX")
-        lo = int(m.group(3))
-        return participants_pb2.Interconnect(
-            party=party, node=m.group(1), port=m.group(2), vlan_min=lo, vlan_max=int(m.group(4) or lo)
-        )
-
-    return parse
-
-
-def fmt_kbps(kbps: int) -> str:
-    for unit, scale in (("T", 10**9), ("G", 10**6), ("M", 10**3)):
-        if kbps >= scale and kbps % scale == 0:
-            return f"{kbps // scale}{unit}"
-    return f"{kbps}k"
-
-
-def fmt_time(stamp: Timestamp) -> str:
-    if not stamp.seconds and not stamp.nanos:
-        return ""
-    return stamp.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def enum_name(enum: Any, value: int, prefix: str) -> str:
-    return str(enum.Name(value)).removeprefix(prefix)
-
-
-# ----- credentials and channel ----------------------------------------------------------
-
-
-def token_for(settings: Settings, as_name: str | None) -> str:
-    """The token to send: --as NAME's saved credential, IXCHANGE_TOKEN, or the operator's."""
-    if as_name:
-        path = settings.credentials_dir / f"{as_name}.token"
-        if not path.exists():
-            raise CliError(
-                f"no saved credential for {as_name} at {path}; "
-                f"register it with `ixchange participants add {as_name} ...`"
-            )
-        return path.read_text().strip()
-    if settings.token:
-        return settings.token
-    path = settings.operator_token_file
-    if path.exists():
-        return path.read_text().strip()
-    raise CliError(
-        f"no credential: set IXCHANGE_TOKEN, pass --as NAME, or start `ixchange serve` once "
-        f"(it writes the operator credential to {path})"
-    )
-
-
-def save_token(settings: Settings, name: str, token: str) -> Path:
-    settings.credentials_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = settings.credentials_dir / f"{name}.token"
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)
-    path.write_text(token + "\n")
-    return path
-
-
-class Client:
-    """Stubs and credentials for one CLI invocation."""
-
-    def __init__(self, settings: Settings, as_name: str | None) -> None:
-        if settings.ca_cert:
-            creds = grpc.ssl_channel_credentials(
-                Path(settings.ca_cert).read_bytes(),
-                Path(settings.client_key).read_bytes() if settings.client_key else None,
-                Path(settings.client_cert).read_bytes() if settings.client_cert else None,
-            )
-            self.channel = grpc.secure_channel(settings.server, creds)
-        else:
-            self.channel = grpc.insecure_channel(settings.server)
-        self.metadata = (("authorization", f"Bearer {token_for(settings, as_name)}"),)
-        self.exchange = exchange_pb2_grpc.ExchangeServiceStub(self.channel)
-        self.classes = classes_pb2_grpc.ClassesServiceStub(self.channel)
-        self.participants = participants_pb2_grpc.ParticipantsServiceStub(self.channel)
-        self.market = market_pb2_grpc.MarketServiceStub(self.channel)
-        self.fabric = fabric_pb2_grpc.FabricServiceStub(self.channel)
-
-    def call(self, method: Any, request: Any) -> Any:
-        return method(request, metadata=self.metadata, timeout=30)
-
 
 # ----- tables ---------------------------------------------------------------------------
 
@@ -671,7 +519,7 @@ def cmd_orders(args: argparse.Namespace, client: Client) -> int:
 
 
 def cmd_book(args: argparse.Namespace, client: Client) -> int:
-    req = exchange_pb2.GetBookRequest(grade=args.grade or "", depth=args.depth)
+    req = exchange_pb2.GetBookRequest(grade=args.grade or "", depth=args.depth, page_token=args.page or "")
     if args.service:
         req.service_type = SERVICES[args.service]
     if args.route:
@@ -698,6 +546,8 @@ def cmd_book(args: argparse.Namespace, client: Client) -> int:
                 str(ask.circuits) if ask else "",
             )
         console.print(table)
+    if reply.next_page_token:
+        console.print(f"more books: ixchange book --page {reply.next_page_token} (with the same filters)")
     return 0
 
 
@@ -838,64 +688,6 @@ def cmd_classes(args: argparse.Namespace, client: Client) -> int:
     return 0
 
 
-def cmd_participants(args: argparse.Namespace, client: Client, settings: Settings) -> int:
-    if args.action == "add":
-        roles = [ROLES[r] for r in args.role]
-        participant = participants_pb2.Participant(
-            name=args.name, roles=roles, carrier=args.carrier, display_name=args.display_name or args.name
-        )
-        client.call(
-            client.participants.RegisterParticipant,
-            participants_pb2.RegisterParticipantRequest(participant=participant),
-        )
-    if args.action in ("add", "token"):
-        reply = client.call(client.participants.IssueToken, participants_pb2.IssueTokenRequest(participant=args.name))
-        path = save_token(settings, args.name, reply.token)
-        console.print(f"{args.name}: credential saved to [bold]{path}[/] (use [bold]--as {args.name}[/])")
-        return 0
-    reply = client.call(client.participants.ListParticipants, participants_pb2.ListParticipantsRequest())
-    table = Table(title="Participants")
-    for col in ("name", "roles", "carrier", "display name", "since"):
-        table.add_column(col)
-    for p in reply.participants:
-        roles = ", ".join(enum_name(participants_pb2.Role, r, "ROLE_").lower() for r in p.roles)
-        table.add_row(p.name, roles, "yes" if p.carrier else "no", p.display_name, fmt_time(p.created_at))
-    console.print(table)
-    return 0
-
-
-def cmd_agreements(args: argparse.Namespace, client: Client) -> int:
-    if args.action == "add":
-        agreement = participants_pb2.Agreement(
-            reference=args.reference,
-            buyer=args.buyer,
-            seller=args.seller,
-            interconnects=[*args.buyer_port, *args.seller_port],
-            max_rate_kbps=args.max_rate,
-            terms=args.terms or "",
-        )
-        reply = client.call(
-            client.participants.RegisterAgreement, participants_pb2.RegisterAgreementRequest(agreement=agreement)
-        )
-        console.print(f"agreement {reply.agreement.agreement_id} registered")
-        if reply.released_deal_ids:
-            console.print(f"deals released from PENDING_AGREEMENT: {', '.join(map(str, reply.released_deal_ids))}")
-        return 0
-    reply = client.call(client.participants.ListAgreements, participants_pb2.ListAgreementsRequest())
-    table = Table(title="Agreements")
-    for col in ("id", "reference", "buyer", "seller", "interconnects", "max rate", "terms"):
-        table.add_column(col)
-    for a in reply.agreements:
-        ports = "; ".join(
-            f"{enum_name(participants_pb2.Party, i.party, 'PARTY_').lower()} {i.node}:{i.port} "
-            f"vlan {i.vlan_min}-{i.vlan_max}"
-            for i in a.interconnects
-        )
-        table.add_row(str(a.agreement_id), a.reference, a.buyer, a.seller, ports, fmt_kbps(a.max_rate_kbps), a.terms)
-    console.print(table)
-    return 0
-
-
 # ----- parser ---------------------------------------------------------------------------
 
 
@@ -916,6 +708,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--topology", help="fabric topology TOML to load and store (IXCHANGE_TOPOLOGY)")
     serve.add_argument("--openflow-listen", help="OpenFlow host:port (IXCHANGE_OPENFLOW_LISTEN)")
     serve.add_argument("--no-controller", action="store_true", help="run the exchange alone: deals stay BROKERED")
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        default=None,
+        help="serve plaintext gRPC on an address beyond loopback (IXCHANGE_INSECURE); use TLS instead",
+    )
 
     for name, helptext in (("offer", "enter a sell order"), ("request", "enter a purchase order")):
         p = sub.add_parser(name, help=helptext)
@@ -991,6 +789,7 @@ def build_parser() -> argparse.ArgumentParser:
     book.add_argument("--route", type=route)
     book.add_argument("--grade")
     book.add_argument("--depth", type=int, default=10)
+    book.add_argument("--page", help="the page token the previous page printed")
 
     lab = sub.add_parser("lab", help="the Mininet + Open vSwitch lab (root): up, down, status, exec HOST CMD")
     lab_sub = lab.add_subparsers(dest="action", required=True)
@@ -1020,34 +819,7 @@ def build_parser() -> argparse.ArgumentParser:
     classes.add_argument("--scheme")
     classes.add_argument("--value", type=key_value, action="append")
 
-    participants = sub.add_parser("participants", help="list, add participants, issue tokens (operator)")
-    participants.add_argument("action", nargs="?", choices=("list", "add", "token"), default="list")
-    participants.add_argument("name", nargs="?")
-    participants.add_argument("--role", choices=ROLES, action="append", default=[])
-    participants.add_argument("--carrier", action="store_true", help="a licensed telecommunications carrier")
-    participants.add_argument("--display-name")
-
-    agreements = sub.add_parser("agreements", help="list or register bilateral agreements")
-    agreements.add_argument("action", nargs="?", choices=("list", "add"), default="list")
-    agreements.add_argument("--reference")
-    agreements.add_argument("--buyer")
-    agreements.add_argument("--seller")
-    agreements.add_argument(
-        "--buyer-port",
-        type=interconnect(participants_pb2.PARTY_BUYER),
-        action="append",
-        default=[],
-        help="NODE:PORT:VLAN_MIN-VLAN_MAX",
-    )
-    agreements.add_argument(
-        "--seller-port",
-        type=interconnect(participants_pb2.PARTY_SELLER),
-        action="append",
-        default=[],
-        help="NODE:PORT:VLAN_MIN-VLAN_MAX",
-    )
-    agreements.add_argument("--max-rate", type=capacity, default=0)
-    agreements.add_argument("--terms")
+    cli_participants.add_parsers(sub)
     return parser
 
 
@@ -1068,6 +840,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "metrics_listen",
                     "topology",
                     "openflow_listen",
+                    "insecure",
                 )
             },
         }
@@ -1076,14 +849,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_serve(args, settings)
         if args.command == "lab":
             return cmd_lab(args, settings)
-        if args.command == "participants" and args.action in ("add", "token") and not args.name:
-            raise CliError(f"participants {args.action}: give a NAME")
-        if args.command == "participants" and args.action == "add" and not args.role:
-            raise CliError("participants add: give at least one --role (seller, buyer, operator)")
-        if args.command == "agreements" and args.action == "add":
-            missing = [f"--{n}" for n in ("reference", "buyer", "seller") if not getattr(args, n)]
-            if missing:
-                raise CliError(f"agreements add: missing {', '.join(missing)}")
+        cli_participants.check_args(args)
         client = Client(settings, args.as_name)
         handlers = {
             "offer": cmd_offer,
@@ -1097,7 +863,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "fabric": cmd_fabric,
             "watch": cmd_watch,
             "classes": cmd_classes,
-            "agreements": cmd_agreements,
+            "agreements": cli_participants.cmd_agreements,
             "quote": cmd_quote,
             "approve": cmd_class_decision,
             "reject": cmd_class_decision,
@@ -1106,7 +872,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "neighbours": cmd_neighbours,
         }
         if args.command == "participants":
-            return cmd_participants(args, client, settings)
+            return cli_participants.cmd_participants(args, client, settings)
         return handlers[args.command](args, client)
     except grpc.RpcError as err:
         err_console.print(f"[red]{err.code().name}[/]: {err.details()}")  # type: ignore[attr-defined]

@@ -178,7 +178,7 @@ def _serving(address: str) -> bool:
 
 def seed(settings: Settings) -> None:
     """The lab's participants (tokens saved for --as) and one agreement per pair; safe to repeat."""
-    from controller.cli import Client, save_token
+    from controller.cli_common import Client, save_token
 
     client = Client(settings, None)
     for name in PARTICIPANTS:

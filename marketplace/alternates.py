@@ -157,7 +157,9 @@ def _differences(engine: ExchangeEngine, want: Order, offer: Order) -> tuple[Par
     grade = scheme.grade(want.grade)
     if grade is not None:
         for band in grade.bands:
-            asked[band.parameter] = effective_bound(band, scheme.name, grade.name, engine.medians)
+            asked[band.parameter] = effective_bound(
+                band, scheme.name, grade.name, engine.medians, engine.parameters[band.parameter]
+            )
     asked.update(want.values)
     out = []
     for name in sorted(asked):

@@ -7,18 +7,16 @@ band it meets and whose minimum weighted score it reaches.
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from dataclasses import dataclass, field
 
 from sortedcontainers import SortedList
 
+from marketplace import limits
 from marketplace.errors import InvalidArgument
 from marketplace.orders import ServiceType
 from marketplace.parameters import Direction, Parameter
 
-SCHEME_NAME_RULE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
-GRADE_NAME_RULE = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
 MEDIAN_WINDOW = 1001  # offers per grade and parameter the median is taken over
 MAX_SCORE = 1000
 
@@ -165,15 +163,15 @@ class MedianTracker:
         return window.median() if window else None
 
 
-def effective_bound(band: Band, scheme: str, grade: str, medians: MedianTracker) -> int:
-    """The boundary in force now for a band."""
+def effective_bound(band: Band, scheme: str, grade: str, medians: MedianTracker, param: Parameter) -> int:
+    """The boundary in force now for a band, inside the parameter's range (a multiple of
+    the median can leave it, and then means the range's end)."""
     if band.fixed is not None:
         return band.fixed
-    assert band.median_permille is not None
     median = medians.median(scheme, grade, band.parameter)
-    if median is None:
+    if median is None or band.median_permille is None:
         return band.initial
-    return median * band.median_permille // 1000
+    return param.clamp(median * band.median_permille // 1000)
 
 
 def median_parameters(scheme: ClassScheme) -> set[str]:
@@ -209,7 +207,7 @@ def classify(
         checks = []
         for band in grade.bands:
             param = params[band.parameter]
-            bound = effective_bound(band, scheme.name, grade.name, medians)
+            bound = effective_bound(band, scheme.name, grade.name, medians, param)
             value = values.get(band.parameter)
             op = param.comparison()
             if value is None:
@@ -234,7 +232,7 @@ class CompiledScheme:
     scheme: ClassScheme
     weights: tuple[tuple[str, int, int, int], ...]  # (parameter, weight, score_worst, span)
     total_weight: int
-    grades: tuple[tuple[str, int, tuple[tuple[str, bool, int | None, Band], ...]], ...]
+    grades: tuple[tuple[str, int, tuple[tuple[str, bool, int | None, Band, Parameter], ...]], ...]
 
 
 def compile_scheme(scheme: ClassScheme, params: dict[str, Parameter]) -> CompiledScheme:
@@ -248,7 +246,14 @@ def compile_scheme(scheme: ClassScheme, params: dict[str, Parameter]) -> Compile
             g.name,
             g.min_score,
             tuple(
-                (b.parameter, params[b.parameter].direction is Direction.LOWER_IS_BETTER, b.fixed, b) for b in g.bands
+                (
+                    b.parameter,
+                    params[b.parameter].direction is Direction.LOWER_IS_BETTER,
+                    b.fixed,
+                    b,
+                    params[b.parameter],
+                )
+                for b in g.bands
             ),
         )
         for g in scheme.grades
@@ -271,11 +276,11 @@ def grade_of(compiled: CompiledScheme, values: dict[str, int], medians: MedianTr
     for grade, min_score, bands in compiled.grades:
         if score < min_score:
             continue
-        for parameter, lower_is_better, fixed, band in bands:
+        for parameter, lower_is_better, fixed, band, param in bands:
             value = values.get(parameter)
             if value is None:
                 break
-            bound = fixed if fixed is not None else effective_bound(band, scheme_name, grade, medians)
+            bound = fixed if fixed is not None else effective_bound(band, scheme_name, grade, medians, param)
             if (value > bound) if lower_is_better else (value < bound):
                 break
         else:
@@ -299,17 +304,15 @@ def check_chosen_grade(result: Classification, grade: str, field_name: str) -> N
 
 def validate_scheme(scheme: ClassScheme, params: dict[str, Parameter]) -> None:
     """Reject a scheme definition that cannot class anything sensibly."""
-    if not SCHEME_NAME_RULE.match(scheme.name):
-        raise InvalidArgument("scheme.name", "must be 1-40 characters of a-z 0-9 - starting with a letter")
+    limits.SCHEME_NAME.check("scheme.name", scheme.name)
     if not scheme.service_types:
         raise InvalidArgument("scheme.service_types", "must name at least one service type")
-    if not scheme.grades:
-        raise InvalidArgument("scheme.grades", "must define at least one grade")
+    if not 1 <= len(scheme.grades) <= limits.MAX_GRADES:
+        raise InvalidArgument("scheme.grades", f"must define 1..{limits.MAX_GRADES} grades")
     seen: set[str] = set()
     for i, grade in enumerate(scheme.grades):
         where = f"scheme.grades[{i}]"
-        if not GRADE_NAME_RULE.match(grade.name):
-            raise InvalidArgument(f"{where}.name", "must be 1-24 characters of a-z 0-9 - starting with a letter")
+        limits.GRADE_NAME.check(f"{where}.name", grade.name)
         if grade.name in seen:
             raise InvalidArgument(f"{where}.name", f"grade {grade.name} is defined twice")
         seen.add(grade.name)
@@ -320,7 +323,7 @@ def validate_scheme(scheme: ClassScheme, params: dict[str, Parameter]) -> None:
             bwhere = f"{where}.bands[{j}]"
             param = params.get(band.parameter)
             if param is None:
-                raise InvalidArgument(f"{bwhere}.parameter", f"unknown parameter {band.parameter!r}")
+                raise InvalidArgument(f"{bwhere}.parameter", f"unknown parameter {limits.shown(band.parameter)}")
             if band.parameter in band_params:
                 raise InvalidArgument(f"{bwhere}.parameter", f"{band.parameter} has two bands in one grade")
             band_params.add(band.parameter)
@@ -328,14 +331,13 @@ def validate_scheme(scheme: ClassScheme, params: dict[str, Parameter]) -> None:
                 raise InvalidArgument(f"{bwhere}.bound", "must be either fixed or median")
             if band.fixed is not None:
                 param.check_value(f"{bwhere}.fixed", band.fixed)
-            else:
-                assert band.median_permille is not None
+            elif band.median_permille is not None:
                 if not 1 <= band.median_permille <= 100_000:
                     raise InvalidArgument(f"{bwhere}.median.permille", "must be 1..100000")
                 param.check_value(f"{bwhere}.median.initial", band.initial)
     for name, weight in scheme.weights.items():
         if name not in params:
-            raise InvalidArgument(f"scheme.weights[{name}]", "unknown parameter")
+            raise InvalidArgument("scheme.weights", f"unknown parameter {limits.shown(name)}")
         if not 0 <= weight <= 1000:
             raise InvalidArgument(f"scheme.weights[{name}]", "must be 0..1000")
 

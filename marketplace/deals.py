@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import IntEnum
 
+from marketplace import limits
 from marketplace.errors import InvalidArgument
 from marketplace.orders import Route, ServiceType
-
-NODE_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
 
 
 class DealStatus(IntEnum):
@@ -144,23 +142,23 @@ class Agreement:
 
 def validate_agreement(a: Agreement) -> None:
     """Reject an agreement that provisioning could not follow."""
-    if not 1 <= len(a.reference) <= 64 or not a.reference.isprintable():
-        raise InvalidArgument("agreement.reference", "must be 1-64 printable characters")
+    limits.AGREEMENT_REFERENCE.check("agreement.reference", a.reference)
+    limits.PARTICIPANT_NAME.check("agreement.buyer", a.buyer)
+    limits.PARTICIPANT_NAME.check("agreement.seller", a.seller)
     if a.buyer == a.seller:
         raise InvalidArgument("agreement.seller", "must differ from agreement.buyer")
     if not 1 <= a.max_rate_kbps <= 10**12:
         raise InvalidArgument("agreement.max_rate_kbps", "must be 1..10^12")
-    if len(a.terms) > 4096:
-        raise InvalidArgument("agreement.terms", "must be at most 4096 characters")
+    limits.TERMS.check("agreement.terms", a.terms)
+    if len(a.interconnects) > limits.MAX_INTERCONNECTS:
+        raise InvalidArgument("agreement.interconnects", f"at most {limits.MAX_INTERCONNECTS}")
     parties = set()
     for i, ic in enumerate(a.interconnects):
         where = f"agreement.interconnects[{i}]"
         if ic.party not in (Party.BUYER, Party.SELLER):
             raise InvalidArgument(f"{where}.party", "must be BUYER or SELLER")
-        if not NODE_RULE.match(ic.node):
-            raise InvalidArgument(f"{where}.node", "must be 1-64 characters of A-Z a-z 0-9 . _ : / -")
-        if not NODE_RULE.match(ic.port):
-            raise InvalidArgument(f"{where}.port", "must be 1-64 characters of A-Z a-z 0-9 . _ : / -")
+        limits.NODE_NAME.check(f"{where}.node", ic.node)
+        limits.NODE_NAME.check(f"{where}.port", ic.port)
         if not 1 <= ic.vlan_min <= ic.vlan_max <= 4094:
             raise InvalidArgument(f"{where}.vlan_min", "VLANs must satisfy 1 <= vlan_min <= vlan_max <= 4094")
         parties.add(ic.party)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
 
+from marketplace import fills, limits
 from marketplace.alternates import find_alternates
-from marketplace.book import Book, BookKey, BookSide
+from marketplace.book import Book, BookIndex, BookKey, BookSide
+from marketplace.changes import Changes, Counters, DealState, Outcome, Struck
 from marketplace.classing import (
     Classification,
     ClassScheme,
@@ -37,8 +38,16 @@ from marketplace.deals import (
     DealStatus,
     validate_agreement,
 )
-from marketplace.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from marketplace.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+)
 from marketplace.events import Event, EventKind, Subject
+from marketplace.fills import meets
+from marketplace.holdings import Holdings
 from marketplace.orders import (
     ACTS_ON_ENTRY,
     MAX_CIRCUITS,
@@ -91,83 +100,22 @@ QUOTE_ISSUED = EventKind.QUOTE_ISSUED
 
 SECOND = 1_000_000  # the engine's clock counts microseconds
 QUOTE_MEMORY = 3600 * SECOND  # an expired quote is remembered this long, to say "expired" not "unknown"
-DealState = tuple[int, DealStatus, str, int]
-Struck = list[tuple[Deal, DealState]]
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What one command did: the order it was about and the deals it struck. It holds the
-    live objects with their state at the end of the command; `order` and `deals` build the
-    snapshots only when a reply needs them."""
-
-    subject: Order | None = None
-    subject_state: tuple[int, int, int, OrderStatus, int, int] | None = None
-    struck: Struck = field(default_factory=list)
-    duplicate: bool = False
-    duplicate_order_id: int = 0
-    recommendation: Recommendation | None = None  # alternates, when a request did not fill
-
-    @property
-    def order(self) -> Order | None:
-        return self.subject.snapshot(self.subject_state) if self.subject is not None else None
-
-    @property
-    def deals(self) -> list[Deal]:
-        return [deal.snapshot(state) for deal, state in self.struck]
-
-
-@dataclass(slots=True)
-class Changes:
-    """Everything changed since the last drain, for the store to write in one transaction.
-    Orders and deals are the live objects: write their state as it is at drain time."""
-
-    new_orders: dict[int, Order] = field(default_factory=dict)
-    updated_orders: dict[int, Order] = field(default_factory=dict)
-    new_deals: dict[int, Deal] = field(default_factory=dict)
-    updated_deals: dict[int, Deal] = field(default_factory=dict)
-    events: list[Event] = field(default_factory=list)
-    parameters: list[Parameter] = field(default_factory=list)
-    schemes: list[ClassScheme] = field(default_factory=list)
-    agreements: list[Agreement] = field(default_factory=list)
-    quotes: list[Quote] = field(default_factory=list)
-    neighbour_links: set[tuple[str, str]] | None = None  # the whole adjacency, when it changed
-    released_deals: list[Deal] = field(default_factory=list)  # deals that became BROKERED
-    ending_deals: list[Deal] = field(default_factory=list)  # deals that became TERMINATING
-
-    def __bool__(self) -> bool:
-        return bool(
-            self.new_orders
-            or self.updated_orders
-            or self.new_deals
-            or self.updated_deals
-            or self.events
-            or self.parameters
-            or self.schemes
-            or self.agreements
-            or self.quotes
-            or self.neighbour_links is not None
-        )
-
-
-@dataclass(slots=True)
-class Counters:
-    """The engine's id sequences; restored from the store's maxima on start."""
-
-    order_id: int = 0
-    deal_id: int = 0
-    priority: int = 0
-    sequence: int = 0
-    agreement_id: int = 0
-    quote_id: int = 0
 
 
 class ExchangeEngine:
     """Books, classing and brokering for the whole exchange. Single-threaded by design."""
 
-    def __init__(self, quote_ttl: int = 30 * SECOND, approval_ttl: int = 3600 * SECOND) -> None:
+    def __init__(
+        self,
+        quote_ttl: int = 30 * SECOND,
+        approval_ttl: int = 3600 * SECOND,
+        max_open_orders: int = 0,
+        max_live_quotes: int = 0,
+    ) -> None:
         self.quote_ttl = quote_ttl  # how long a quote can be entered at
         self.approval_ttl = approval_ttl  # how long a proposed class waits for the buyer
+        self.holdings = Holdings(max_open_orders, max_live_quotes)
+        self._held = self.holdings.open_orders
         self.parameters: dict[str, Parameter] = {}
         self.schemes: dict[str, ClassScheme] = {}  # active (latest) version by name
         self.scheme_versions: dict[tuple[str, int], ClassScheme] = {}
@@ -176,6 +124,7 @@ class ExchangeEngine:
         self._median_params: dict[str, set[str]] = {}
         self._compiled: dict[tuple[str, int], CompiledScheme] = {}
         self.books: dict[BookKey, Book] = {}
+        self.book_index = BookIndex()  # the books in listing order, for paged book depth
         self.orders: dict[int, Order] = {}  # live orders only
         self.client_ids: dict[tuple[str, str], int] = {}
         self.deals: dict[int, Deal] = {}  # deals not yet final
@@ -207,6 +156,8 @@ class ExchangeEngine:
             if existing == p:
                 return existing
             raise AlreadyExists("parameter.name", f"parameter {p.name} is already defined differently")
+        if len(self.parameters) >= limits.MAX_PARAMETERS:
+            raise ResourceExhausted("parameter", f"at most {limits.MAX_PARAMETERS} parameters can be defined")
         self.parameters[p.name] = p
         self._changes.parameters.append(p)
         return p
@@ -288,7 +239,7 @@ class ExchangeEngine:
         if name:
             scheme = self.schemes.get(name)
             if scheme is None:
-                raise NotFound(field_name, f"no class scheme {name!r}")
+                raise NotFound(field_name, f"no class scheme {limits.shown(name)}")
             if service not in scheme.service_types:
                 raise InvalidArgument(field_name, f"scheme {name} does not class {service.name}")
             return scheme
@@ -303,7 +254,8 @@ class ExchangeEngine:
             param = self.parameters.get(name)
             if param is None:
                 raise InvalidArgument(
-                    f"{field_name}.{name}", f"unknown parameter (known: {', '.join(sorted(self.parameters))})"
+                    limits.field_key(field_name, name),
+                    f"unknown parameter {limits.shown(name)} (known: {', '.join(sorted(self.parameters))})",
                 )
             param.check_value(f"{field_name}.{name}", value)
 
@@ -314,7 +266,7 @@ class ExchangeEngine:
     def effective_bounds(self, scheme: ClassScheme) -> dict[tuple[str, str], int]:
         """The boundary in force now for every (grade, parameter) band of a scheme."""
         return {
-            (g.name, b.parameter): effective_bound(b, scheme.name, g.name, self.medians)
+            (g.name, b.parameter): effective_bound(b, scheme.name, g.name, self.medians, self.parameters[b.parameter])
             for g in scheme.grades
             for b in g.bands
         }
@@ -338,6 +290,8 @@ class ExchangeEngine:
         if quote is not None:
             self._check_quote_holds(quote, order, now)
         superseded = self._rebid_target(o) if o.rebid_of else None
+        if self.holdings.max_open_orders:
+            self.holdings.check_order(o.participant, 1 if superseded is None else 0)
         # Every check has passed: from here on the command changes state.
         if superseded is not None:
             self._close(superseded, SUPERSEDED, ORDER_REBID, now)
@@ -349,6 +303,8 @@ class ExchangeEngine:
             self._quote_used[quote.quote_id] = order.order_id
         self.client_ids[(o.participant, o.client_order_id)] = order.order_id
         self.orders[order.order_id] = order
+        held = self._held  # per participant; read on every order, so kept at hand
+        held[o.participant] = held.get(o.participant, 0) + 1
         self._changes.new_orders[order.order_id] = order
         if o.side is OFFER:
             self.medians.add(order.class_scheme, order.grade, classing, self._median_params[order.class_scheme])
@@ -438,11 +394,12 @@ class ExchangeEngine:
         if o.grade:
             if scheme.grade(o.grade) is None:
                 raise InvalidArgument(
-                    "grade", f"no grade {o.grade!r} in {scheme.name} (grades: {', '.join(scheme.grade_names)})"
+                    "grade",
+                    f"no grade {limits.shown(o.grade)} in {scheme.name} (grades: {', '.join(scheme.grade_names)})",
                 )
             if o.side is REQUEST:
                 # A buyer's requirements only narrow which offers of the grade it accepts.
-                extra = f"; requirements {_requirements(o.values)}" if o.values else ""
+                extra = f"; requirements {fills.requirements(o.values)}" if o.values else ""
                 return o.grade, ClassAssignment.BUYER, f"{o.grade} in {where} chosen by the buyer{extra}", 0
             best, score = grade_of(compiled, values, self.medians)
             if best != o.grade:  # grades need not nest: only the full check can tell
@@ -508,13 +465,12 @@ class ExchangeEngine:
         return Outcome(order, order.state(), struck)
 
     def _own_live_order(self, participant: str, order_id: int, operator: bool, field_name: str = "order_id") -> Order:
+        """One of the caller's live orders. Another participant's order is answered as if
+        it did not exist, so nobody can probe which competitor orders are live; the API
+        looks in the store to say why one of the caller's own is no longer open."""
         order = self.orders.get(order_id)
-        if order is None:
-            raise FailedPrecondition(
-                field_name, f"order {order_id} is not open (filled, cancelled, expired or unknown)"
-            )
-        if order.participant != participant and not operator:
-            raise PermissionDenied(field_name, f"order {order_id} belongs to another participant")
+        if order is None or (order.participant != participant and not operator):
+            raise NotFound(field_name, f"no open order {order_id} of yours")
         return order
 
     # ----- class approval -------------------------------------------------------------
@@ -576,6 +532,7 @@ class ExchangeEngine:
         if spec.quote_id or spec.rebid_of:
             raise InvalidArgument("quote_id" if spec.quote_id else "rebid_of", "does not apply to a quote")
         want, _ = self._prepare(spec, now)
+        self.holdings.check_quote(o.participant, now)
         plan = self.plan_fills(want, now)
         self.counters.quote_id += 1
         quote = Quote(
@@ -596,6 +553,7 @@ class ExchangeEngine:
             now + self.quote_ttl,
         )
         self._remember_quote(quote)
+        self.holdings.quote_added(quote.participant, quote.expires_at)
         self._changes.quotes.append(quote)
         self._emit(now, QUOTE_ISSUED, quote)
         return quote
@@ -641,7 +599,7 @@ class ExchangeEngine:
             if given:
                 same(field_name, given, quoted)
         if o.values:
-            same("requirements", o.values, quote.requirements, _requirements(quote.requirements))
+            same("requirements", o.values, quote.requirements, fills.requirements(quote.requirements))
         if o.propose_class:
             raise InvalidArgument("propose_class", "a quoted request already has its class")
         if self.schemes[quote.class_scheme].version != quote.scheme_version:
@@ -691,11 +649,12 @@ class ExchangeEngine:
             want = self._own_live_order(participant, order_id, operator)
             if want.side is not REQUEST:
                 raise InvalidArgument("order_id", f"order {order_id} is an offer; alternates are for purchase orders")
-        else:
-            assert spec is not None
+        elif spec is not None:
             want, _ = self._prepare(
                 dataclasses.replace(spec, side=REQUEST, client_order_id="recommend", price=MAX_PRICE), now
             )
+        else:
+            raise InvalidArgument("order_id", "give one of your live requests (an id above 0) or a request spec")
         return self._recommendation(want, now)
 
     def _propose_alternates(self, order: Order, now: int) -> Recommendation | None:
@@ -730,7 +689,10 @@ class ExchangeEngine:
         """Set the points of presence near `pop` (symmetric: each of them gets `pop` as a
         neighbour too). An empty set removes `pop` from the adjacency."""
         pop = check_pop("pop", pop)
-        new = frozenset(check_pop(f"neighbours[{i}]", n) for i, n in enumerate(neighbours))
+        given = list(neighbours)
+        if len(given) > limits.MAX_NEIGHBOURS:
+            raise InvalidArgument("neighbours", f"at most {limits.MAX_NEIGHBOURS} points of presence")
+        new = frozenset(check_pop(f"neighbours[{i}]", n) for i, n in enumerate(given))
         if pop in new:
             raise InvalidArgument("neighbours", f"must not contain {pop} itself")
         old = self.neighbours.get(pop, frozenset())
@@ -817,13 +779,18 @@ class ExchangeEngine:
         opposite = book.requests if is_offer else book.offers
         # Resting keys are "smaller is better"; they cross while key <= limit.
         limit = -incoming.price if is_offer else incoming.price
-        keys, levels = opposite.keys, opposite.levels
+        keys, levels, aon = opposite.keys, opposite.levels, opposite.aon
         deals: Struck = []
         at = 0
         while incoming.remaining and at < len(keys):
             level_key = keys[at]
             if level_key > limit:
                 break
+            if aon and level_key in aon:
+                self._match_level(incoming, opposite, level_key, now, deals)
+                if opposite.has(level_key):
+                    at += 1
+                continue
             level = levels[level_key]
             j = 0
             while incoming.remaining and j < len(level):
@@ -833,11 +800,7 @@ class ExchangeEngine:
                     self._close(resting, EXPIRED, ORDER_EXPIRED, resting.valid_until, in_book=False)
                     continue
                 offer, request = (incoming, resting) if is_offer else (resting, incoming)
-                if (
-                    offer.participant == request.participant
-                    or (resting.remaining > incoming.remaining and resting.time_in_force is ALL_OR_NONE)
-                    or not _meets(offer, request, self.parameters)
-                ):
+                if offer.participant == request.participant or not meets(offer, request, self.parameters):
                     j += 1
                     continue
                 deals.append(self._fill(offer, request, resting.price, now))
@@ -848,6 +811,24 @@ class ExchangeEngine:
             else:
                 opposite.prune(level_key)
         return deals
+
+    def _match_level(self, incoming: Order, opposite: BookSide, level_key: int, now: int, deals: Struck) -> None:
+        """One price where all-or-none orders rest too: only those that fit what is left
+        of `incoming` are looked at, merged with the others in time priority."""
+        is_offer = incoming.side is OFFER
+        for resting in opposite.walk(level_key, lambda: incoming.remaining):
+            if not incoming.remaining:
+                return
+            if resting.valid_until and resting.valid_until <= now:
+                opposite.remove(resting)
+                self._close(resting, EXPIRED, ORDER_EXPIRED, resting.valid_until, in_book=False)
+                continue
+            offer, request = (incoming, resting) if is_offer else (resting, incoming)
+            if offer.participant == request.participant or not meets(offer, request, self.parameters):
+                continue
+            deals.append(self._fill(offer, request, resting.price, now))
+            if resting.remaining == 0:
+                opposite.remove(resting)
 
     def _match_plan(self, incoming: Order, book: Book, now: int) -> Struck:
         """Take the fills `_plan` chose (quality-first requests)."""
@@ -860,18 +841,25 @@ class ExchangeEngine:
                 opposite.remove(resting)
         return deals
 
-    def _crossing(self, incoming: Order, opposite: BookSide, now: int) -> Iterator[Order]:
-        """Resting orders `incoming` may trade with, in price-time priority. Reads only."""
+    def _crossing(
+        self, incoming: Order, opposite: BookSide, now: int, left: Callable[[], int] | None = None
+    ) -> Iterator[Order]:
+        """Resting orders `incoming` may trade with, in price-time priority. Reads only.
+        All-or-none orders bigger than `left()` (what the caller still wants) are not
+        looked at; without `left`, every crossing order is."""
         is_offer = incoming.side is OFFER
         limit = -incoming.price if is_offer else incoming.price
+        wanted = left or fills.everything
         for level_key in opposite.keys:
             if level_key > limit:
                 return
-            for resting in opposite.levels[level_key]:
+            # Levels without all-or-none orders (the usual case) are read as they are.
+            level = opposite.walk(level_key, wanted) if level_key in opposite.aon else opposite.levels[level_key]
+            for resting in level:
                 if resting.valid_until and resting.valid_until <= now:
                     continue
                 offer, request = (incoming, resting) if is_offer else (resting, incoming)
-                if offer.participant != request.participant and _meets(offer, request, self.parameters):
+                if offer.participant != request.participant and meets(offer, request, self.parameters):
                     yield resting
 
     def _plan(self, incoming: Order, book: Book | None, now: int) -> list[tuple[Order, int]]:
@@ -881,9 +869,9 @@ class ExchangeEngine:
         if book is None:
             return []
         opposite = book.requests if incoming.side is OFFER else book.offers
-        crossing = self._crossing(incoming, opposite, now)
         if incoming.routing is not QUALITY_FIRST or incoming.side is not REQUEST:
-            return _take(crossing, incoming.remaining)
+            want = fills.Want(incoming.remaining)
+            return fills.take(self._crossing(incoming, opposite, now, want.get), want)
         # Quality first: the best score, then price-time. Offers with the best score on
         # this side usually fill the request, and then their price-time prefix is the
         # plan; only otherwise is every crossing offer ranked.
@@ -891,7 +879,7 @@ class ExchangeEngine:
         seen: list[Order] = []
         plan: list[tuple[Order, int]] = []
         left = incoming.remaining
-        for resting in crossing:
+        for resting in self._crossing(incoming, opposite, now):
             seen.append(resting)
             if resting.score != top or (resting.time_in_force is ALL_OR_NONE and resting.remaining > left):
                 continue
@@ -900,8 +888,8 @@ class ExchangeEngine:
             left -= take
             if not left:
                 return plan
-        seen.sort(key=_score, reverse=True)  # stable: price-time inside a score
-        return _take(seen, incoming.remaining)
+        seen.sort(key=fills.score, reverse=True)  # stable: price-time inside a score
+        return fills.take(seen, fills.Want(incoming.remaining))
 
     def plan_fills(self, order: Order, now: int) -> list[tuple[Order, int]]:
         """The fills `order` would take from its book now (a dry run; see `_plan`)."""
@@ -912,11 +900,13 @@ class ExchangeEngine:
 
     def _new_book(self, key: BookKey) -> Book:
         book = self.books[key] = Book(key)
+        self.book_index.add(key)
         self.book_capacities.setdefault(key.without_capacity(), set()).add(key.capacity_kbps)
         return book
 
     def _drop_book(self, key: BookKey) -> None:
         del self.books[key]
+        self.book_index.remove(key)
         sizes = self.book_capacities[key.without_capacity()]
         sizes.discard(key.capacity_kbps)
         if not sizes:
@@ -997,8 +987,7 @@ class ExchangeEngine:
         deal = self.deals.get(deal_id)
         if deal is None or not (operator or participant in (deal.buyer, deal.seller)):
             raise NotFound("deal_id", f"no live deal {deal_id} of yours")
-        if len(reason) > 256 or not reason.isprintable():
-            raise InvalidArgument("reason", "must be at most 256 printable characters")
+        limits.REASON.check("reason", reason)
         why = f"terminated by {participant}" + (f": {reason}" if reason else "")
         if deal.status is not TERMINATING:
             self._end_deal(deal, why, now)
@@ -1046,7 +1035,13 @@ class ExchangeEngine:
 
     def _forget(self, order: Order) -> None:
         """Closed orders leave memory; the store keeps them."""
-        self.orders.pop(order.order_id, None)
+        if self.orders.pop(order.order_id, None) is not None:
+            held = self._held
+            left = held[order.participant] - 1
+            if left:
+                held[order.participant] = left
+            else:
+                del held[order.participant]
 
     def _touch(self, order: Order) -> None:
         if order.order_id not in self._changes.new_orders:
@@ -1055,6 +1050,26 @@ class ExchangeEngine:
     def _emit(self, now: int, kind: EventKind, subject: Subject) -> None:
         self.counters.sequence += 1
         self._changes.events.append(Event(self.counters.sequence, now, kind, subject, subject.state()))
+
+    def fingerprint(self) -> tuple[int, ...]:
+        """Cheap evidence of change: the ids issued and the changes recorded so far. A
+        command that raised while this stayed the same changed nothing (every command
+        checks its input before it changes state, and records each change it makes)."""
+        c, ch = self.counters, self._changes
+        return (
+            c.order_id,
+            c.deal_id,
+            c.priority,
+            c.sequence,
+            c.agreement_id,
+            c.quote_id,
+            len(ch.new_orders),
+            len(ch.updated_orders),
+            len(ch.new_deals),
+            len(ch.updated_deals),
+            len(ch.events),
+            len(ch.parameters) + len(ch.schemes) + len(ch.agreements) + len(ch.quotes),
+        )
 
     def drain(self) -> Changes:
         """Hand over what changed since the last drain."""
@@ -1092,6 +1107,7 @@ class ExchangeEngine:
             self.medians.add(scheme, grade, values, self._median_params.get(scheme, set()))
         for order in live_orders:
             self.orders[order.order_id] = order
+            self.holdings.order_added(order.participant)
             if order.valid_until:
                 heapq.heappush(self._expiries, (order.valid_until, order.order_id))
             if order.status is PENDING_APPROVAL:
@@ -1105,6 +1121,8 @@ class ExchangeEngine:
             book.add(order)
         for quote, used_by in quotes:
             self._remember_quote(quote)
+            if quote.expires_at > now:
+                self.holdings.quote_added(quote.participant, quote.expires_at)
             if used_by:
                 self._quote_used[quote.quote_id] = used_by
         for one, other in neighbour_links:
@@ -1120,40 +1138,3 @@ class ExchangeEngine:
             self.client_ids[(participant, client_id)] = oid
         self.counters = counters
         self._changes = Changes()
-
-
-def _meets(offer: Order, request: Order, params: dict[str, Parameter]) -> bool:
-    """An offer meets a request when its asserted values satisfy every requirement."""
-    for name, required in request.values.items():
-        value = offer.values.get(name)
-        if value is None:
-            if name == "capacity_kbps":
-                value = offer.capacity_kbps
-            else:
-                return False
-        if not params[name].better_or_equal(value, required):
-            return False
-    return True
-
-
-def _take(candidates: Iterable[Order], wanted: int) -> list[tuple[Order, int]]:
-    """Greedy fills in the candidates' order; all-or-none orders only whole."""
-    plan = []
-    left = wanted
-    for resting in candidates:
-        if not left:
-            break
-        if resting.time_in_force is ALL_OR_NONE and resting.remaining > left:
-            continue
-        take = min(left, resting.remaining)
-        plan.append((resting, take))
-        left -= take
-    return plan
-
-
-def _score(order: Order) -> int:
-    return order.score
-
-
-def _requirements(values: dict[str, int]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in sorted(values.items()))

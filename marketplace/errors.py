@@ -31,3 +31,12 @@ class FailedPrecondition(DomainError):
 
 class PermissionDenied(DomainError):
     """The caller may not do this."""
+
+
+class ResourceExhausted(DomainError):
+    """A quota is used up (open orders, streams, calls per second). `retry_after_s` is
+    set when waiting helps (a rate limit), 0 when the caller must free something first."""
+
+    def __init__(self, field: str, rule: str, retry_after_s: float = 0.0) -> None:
+        super().__init__(field, rule)
+        self.retry_after_s = retry_after_s

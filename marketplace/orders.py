@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import NamedTuple
 
+from marketplace import limits
 from marketplace.errors import InvalidArgument
 
-POP_RULE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,63}$")
-CLIENT_ID_RULE = re.compile(r"^[\x21-\x7e]{1,64}$")
+_CLIENT_ID = limits.CLIENT_ORDER_ID_PATTERN
 
 MAX_CAPACITY_KBPS = 1_000_000_000  # 1 Tbit/s per circuit
 MAX_CIRCUITS = 10_000
@@ -102,10 +101,7 @@ class Route(NamedTuple):
 
 def check_pop(field_name: str, code: str) -> str:
     """A point-of-presence code, normalised to upper case."""
-    pop = code.strip().upper()
-    if not POP_RULE.match(pop):
-        raise InvalidArgument(field_name, "must be a point-of-presence code of 1-64 characters A-Z 0-9 . _ -")
-    return pop
+    return limits.POP.check(field_name, code.strip().upper())
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -160,8 +156,8 @@ Checked = tuple[ServiceType, Route, TimeInForce, RoutingPolicy]
 
 def check_order_input(o: OrderInput, now: int) -> Checked:
     """Check every field of a new order that does not depend on the class scheme."""
-    if not CLIENT_ID_RULE.match(o.client_order_id):
-        raise InvalidArgument("client_order_id", "must be 1-64 printable ASCII characters without spaces")
+    if not _CLIENT_ID.fullmatch(o.client_order_id):
+        limits.CLIENT_ORDER_ID.check("client_order_id", o.client_order_id)
     service = _SERVICE_TYPES.get(o.service_type)
     if service is None:
         raise InvalidArgument("service_type", "must be ETHERNET_ELINE, IP_TRANSIT or VOICE_TERMINATION")
@@ -177,8 +173,8 @@ def check_order_input(o: OrderInput, now: int) -> Checked:
         raise InvalidArgument("valid_until", "must be in the future")
     if o.valid_from and o.valid_until and o.valid_until <= o.valid_from:
         raise InvalidArgument("valid_until", "must be after valid_from")
-    if o.valid_from < 0 or o.valid_until < 0:
-        raise InvalidArgument("valid_from", "must not be before 1970")
+    if o.valid_from or o.valid_until or o.service_end:
+        check_times(("valid_from", o.valid_from), ("valid_until", o.valid_until), ("service_end", o.service_end))
     if o.service_end:
         if o.side is Side.OFFER:
             raise InvalidArgument("service_end", "applies to purchase orders (requests) only")
@@ -189,6 +185,13 @@ def check_order_input(o: OrderInput, now: int) -> Checked:
     if o.routing_policy or o.propose_class or o.quote_id or o.rebid_of:
         return service, route, tif, _routing(o)
     return service, route, tif, _CHEAPEST_FIRST
+
+
+def check_times(*moments: tuple[str, int]) -> None:
+    """Times in microseconds since the epoch, inside what a Timestamp and the store hold."""
+    for name, moment in moments:
+        if not 0 <= moment <= limits.MAX_TIME_US:
+            raise InvalidArgument(name, "must be a time between 1970 and the end of year 9999")
 
 
 def _time_in_force(o: OrderInput, now: int) -> TimeInForce:
@@ -301,4 +304,5 @@ class Order:
             self.rebid_of,
             self.quote_id,
             self.approve_by,
+            self.service_end,
         )

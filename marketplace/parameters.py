@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import IntEnum
 
+from marketplace import limits
 from marketplace.errors import InvalidArgument
-
-NAME_RULE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
 class Direction(IntEnum):
@@ -51,15 +49,23 @@ class Parameter:
     def check_value(self, field: str, value: int) -> None:
         """Raise InvalidArgument naming `field` when value is outside the accepted range."""
         if not self.min_value <= value <= self.max_value:
-            raise InvalidArgument(field, f"{value} is outside the range {self.min_value}..{self.max_value} {self.unit}")
+            raise InvalidArgument(
+                field, f"{limits.shown(value)} is outside the range {self.min_value}..{self.max_value} {self.unit}"
+            )
+
+    def clamp(self, value: int) -> int:
+        """A bound computed from the market (a multiple of a median) held inside the
+        parameter's range: beyond the range it means the same, and stays storable."""
+        return limits.clamp(value, self.min_value, self.max_value)
 
 
 def validate_parameter(p: Parameter) -> None:
     """Reject a parameter definition that cannot work."""
-    if not NAME_RULE.match(p.name):
-        raise InvalidArgument("parameter.name", "must be 1-40 characters of a-z 0-9 _ starting with a letter")
-    if not p.unit or len(p.unit) > 16:
-        raise InvalidArgument("parameter.unit", "must be 1-16 characters")
+    limits.PARAMETER_NAME.check("parameter.name", p.name)
+    limits.PARAMETER_UNIT.check("parameter.unit", p.unit)
+    limits.DESCRIPTION.check("parameter.description", p.description)
+    for name in ("min_value", "max_value", "score_worst", "score_best"):
+        limits.check_int(f"parameter.{name}", getattr(p, name), -limits.INT64_MAX - 1, limits.INT64_MAX)
     if p.direction not in (Direction.HIGHER_IS_BETTER, Direction.LOWER_IS_BETTER):
         raise InvalidArgument("parameter.direction", "must be HIGHER_IS_BETTER or LOWER_IS_BETTER")
     if p.min_value > p.max_value:

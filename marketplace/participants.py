@@ -8,9 +8,8 @@ import secrets
 from dataclasses import dataclass
 from enum import IntEnum
 
+from marketplace import limits
 from marketplace.errors import InvalidArgument
-
-PARTICIPANT_NAME_RULE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 
 class Role(IntEnum):
@@ -30,6 +29,9 @@ class Participant:
     carrier: bool
     display_name: str
     created_at: int = 0
+    # With mutual TLS: this participant's calls must present a client certificate of
+    # this subject (a common name, or a full subject "CN=...,O=..."); empty: any.
+    cert_subject: str = ""
 
     def has(self, role: Role) -> bool:
         return role in self.roles
@@ -41,12 +43,32 @@ class Participant:
 
 def validate_participant(p: Participant) -> None:
     """Names are identifiers used in events and agreements; keep them plain."""
-    if not PARTICIPANT_NAME_RULE.match(p.name):
-        raise InvalidArgument("participant.name", "must be 1-40 characters of a-z 0-9 - _ starting with a letter")
+    limits.PARTICIPANT_NAME.check("participant.name", p.name)
     if not p.roles:
         raise InvalidArgument("participant.roles", "must hold at least one of SELLER, BUYER, OPERATOR")
-    if len(p.display_name) > 200:
-        raise InvalidArgument("participant.display_name", "must be at most 200 characters")
+    limits.DISPLAY_NAME.check("participant.display_name", p.display_name)
+    limits.CERT_SUBJECT.check("participant.cert_subject", p.cert_subject)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """What the exchange keeps of an issued token (never the token itself)."""
+
+    token_id: str  # the first hex digits of its hash: names it in lists and revocations
+    participant: str
+    label: str
+    created_at: int
+    expires_at: int  # 0: never
+    revoked_at: int  # 0: not revoked
+
+
+TOKEN_ID_LENGTH = 12
+TOKEN_PREFIX = "ixc_"
+TOKEN_SHAPE = re.compile(r"ixc_[A-Za-z0-9_-]{43}")  # what new_token makes
+
+
+def token_id(token_hash: str) -> str:
+    return token_hash[:TOKEN_ID_LENGTH]
 
 
 def new_token() -> str:

@@ -2,7 +2,12 @@
 
 One row per (class scheme, grade, service, route, circuit capacity): prices are per
 circuit, so circuits of different sizes are not averaged together. The median delivered
-quality stays empty until monitoring measures delivered service."""
+quality stays empty until monitoring measures delivered service.
+
+Participants see anonymised market data: a row only when it aggregates at least
+`min_deals` deals with at least two sellers and two buyers, over whole UTC hours, so
+no window can be narrowed onto one deal and no row describes one counterparty's trades.
+Operators see every row and any window."""
 
 from __future__ import annotations
 
@@ -12,9 +17,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from marketplace.deals import Deal
 from marketplace.errors import InvalidArgument
+from marketplace.limits import MAX_TIME_US
 from marketplace.orders import Route, ServiceType
 
 MAX_WINDOW = 366 * 86_400 * 1_000_000  # a year of microseconds
+HOUR = 3600 * 1_000_000
 
 
 @dataclass(slots=True)
@@ -30,6 +37,8 @@ class MarketRow:
     min_price: int = 0
     max_price: int = 0
     median_quality: int | None = None  # once monitoring measures delivered quality
+    sellers: int = 0  # distinct sellers and buyers in the row
+    buyers: int = 0
 
     @property
     def volume_kbps(self) -> int:
@@ -59,9 +68,11 @@ def check_window(start: int, end: int) -> None:
 
 def market_report(deals: Iterable[Deal], start: int, end: int) -> list[MarketRow]:
     """Aggregate the deals struck in [start, end), rows sorted by service, route, class
-    and capacity."""
+    and capacity. (The store aggregates the same way in SQL; this is the reference its
+    tests compare with.)"""
     check_window(start, end)
     rows: dict[tuple[str, str, ServiceType, Route, int], MarketRow] = {}
+    parties: dict[tuple[str, str, ServiceType, Route, int], tuple[set[str], set[str]]] = {}
     for d in deals:
         if not start <= d.created_at < end:
             continue
@@ -69,11 +80,27 @@ def market_report(deals: Iterable[Deal], start: int, end: int) -> list[MarketRow
         row = rows.get(key)
         if row is None:
             row = rows[key] = MarketRow(*key)
+            parties[key] = (set(), set())
         row.add(d)
-    return sorted(
-        rows.values(),
-        key=lambda r: (r.service_type, r.route, r.class_scheme, r.grade, r.capacity_kbps),
-    )
+        parties[key][0].add(d.seller)
+        parties[key][1].add(d.buyer)
+    for key, (sellers, buyers) in parties.items():
+        rows[key].sellers, rows[key].buyers = len(sellers), len(buyers)
+    return sorted_rows(rows.values())
+
+
+def sorted_rows(rows: Iterable[MarketRow]) -> list[MarketRow]:
+    return sorted(rows, key=lambda r: (r.service_type, r.route, r.class_scheme, r.grade, r.capacity_kbps))
+
+
+def publishable(rows: Iterable[MarketRow], min_deals: int) -> list[MarketRow]:
+    """The rows a participant may see: enough deals and more than one seller and buyer."""
+    return [r for r in rows if r.deals >= min_deals and r.sellers >= 2 and r.buyers >= 2]
+
+
+def whole_hours(start: int, end: int) -> tuple[int, int]:
+    """A participant's window widened to whole UTC hours (the report says which)."""
+    return start - start % HOUR, min(end + (-end) % HOUR, MAX_TIME_US)
 
 
 def day_window(day: date) -> tuple[int, int]:

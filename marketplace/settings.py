@@ -59,6 +59,29 @@ class Settings:
     # Data-plane probe: seconds per attempt; how long a deal waits for its switches.
     probe_timeout_s: float = 1.0
     switch_wait_s: float = 10.0
+    # Plaintext gRPC on an address other than loopback is refused unless this is set.
+    insecure: bool = False
+    # Limits and quotas (README "Limits and quotas"). Calls per second per participant
+    # (a call that returns many rows counts as several; 0 turns the limit off), and burst.
+    rate_limit: float = 500.0
+    rate_burst: float = 1000.0
+    # Failed logins per second from one address before its failures are answered slowly.
+    auth_failures_per_s: float = 20.0
+    # Live orders one participant may have (resting, scheduled or awaiting approval).
+    max_open_orders: int = 10_000
+    # Price quotes one participant may hold still valid at once.
+    max_live_quotes: int = 100
+    # Event streams (WatchEvents) in total and per participant; events one may queue.
+    max_streams: int = 256
+    max_streams_per_participant: int = 8
+    stream_queue: int = 1000
+    # Threads for reads (never the commit thread), and reads one participant may run at once.
+    read_threads: int = 4
+    reads_per_participant: int = 2
+    # Largest request message, bytes.
+    max_message_bytes: int = 1_048_576
+    # Market report rows shown to participants aggregate at least this many deals.
+    report_min_deals: int = 5
 
     @property
     def resolved_database_url(self) -> str:
@@ -86,6 +109,23 @@ class Settings:
         for name in ("probe_timeout_s", "switch_wait_s"):
             if not 0 < getattr(self, name) <= 600:
                 raise InvalidArgument(f"IXCHANGE_{name.upper()}", "must be more than 0 and at most 600 seconds")
+        for name in (
+            "max_open_orders",
+            "max_live_quotes",
+            "max_streams",
+            "max_streams_per_participant",
+            "stream_queue",
+            "read_threads",
+            "reads_per_participant",
+            "report_min_deals",
+        ):
+            if not 1 <= getattr(self, name) <= 10_000_000:
+                raise InvalidArgument(f"IXCHANGE_{name.upper()}", "must be 1..10000000")
+        if not 1024 <= self.max_message_bytes <= 64 * 1024 * 1024:
+            raise InvalidArgument("IXCHANGE_MAX_MESSAGE_BYTES", "must be 1024..67108864")
+        for name in ("rate_limit", "rate_burst", "auth_failures_per_s"):
+            if not 0 <= getattr(self, name) <= 10_000_000:
+                raise InvalidArgument(f"IXCHANGE_{name.upper()}", "must be 0..10000000")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise InvalidArgument("IXCHANGE_TLS_CERT", "TLS needs both a certificate and a key")
         if self.tls_client_ca and not self.tls_cert:
@@ -117,7 +157,13 @@ def _coerce(key: str, kind: Any, raw: str) -> Any:
         if kind == "float":
             return float(raw)
     except ValueError:
-        raise InvalidArgument(key, f"must be a number, got {raw!r}") from None
+        raise InvalidArgument(key, f"must be a number, got {raw[:32]!r}") from None
     if kind == "Path":
         return Path(raw).expanduser()
+    if kind == "bool":
+        if raw.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.strip().lower() in ("", "0", "false", "no", "off"):
+            return False
+        raise InvalidArgument(key, f"must be true or false, got {raw[:32]!r}")
     return raw

@@ -7,7 +7,7 @@ import asyncio
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -111,3 +111,28 @@ def exchange(database_url: str, tmp_path: Path) -> Iterator[ServerThread]:
     server = ServerThread(settings).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def make_exchange(database_url: str, tmp_path: Path) -> Iterator[Callable[..., ServerThread]]:
+    """Start exchanges with settings of the test's choosing (on a fresh database of
+    each kind); all are stopped after the test."""
+    from marketplace.settings import load_settings
+
+    started: list[ServerThread] = []
+
+    def make(**overrides: object) -> ServerThread:
+        options: dict[str, object] = {
+            "data_dir": tmp_path / "data",
+            "database_url": database_url,
+            "listen": "127.0.0.1:0",
+            "metrics_listen": "",
+            **overrides,
+        }
+        server = ServerThread(load_settings(env={}, **options)).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()

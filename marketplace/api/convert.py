@@ -5,13 +5,14 @@ from __future__ import annotations
 from google.protobuf.timestamp_pb2 import Timestamp
 from ixchange.v1 import classes_pb2, common_pb2, exchange_pb2, market_pb2, participants_pb2
 
+from marketplace import limits
 from marketplace.classing import Band, Classification, ClassScheme, Grade
 from marketplace.deals import Agreement, Deal, Interconnect, Party
 from marketplace.errors import InvalidArgument
 from marketplace.events import Event
 from marketplace.orders import Order, OrderInput, OrderStatus, Route, ServiceType, Side
 from marketplace.parameters import Direction, Parameter
-from marketplace.participants import Participant, Role
+from marketplace.participants import Participant, Role, TokenInfo
 from marketplace.quotes import Alternate, Quote, Recommendation
 from marketplace.report import MarketRow
 
@@ -20,17 +21,23 @@ def ts(micros: int) -> Timestamp | None:
     """Microseconds since the epoch -> Timestamp; 0 (unset) -> None."""
     if not micros:
         return None
+    return stamp(micros)
+
+
+def stamp(micros: int) -> Timestamp:
+    """Microseconds since the epoch -> Timestamp, 0 included."""
     return Timestamp(seconds=micros // 1_000_000, nanos=(micros % 1_000_000) * 1000)
 
 
 def micros(msg: object, field: str) -> int:
-    """A Timestamp field of `msg` in microseconds; 0 when unset."""
+    """A Timestamp field of `msg` in microseconds; 0 when unset. Only times a Timestamp
+    may hold (years 1970-9999 here) pass, so every time fits a BIGINT column."""
     if not msg.HasField(field):  # type: ignore[attr-defined]
         return 0
-    stamp: Timestamp = getattr(msg, field)
-    if stamp.seconds < 0 or not 0 <= stamp.nanos < 1_000_000_000:
-        raise InvalidArgument(field, "must be a valid time after 1970")
-    return stamp.seconds * 1_000_000 + stamp.nanos // 1000
+    value: Timestamp = getattr(msg, field)
+    if not 0 <= value.seconds <= limits.MAX_TIME_S or not 0 <= value.nanos < 1_000_000_000:
+        raise InvalidArgument(field, "must be a valid time between 1970 and the end of year 9999")
+    return value.seconds * 1_000_000 + value.nanos // 1000
 
 
 def order_msg(o: Order) -> common_pb2.Order:
@@ -193,19 +200,24 @@ def recommendation_msg(r: Recommendation) -> market_pb2.Recommendation:
 
 
 def report_row_msg(r: MarketRow) -> market_pb2.MarketReportRow:
+    """Totals that outgrow int64 show its largest value, flagged as capped (the wire
+    cannot carry them, and a report that fails for everyone helps nobody)."""
+    totals = (r.circuits, r.volume_kbps, r.total_value)
+    capped = max(totals) > limits.INT64_MAX or r.deals > limits.INT32_MAX
     msg = market_pb2.MarketReportRow(
         class_scheme=r.class_scheme,
         grade=r.grade,
         service_type=int(r.service_type),
         route=route_msg(r.route),
         capacity_kbps=r.capacity_kbps,
-        deals=r.deals,
-        circuits=r.circuits,
-        volume_kbps=r.volume_kbps,
+        deals=min(r.deals, limits.INT32_MAX),
+        circuits=min(r.circuits, limits.INT64_MAX),
+        volume_kbps=min(r.volume_kbps, limits.INT64_MAX),
         vwap=r.vwap,
         min_price=r.min_price,
         max_price=r.max_price,
-        total_value=r.total_value,
+        total_value=min(r.total_value, limits.INT64_MAX),
+        capped=capped,
     )
     if r.median_quality is not None:
         msg.median_quality = r.median_quality
@@ -314,6 +326,18 @@ def participant_msg(p: Participant) -> participants_pb2.Participant:
         carrier=p.carrier,
         display_name=p.display_name,
         created_at=ts(p.created_at),
+        cert_subject=p.cert_subject,
+    )
+
+
+def token_info_msg(t: TokenInfo) -> participants_pb2.TokenInfo:
+    return participants_pb2.TokenInfo(
+        token_id=t.token_id,
+        participant=t.participant,
+        label=t.label,
+        created_at=ts(t.created_at),
+        expires_at=ts(t.expires_at),
+        revoked_at=ts(t.revoked_at),
     )
 
 
@@ -324,7 +348,7 @@ def participant_from(msg: participants_pb2.Participant, now: int) -> Participant
             roles.add(Role(r))
         except ValueError:
             raise InvalidArgument(f"participant.roles[{i}]", "must be SELLER, BUYER or OPERATOR") from None
-    return Participant(msg.name, frozenset(roles), msg.carrier, msg.display_name, now)
+    return Participant(msg.name, frozenset(roles), msg.carrier, msg.display_name, now, msg.cert_subject)
 
 
 def agreement_from(msg: participants_pb2.Agreement) -> Agreement:

@@ -4,6 +4,7 @@ live in one process (as in the tests)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
@@ -37,8 +38,42 @@ class ExchangeMetrics:
         self.open_orders.set_function(open_orders)
         self.books.set_function(books)
 
+    def watch_fairness(self, calls: Any, auth: Any, streams: Any) -> None:
+        """Limits at work: refusals since start and live event streams, read at scrape time."""
+        gauges = (
+            (
+                "ixchange_calls_rate_limited",
+                "Calls refused for being over the caller's rate, since start",
+                calls,
+                "refused",
+            ),
+            ("ixchange_calls_unauthenticated", "Calls refused for their token, since start", auth, "refused"),
+            (
+                "ixchange_calls_delayed",
+                "Calls that waited for their turn under the caller's rate, since start",
+                calls,
+                "delayed",
+            ),
+            ("ixchange_event_streams", "Live WatchEvents streams", streams, "count"),
+            ("ixchange_event_streams_dropped", "Streams dropped for falling behind, since start", streams, "dropped"),
+        )
+        for name, doc, owner, attribute in gauges:
+            Gauge(name, doc, registry=self.registry).set_function(_reader(owner, attribute))
+
+    def watch_guard(self, guard: Any) -> None:
+        Gauge("ixchange_internal_errors", "Calls answered INTERNAL, since start", registry=self.registry).set_function(
+            _reader(guard, "internal_errors")
+        )
+        Gauge(
+            "ixchange_undecodable_requests", "Requests whose bytes did not decode, since start", registry=self.registry
+        ).set_function(_reader(guard.undecodable, "total"))
+
     def serve(self, listen: str) -> int:
         """Expose /metrics on host:port (port 0 picks one); returns the bound port."""
         host, _, port = listen.rpartition(":")
         server, _thread = start_http_server(int(port), addr=host or "127.0.0.1", registry=self.registry)
         return int(server.server_address[1])
+
+
+def _reader(owner: Any, attribute: str) -> Callable[[], float]:
+    return lambda: float(getattr(owner, attribute))

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import grpc
+
 from marketplace.api.convert import event_msg
+from marketplace.api.guard import Refusal
 from marketplace.api.metrics import ExchangeMetrics
-from marketplace.engine import Changes, ExchangeEngine
+from marketplace.api.streams import EventHub, StreamLimits
+from marketplace.changes import Changes
+from marketplace.engine import ExchangeEngine
 from marketplace.errors import DomainError
 from marketplace.provisioner import Provisioner
 from marketplace.store import Store
@@ -25,19 +31,23 @@ T = TypeVar("T")
 Command = Callable[[ExchangeEngine, int], Any]
 
 
-class StoreFailed(Exception):
+class StoreFailed(Refusal):
     """The sequencer stopped (the store refused a batch, or a command failed unexpectedly):
     the in-memory engine may differ from the store, so the server stops and rebuilds from
     the store on restart."""
 
+    def __init__(self) -> None:
+        super().__init__(grpc.StatusCode.UNAVAILABLE, "the exchange is stopping after a store failure; retry later")
 
-@dataclass(slots=True, eq=False)
-class Subscriber:
-    """A live WatchEvents stream: events it may see go into its queue."""
 
-    participant: str | None  # None: operator, sees everything
-    queue: asyncio.Queue[tuple[int, bytes]] = field(default_factory=lambda: asyncio.Queue(maxsize=10_000))
-    overflowed: bool = False
+class CommandFailed(Refusal):
+    """A command raised something other than a refusal before it changed anything: the
+    caller gets an internal error and the exchange carries on."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(
+            grpc.StatusCode.INTERNAL, f"internal error; the exchange's log has it under reference {reference}"
+        )
 
 
 class Sequencer:
@@ -51,6 +61,7 @@ class Sequencer:
         provisioner: Provisioner,
         max_batch: int = 1024,
         metrics: ExchangeMetrics | None = None,
+        stream_limits: StreamLimits | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
@@ -58,7 +69,9 @@ class Sequencer:
         self.provisioner = provisioner
         self.max_batch = max_batch
         self.metrics = metrics or ExchangeMetrics()
-        self.subscribers: set[Subscriber] = set()
+        self.streams = EventHub(stream_limits or StreamLimits())
+        # Commits have a thread of their own: reads, however many, never queue ahead of them.
+        self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ixchange-commit")
         self.failed: BaseException | None = None
         self.on_failure: Callable[[BaseException], None] | None = None
         self._queue: asyncio.Queue[tuple[Command, asyncio.Future[Any]]] = asyncio.Queue()
@@ -67,7 +80,7 @@ class Sequencer:
     async def run(self, command: Callable[[ExchangeEngine, int], T]) -> T:
         """Run a command in order with all others; returns once its effects are durable."""
         if self.failed is not None:
-            raise StoreFailed("the store failed earlier; the server is stopping") from self.failed
+            raise StoreFailed() from self.failed
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((command, future))
         return await future
@@ -95,7 +108,8 @@ class Sequencer:
             self.failed = err
             for _, future in batch:
                 if not future.done():
-                    future.set_exception(StoreFailed(f"the exchange is stopping: {err!r}"))
+                    # The cause stays in the log: its text can quote SQL and values.
+                    future.set_exception(StoreFailed())
             if self.on_failure is not None:
                 self.on_failure(err)
             raise
@@ -111,7 +125,7 @@ class Sequencer:
             else:
                 future.set_result(value)
         for event, payload in zip(changes.events, payloads, strict=True):
-            self._publish(event.sequence, event.parties(), payload)
+            self.streams.publish(event.sequence, event.parties(), payload)
         for deal in changes.released_deals:
             self.provisioner.deal_brokered(deal.snapshot())
         for deal in changes.ending_deals:
@@ -119,36 +133,30 @@ class Sequencer:
 
     async def _run_and_commit(
         self, batch: list[tuple[Command, asyncio.Future[Any]]]
-    ) -> tuple[list[tuple[asyncio.Future[Any], Any, DomainError | None]], Changes, list[bytes]]:
-        results: list[tuple[asyncio.Future[Any], Any, DomainError | None]] = []
+    ) -> tuple[list[tuple[asyncio.Future[Any], Any, Exception | None]], Changes, list[bytes]]:
+        results: list[tuple[asyncio.Future[Any], Any, Exception | None]] = []
         for command, future in batch:
+            before = self.engine.fingerprint()
             try:
                 results.append((future, command(self.engine, self.now()), None))
             except DomainError as err:  # refused before it changed anything
                 results.append((future, None, err))
                 self.metrics.refused.inc()
+            except Exception as err:
+                if self.engine.fingerprint() != before:
+                    raise  # it changed the engine half way: only a restart from the store is safe
+                # A bug met before any change: this caller gets an internal error, the
+                # exchange keeps serving everyone else.
+                reference = uuid.uuid4().hex[:16]
+                log.error("command failed before changing anything, reference %s", reference, exc_info=err)
+                results.append((future, None, CommandFailed(reference)))
         changes = self.engine.drain()
         payloads = [event_msg(e).SerializeToString() for e in changes.events]
         if changes:
             with self.metrics.commit_seconds.time():
-                await asyncio.to_thread(self.store.write, changes, payloads)
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(self._committer, self.store.write, changes, payloads)
         return results, changes, payloads
 
-    def subscribe(self, participant: str | None) -> Subscriber:
-        sub = Subscriber(participant)
-        self.subscribers.add(sub)
-        return sub
-
-    def unsubscribe(self, sub: Subscriber) -> None:
-        self.subscribers.discard(sub)
-
-    def _publish(self, sequence: int, parties: tuple[str, ...], payload: bytes) -> None:
-        for sub in list(self.subscribers):
-            if sub.participant is not None and sub.participant not in parties:
-                continue
-            try:
-                sub.queue.put_nowait((sequence, payload))
-            except asyncio.QueueFull:
-                # A reader this far behind resumes from its last sequence number instead.
-                sub.overflowed = True
-                self.subscribers.discard(sub)
+    def close(self) -> None:
+        self._committer.shutdown(wait=False)

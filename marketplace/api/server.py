@@ -4,9 +4,12 @@ health and reflection, on one gRPC port."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
+import ipaddress
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,17 +33,18 @@ from ixchange.v1 import (
 )
 
 from marketplace.api.auth import Authenticator
+from marketplace.api.guard import Guard
+from marketplace.api.market_servicers import ClassesServicer, FabricServicer, MarketServicer
 from marketplace.api.metrics import ExchangeMetrics
+from marketplace.api.participants_servicer import ParticipantsServicer
+from marketplace.api.quotas import RateLimiter
+from marketplace.api.reads import ReadPool
 from marketplace.api.sequencer import Sequencer
-from marketplace.api.servicers import (
-    ClassesServicer,
-    ExchangeServicer,
-    FabricServicer,
-    MarketServicer,
-    ParticipantsServicer,
-)
+from marketplace.api.servicers import Api, ExchangeServicer
+from marketplace.api.streams import StreamLimits
 from marketplace.classing import DEFAULT_SCHEMES
 from marketplace.engine import ExchangeEngine
+from marketplace.errors import InvalidArgument
 from marketplace.parameters import DEFAULT_PARAMETERS
 from marketplace.participants import Participant, Role, new_token, token_hash
 from marketplace.provisioner import HoldingProvisioner, Provisioner
@@ -67,6 +71,9 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)
+    # Reads run on threads of their own; the event loop gets the interpreter back from
+    # them every millisecond instead of every five, so calls wait less behind a read.
+    sys.setswitchinterval(0.001)
 
 
 def wall_clock() -> int:
@@ -85,6 +92,7 @@ class ExchangeServer:
     health: HealthServicer
     operator_token_file: Path | None
     metrics_port: int
+    api: Api
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
     stopping: asyncio.Task[None] | None = None  # the stop the sequencer asked for, kept alive
@@ -100,6 +108,9 @@ class ExchangeServer:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.sequencer.close()
+        self.api.auth.close()
+        self.api.reads.close()
         self.store.close()
 
     async def wait(self) -> None:
@@ -112,10 +123,14 @@ async def create_server(
     provisioner: Provisioner | None = None,
 ) -> ExchangeServer:
     """Open the store, rebuild the engine, bind the port and start serving."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    check_startup(settings)
+    private_dir(settings.data_dir)
     store = await asyncio.to_thread(Store, settings.resolved_database_url)
     engine = ExchangeEngine(
-        quote_ttl=int(settings.quote_ttl_s * 1_000_000), approval_ttl=int(settings.approval_ttl_s * 1_000_000)
+        quote_ttl=int(settings.quote_ttl_s * 1_000_000),
+        approval_ttl=int(settings.approval_ttl_s * 1_000_000),
+        max_open_orders=settings.max_open_orders,
+        max_live_quotes=settings.max_live_quotes,
     )
     await asyncio.to_thread(store.restore, engine, clock())
     tune_gc()
@@ -123,20 +138,32 @@ async def create_server(
     metrics.watch_engine(lambda: len(engine.orders), lambda: len(engine.books))
     metrics_port = metrics.serve(settings.metrics_listen) if settings.metrics_listen else 0
     provisioner = provisioner or HoldingProvisioner()
-    sequencer = Sequencer(engine, store, clock, provisioner, settings.max_batch, metrics)
+    streams = StreamLimits(settings.max_streams_per_participant, settings.max_streams, settings.stream_queue)
+    sequencer = Sequencer(engine, store, clock, provisioner, settings.max_batch, metrics, streams)
     tasks = [asyncio.create_task(sequencer.serve(), name="sequencer")]
     if not engine.parameters:
         await _seed_defaults(sequencer)
     await provisioner.start(sequencer)
     token_file = await asyncio.to_thread(_bootstrap_operator, store, settings, clock())
 
-    auth = Authenticator(store)
-    server = grpc.aio.server()
-    exchange_pb2_grpc.add_ExchangeServiceServicer_to_server(ExchangeServicer(sequencer, auth), server)
-    classes_pb2_grpc.add_ClassesServiceServicer_to_server(ClassesServicer(sequencer, auth), server)
-    participants_pb2_grpc.add_ParticipantsServiceServicer_to_server(ParticipantsServicer(sequencer, auth), server)
-    market_pb2_grpc.add_MarketServiceServicer_to_server(MarketServicer(sequencer, auth), server)
-    fabric_pb2_grpc.add_FabricServiceServicer_to_server(FabricServicer(sequencer, auth), server)
+    calls = RateLimiter(settings.rate_limit, settings.rate_burst, "calls", "IXCHANGE_RATE_LIMIT")
+    failures = RateLimiter(
+        settings.auth_failures_per_s, 5 * settings.auth_failures_per_s, "failed logins", "IXCHANGE_AUTH_FAILURES_PER_S"
+    )
+    auth = Authenticator(store, calls, failures)
+    await auth.reload()
+    api = Api(
+        sequencer, auth, ReadPool(settings.read_threads, settings.reads_per_participant), settings.report_min_deals
+    )
+    metrics.watch_fairness(calls, auth, sequencer.streams)
+    server = grpc.aio.server(options=[("grpc.max_receive_message_length", settings.max_message_bytes)])
+    guard = Guard()
+    metrics.watch_guard(guard)
+    guard.register(server, exchange_pb2_grpc.add_ExchangeServiceServicer_to_server, ExchangeServicer(api))
+    guard.register(server, classes_pb2_grpc.add_ClassesServiceServicer_to_server, ClassesServicer(api))
+    guard.register(server, participants_pb2_grpc.add_ParticipantsServiceServicer_to_server, ParticipantsServicer(api))
+    guard.register(server, market_pb2_grpc.add_MarketServiceServicer_to_server, MarketServicer(api))
+    guard.register(server, fabric_pb2_grpc.add_FabricServiceServicer_to_server, FabricServicer(api))
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
@@ -147,7 +174,7 @@ async def create_server(
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
-    running = ExchangeServer(server, port, store, sequencer, health, token_file, metrics_port, tasks)
+    running = ExchangeServer(server, port, store, sequencer, health, token_file, metrics_port, api, tasks)
 
     def stop_on_store_failure(_err: BaseException) -> None:
         running.stopping = asyncio.get_running_loop().create_task(running.stop(0))
@@ -155,7 +182,45 @@ async def create_server(
     sequencer.on_failure = stop_on_store_failure
     tasks.append(asyncio.create_task(_expire_forever(sequencer, settings.expiry_interval_s), name="expiry"))
     tasks.append(asyncio.create_task(_steward_gc(), name="gc"))
+    tasks.append(asyncio.create_task(auth.reload_forever(), name="token-reload"))
     return running
+
+
+def check_startup(settings: Settings) -> None:
+    """Refuse to start in a way that exposes the exchange: plaintext beyond loopback
+    (unless told to), or secrets that other local users can read."""
+    host = settings.listen.rpartition(":")[0].strip("[]")
+    if not settings.tls_cert and not settings.insecure and not is_loopback(host):
+        raise InvalidArgument(
+            "IXCHANGE_LISTEN",
+            f"{settings.listen} is reachable from other machines and TLS is off: give IXCHANGE_TLS_CERT and "
+            "IXCHANGE_TLS_KEY, or --insecure (IXCHANGE_INSECURE=1) to serve plaintext anyway",
+        )
+    for setting, path in (
+        ("IXCHANGE_TLS_KEY", settings.tls_key),
+        ("IXCHANGE_CREDENTIALS_FILE", settings.credentials_file),
+    ):
+        if path and Path(path).exists() and Path(path).stat().st_mode & 0o077:
+            raise InvalidArgument(
+                setting,
+                f"{path} can be read by other users (mode {Path(path).stat().st_mode & 0o777:o}); chmod 600 it",
+            )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def private_dir(path: Path) -> None:
+    """The data directory holds the database and credentials: its owner's only."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
 
 
 def _bind(server: grpc.aio.Server, settings: Settings) -> int:
@@ -184,17 +249,38 @@ async def _seed_defaults(sequencer: Sequencer) -> None:
 
 def _bootstrap_operator(store: Store, settings: Settings, now: int) -> Path | None:
     """On an empty database, create the operator and write its token to a file only the
-    owner can read. Returns the file when one was written."""
-    token = new_token()
-    operator = Participant(OPERATOR_NAME, frozenset({Role.OPERATOR}), False, "Exchange operator", now)
-    if not store.bootstrap_operator(operator, token_hash(token), now):
+    owner can read. The file is written first: if it cannot be, nothing is committed and
+    the next start tries again (the other way round, the operator would exist with a
+    token nobody has). Returns the file when one was written."""
+    if store.participants():
         return None
+    token = new_token()
     path = settings.operator_token_file
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(token + "\n")
-    os.chmod(path, 0o600)
+    private_dir(path.parent)
+    staged = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        if path.is_dir() or (path.exists() and not os.access(path, os.W_OK)):
+            raise IsADirectoryError(errno.EISDIR, f"{path.name} cannot be replaced")
+        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(token + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as err:
+        staged.unlink(missing_ok=True)
+        raise InvalidArgument(
+            "IXCHANGE_DATA_DIR", f"cannot write the operator credential in {path.parent}: {err.strerror}"
+        ) from None
+    operator = Participant(OPERATOR_NAME, frozenset({Role.OPERATOR}), False, "Exchange operator", now)
+    try:
+        created = store.bootstrap_operator(operator, token_hash(token), now)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    if not created:  # another process bootstrapped it first
+        staged.unlink(missing_ok=True)
+        return None
+    os.replace(staged, path)
     return path
 
 

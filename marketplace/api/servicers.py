@@ -1,98 +1,115 @@
-"""gRPC servicers: authenticate, convert, delegate to the sequencer or the store, map
-domain errors to status codes. No business rules live here."""
+"""gRPC servicers of ExchangeService: authenticate, convert, delegate to the sequencer or
+the store, charge the work to the caller. No business rules live here; errors become
+statuses in guard.py, which wraps every method."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+import base64
+import binascii
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 
 import grpc
-from ixchange.v1 import (
-    classes_pb2,
-    classes_pb2_grpc,
-    exchange_pb2,
-    exchange_pb2_grpc,
-    fabric_pb2,
-    fabric_pb2_grpc,
-    market_pb2,
-    market_pb2_grpc,
-    participants_pb2,
-    participants_pb2_grpc,
-)
+from ixchange.v1 import exchange_pb2, exchange_pb2_grpc
 
 from marketplace.api import convert
-from marketplace.api.auth import Authenticator, Unauthenticated
-from marketplace.api.sequencer import Sequencer, StoreFailed
-from marketplace.book import Book
+from marketplace.api.auth import Authenticator
+from marketplace.api.guard import Refusal
+from marketplace.api.quotas import BOOK_COST, EVENT_COST, ROW_COST
+from marketplace.api.reads import ReadPool
+from marketplace.api.sequencer import Sequencer
+from marketplace.api.streams import FELL_BEHIND
+from marketplace.book import SortKey
+from marketplace.changes import Outcome
 from marketplace.deals import DealStatus
-from marketplace.engine import Outcome
-from marketplace.errors import (
-    AlreadyExists,
-    DomainError,
-    FailedPrecondition,
-    InvalidArgument,
-    NotFound,
-    PermissionDenied,
-)
+from marketplace.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from marketplace.orders import OrderInput, OrderStatus, Route, ServiceType, Side
-from marketplace.participants import Participant, Role, new_token, token_hash, validate_participant
+from marketplace.participants import Participant, Role
 from marketplace.quotes import iso
-from marketplace.report import check_window, market_report
+from marketplace.store import Store
 
-STATUS_FOR: dict[type[DomainError], grpc.StatusCode] = {
-    InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
-    NotFound: grpc.StatusCode.NOT_FOUND,
-    AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
-    FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
-    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
-}
-EVENT_PAGE = 1000
-F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+EVENT_PAGE = 200  # events read per page of a replay: small, so a replay's work comes in small steps
+BOOK_SCAN_LIMIT = 10_000  # book keys one GetBook call may look at (more: the next page goes on)
 
 
-def rpc(method: F) -> F:
-    """Map domain and auth errors raised by a unary handler to gRPC status codes."""
+@dataclass(slots=True)
+class Api:
+    """What every servicer works with."""
 
-    @functools.wraps(method)
-    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        try:
-            return await method(self, request, context)
-        except DomainError as err:
-            await context.abort(STATUS_FOR[type(err)], str(err))
-        except Unauthenticated as err:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(err))
-        except StoreFailed as err:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, f"store unavailable: {err}")
+    seq: Sequencer
+    auth: Authenticator
+    reads: ReadPool
+    report_min_deals: int = 5
 
-    return wrapper  # type: ignore[return-value]
+    @property
+    def store(self) -> Store:
+        return self.seq.store
+
+    async def why_not_open(self, order_id: int, who: Participant, field: str = "order_id") -> DomainError:
+        """The engine forgets closed orders and answers another participant's order as
+        unknown; the store says why one of the caller's own is no longer open."""
+        stored = await self.reads.run(who.name, self.store.get_order, order_id)
+        if stored is None or (stored.participant != who.name and not who.is_operator):
+            return NotFound(field, f"no open order {order_id} of yours")
+        return FailedPrecondition(field, f"order {order_id} is {stored.status.name}, no longer open")
 
 
-def page_size(requested: int, field: str = "page_size") -> int:
+def subject(outcome: Outcome) -> Any:
+    """The order a command was about (every order command has one)."""
+    order = outcome.order
+    if order is None:
+        raise FailedPrecondition("order_id", "the command answered no order")
+    return order
+
+
+def page_size(requested: int, field: str = "page_size", default: int = 100, most: int = 1000) -> int:
     if requested == 0:
-        return 100
-    if requested > 1000:
-        raise InvalidArgument(field, "must be 0..1000")
+        return default
+    if requested > most:
+        raise InvalidArgument(field, f"must be 0..{most}")
     return requested
+
+
+def encode_page_token(key: SortKey) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()
+
+
+def decode_page_token(token: str) -> SortKey | None:
+    if not token:
+        return None
+    try:
+        if len(token) > 1024:
+            raise ValueError("too long")
+        s, a, z, scheme, grade, capacity = json.loads(base64.urlsafe_b64decode(token.encode()))
+        key = (int(s), str(a), str(z), str(scheme), str(grade), int(capacity))
+    except (ValueError, TypeError, binascii.Error, UnicodeError):
+        raise InvalidArgument("page_token", "not a next_page_token from an earlier page") from None
+    return key
 
 
 class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
     """ixchange.v1.ExchangeService."""
 
-    def __init__(self, sequencer: Sequencer, auth: Authenticator) -> None:
-        self.seq = sequencer
-        self.auth = auth
-        self.store = sequencer.store
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.seq = api.seq
+        self.auth = api.auth
+        self.reads = api.reads
+        self.store = api.seq.store
 
-    async def _order_reply(self, outcome: Outcome, reply_type: Any) -> Any:
-        if outcome.duplicate and outcome.order is None:
-            stored = await asyncio.to_thread(self.store.get_order, outcome.duplicate_order_id)
-            assert stored is not None
-            return reply_type(order=convert.order_msg(stored), duplicate=True)
-        assert outcome.order is not None
+    async def _order_reply(self, outcome: Outcome, reply_type: Any, who: Participant) -> Any:
+        order = outcome.order
+        if outcome.duplicate and order is None:  # a retry of an order that has closed since
+            order = await self.reads.run(who.name, self.store.get_order, outcome.duplicate_order_id)
+            if order is None:
+                raise NotFound("client_order_id", "the order it named is not in the store")
+            return reply_type(order=convert.order_msg(order), duplicate=True)
+        if order is None:
+            raise FailedPrecondition("order", "the command answered no order")
         reply = reply_type(
-            order=convert.order_msg(outcome.order),
+            order=convert.order_msg(order),
             deals=[convert.deal_msg(d) for d in outcome.deals],
             duplicate=outcome.duplicate,
         )
@@ -134,16 +151,19 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             **buyer_options,
         )
         recommend = side is Side.REQUEST
-        outcome = await self.seq.run(lambda engine, now: engine.submit(order, now, recommend))
-        return await self._order_reply(outcome, reply_type)
+        try:
+            outcome = await self.seq.run(lambda engine, now: engine.submit(order, now, recommend))
+        except NotFound as err:
+            if err.field != "rebid_of":
+                raise
+            raise await self.api.why_not_open(order.rebid_of, who, "rebid_of") from None
+        return await self._order_reply(outcome, reply_type, who)
 
-    @rpc
     async def SubmitOffer(self, request: exchange_pb2.SubmitOfferRequest, context: Any) -> Any:
         return await self._submit(
             context, request, Side.OFFER, dict(request.values), request.price, exchange_pb2.SubmitOfferResponse
         )
 
-    @rpc
     async def SubmitRequest(self, request: exchange_pb2.SubmitRequestRequest, context: Any) -> Any:
         return await self._submit(
             context,
@@ -154,7 +174,6 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             exchange_pb2.SubmitRequestResponse,
         )
 
-    @rpc
     async def ApproveClass(self, request: exchange_pb2.ApproveClassRequest, context: Any) -> Any:
         who = await self.auth.require(context, Role.BUYER)
         try:
@@ -163,33 +182,30 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
                     who.name, request.order_id, now, operator=who.is_operator, recommend=True
                 )
             )
-        except FailedPrecondition as err:
+        except (FailedPrecondition, NotFound) as err:
             raise await self._why_not_pending(request.order_id, who, err) from None
-        assert outcome.order is not None
         reply = exchange_pb2.ApproveClassResponse(
-            order=convert.order_msg(outcome.order), deals=[convert.deal_msg(d) for d in outcome.deals]
+            order=convert.order_msg(subject(outcome)), deals=[convert.deal_msg(d) for d in outcome.deals]
         )
         if outcome.recommendation is not None:
             reply.alternates.extend(convert.alternate_msg(a) for a in outcome.recommendation.alternates)
         return reply
 
-    @rpc
     async def RejectClass(self, request: exchange_pb2.RejectClassRequest, context: Any) -> Any:
         who = await self.auth.require(context, Role.BUYER)
         try:
             outcome = await self.seq.run(
                 lambda engine, now: engine.reject_class(who.name, request.order_id, now, operator=who.is_operator)
             )
-        except FailedPrecondition as err:
+        except (FailedPrecondition, NotFound) as err:
             raise await self._why_not_pending(request.order_id, who, err) from None
-        assert outcome.order is not None
-        return exchange_pb2.RejectClassResponse(order=convert.order_msg(outcome.order))
+        return exchange_pb2.RejectClassResponse(order=convert.order_msg(subject(outcome)))
 
-    async def _why_not_pending(self, order_id: int, who: Participant, err: FailedPrecondition) -> DomainError:
+    async def _why_not_pending(self, order_id: int, who: Participant, err: DomainError) -> DomainError:
         """The engine forgets closed orders; the store says why one is no longer pending
         (closed orders never change again, and the store is committed before errors are
         answered)."""
-        stored = await asyncio.to_thread(self.store.get_order, order_id)
+        stored = await self.reads.run(who.name, self.store.get_order, order_id)
         if stored is None or (stored.participant != who.name and not who.is_operator):
             return NotFound("order_id", f"no order {order_id} of yours")
         if stored.status is OrderStatus.EXPIRED and stored.approve_by and stored.approve_by <= stored.updated_at:
@@ -206,81 +222,74 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             )
         return err
 
-    @rpc
     async def CancelOrder(self, request: exchange_pb2.CancelOrderRequest, context: Any) -> Any:
         who = await self.auth.participant(context)
-        outcome = await self.seq.run(
-            lambda engine, now: engine.cancel(who.name, request.order_id, now, operator=who.is_operator)
-        )
-        assert outcome.order is not None
-        return exchange_pb2.CancelOrderResponse(order=convert.order_msg(outcome.order))
+        try:
+            outcome = await self.seq.run(
+                lambda engine, now: engine.cancel(who.name, request.order_id, now, operator=who.is_operator)
+            )
+        except NotFound:
+            raise await self.api.why_not_open(request.order_id, who) from None
+        return exchange_pb2.CancelOrderResponse(order=convert.order_msg(subject(outcome)))
 
-    @rpc
     async def ReplaceOrder(self, request: exchange_pb2.ReplaceOrderRequest, context: Any) -> Any:
         who = await self.auth.participant(context)
         price = request.price if request.HasField("price") else None
         remaining = request.remaining_circuits if request.HasField("remaining_circuits") else None
-        outcome = await self.seq.run(
-            lambda engine, now: engine.replace(who.name, request.order_id, price, remaining, now, who.is_operator)
-        )
-        assert outcome.order is not None
+        try:
+            outcome = await self.seq.run(
+                lambda engine, now: engine.replace(who.name, request.order_id, price, remaining, now, who.is_operator)
+            )
+        except NotFound:
+            raise await self.api.why_not_open(request.order_id, who) from None
         return exchange_pb2.ReplaceOrderResponse(
-            order=convert.order_msg(outcome.order), deals=[convert.deal_msg(d) for d in outcome.deals]
+            order=convert.order_msg(subject(outcome)), deals=[convert.deal_msg(d) for d in outcome.deals]
         )
 
-    @rpc
     async def GetOrder(self, request: exchange_pb2.GetOrderRequest, context: Any) -> Any:
         who = await self.auth.participant(context)
-        order = await asyncio.to_thread(self.store.get_order, request.order_id)
+        order = await self.reads.run(who.name, self.store.get_order, request.order_id)
         if order is None or (order.participant != who.name and not who.is_operator):
             raise NotFound("order_id", f"no order {request.order_id} of yours")
         return exchange_pb2.GetOrderResponse(order=convert.order_msg(order))
 
-    @rpc
     async def ListOrders(self, request: exchange_pb2.ListOrdersRequest, context: Any) -> Any:
         who = await self.auth.participant(context)
         limit = page_size(request.page_size)
         owner = None if who.is_operator else who.name
-        orders = await asyncio.to_thread(
-            self.store.list_orders, owner, request.open_only, request.after_order_id, limit
-        )
-        return exchange_pb2.ListOrdersResponse(orders=[convert.order_msg(o) for o in orders])
 
-    @rpc
+        # Rows become messages on the read thread too: a page of 1,000 built on the event
+        # loop would hold up every other call for tens of milliseconds.
+        def page() -> exchange_pb2.ListOrdersResponse:
+            found = self.store.list_orders(owner, request.open_only, request.after_order_id, limit)
+            return exchange_pb2.ListOrdersResponse(orders=[convert.order_msg(o) for o in found])
+
+        reply = await self.reads.run(who.name, page)
+        self.auth.charge(who, len(reply.orders) * ROW_COST)
+        return reply
+
     async def GetBook(self, request: exchange_pb2.GetBookRequest, context: Any) -> Any:
-        await self.auth.participant(context)
-        depth = request.depth or 10
-        if depth > 100:
-            raise InvalidArgument("depth", "must be 0..100")
-        service = None
+        who = await self.auth.participant(context)
+        depth = page_size(request.depth, "depth", default=10, most=100)
+        size = page_size(request.page_size, default=20, most=100)
+        services = list(ServiceType)
         if request.service_type:
             try:
-                service = ServiceType(request.service_type)
+                services = [ServiceType(request.service_type)]
             except ValueError:
                 raise InvalidArgument("service_type", "unknown service type") from None
-        route = None
+        prefixes: list[tuple[Any, ...]] = [(int(s),) for s in services] if request.service_type else [()]
         if request.HasField("route"):
-            route = Route.parse(service or ServiceType.IP_TRANSIT, request.route.a_end, request.route.z_end)
-        reply = exchange_pb2.GetBookResponse()
-        books: list[Book] = sorted(
-            self.seq.engine.books.values(),
-            key=lambda b: (
-                b.key.service_type,
-                b.key.route.a_end,
-                b.key.route.z_end,
-                b.key.class_scheme,
-                b.key.grade,
-                b.key.capacity_kbps,
-            ),
-        )
-        for book in books:
-            k = book.key
-            if service is not None and k.service_type is not service:
-                continue
-            if route is not None and {k.route.a_end, k.route.z_end} != {route.a_end, route.z_end}:
-                continue
-            if request.grade and k.grade != request.grade:
-                continue
+            # Directed services list the route as asked; E-Line circuits either way round.
+            routes = [(s, Route.parse(s, request.route.a_end, request.route.z_end)) for s in services]
+            prefixes = [(int(s), *r) for s, r in routes]
+        after = decode_page_token(request.page_token)
+        engine = self.seq.engine
+        keys, last, scanned = engine.book_index.page(prefixes, request.grade, after, size, BOOK_SCAN_LIMIT)
+        reply = exchange_pb2.GetBookResponse(next_page_token=encode_page_token(last) if last else "")
+        summed = 0  # orders added up into price levels
+        for k in keys:
+            book = engine.books[k]
             view = reply.books.add(
                 class_scheme=k.class_scheme,
                 grade=k.grade,
@@ -291,26 +300,30 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             for side, target in ((Side.OFFER, view.offers), (Side.REQUEST, view.requests)):
                 for price, circuits, count in book.levels(side, depth):
                     target.add(price=price, circuits=circuits, orders=count)
+                    summed += count
+        self.auth.charge(who, scanned * ROW_COST / 10 + len(keys) * BOOK_COST + summed * ROW_COST / 100)
         return reply
 
-    @rpc
     async def ListDeals(self, request: exchange_pb2.ListDealsRequest, context: Any) -> Any:
         who = await self.auth.participant(context)
         owner = None if who.is_operator else who.name
-        deals = await asyncio.to_thread(
-            self.store.list_deals, owner, request.status, request.after_deal_id, page_size(request.page_size)
-        )
-        return exchange_pb2.ListDealsResponse(deals=[convert.deal_msg(d) for d in deals])
+        limit = page_size(request.page_size)
 
-    @rpc
+        def page() -> exchange_pb2.ListDealsResponse:
+            found = self.store.list_deals(owner, request.status, request.after_deal_id, limit)
+            return exchange_pb2.ListDealsResponse(deals=[convert.deal_msg(d) for d in found])
+
+        reply = await self.reads.run(who.name, page)
+        self.auth.charge(who, len(reply.deals) * ROW_COST)
+        return reply
+
     async def GetDeal(self, request: exchange_pb2.GetDealRequest, context: Any) -> Any:
         who = await self.auth.participant(context)
-        deal = await asyncio.to_thread(self.store.get_deal, request.deal_id)
+        deal = await self.reads.run(who.name, self.store.get_deal, request.deal_id)
         if deal is None or (who.name not in (deal.seller, deal.buyer) and not who.is_operator):
             raise NotFound("deal_id", f"no deal {request.deal_id} of yours")
         return exchange_pb2.GetDealResponse(deal=convert.deal_msg(deal))
 
-    @rpc
     async def TerminateDeal(self, request: exchange_pb2.TerminateDealRequest, context: Any) -> Any:
         who = await self.auth.participant(context)
         try:
@@ -321,7 +334,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             )
         except NotFound:
             # A retry after the deal ended answers with the deal as it is.
-            stored = await asyncio.to_thread(self.store.get_deal, request.deal_id)
+            stored = await self.reads.run(who.name, self.store.get_deal, request.deal_id)
             if stored is None or (who.name not in (stored.seller, stored.buyer) and not who.is_operator):
                 raise
             if stored.status is not DealStatus.TERMINATED:
@@ -331,236 +344,46 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
 
     async def WatchEvents(
         self, request: exchange_pb2.WatchEventsRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> AsyncIterator[exchange_pb2.WatchEventsResponse]:
-        try:
-            who = await self.auth.participant(context)
-        except Unauthenticated as err:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(err))
+    ) -> AsyncIterator[bytes]:
+        """Stored events first, then live ones. Events are sent as they were journaled
+        (serialized once, when committed), and each one sent is paid for."""
+        who = await self.auth.participant(context)
+        newest = self.seq.engine.counters.sequence
+        if request.after_sequence > newest:
+            raise Refusal(
+                grpc.StatusCode.OUT_OF_RANGE,
+                f"after_sequence: {request.after_sequence} is beyond the newest event, {newest}",
+            )
         visible = None if who.is_operator else who.name
         # Subscribe before reading the backlog: anything committed from now on is queued,
         # anything before is in the store, and the sequence number removes the overlap.
-        sub = self.seq.subscribe(visible)
+        sub = self.seq.streams.subscribe(visible)
         last = request.after_sequence
         try:
             while True:
-                rows = await asyncio.to_thread(self.store.events_after, last, visible, EVENT_PAGE)
+                await self.auth.calls.wait(who.name)
+                rows = await self.reads.run(who.name, self.store.events_after, last, visible, EVENT_PAGE)
+                self.auth.charge(who, len(rows) * EVENT_COST)
                 for sequence, payload in rows:
-                    yield exchange_pb2.WatchEventsResponse.FromString(payload)
+                    yield payload
                     last = sequence
                 if len(rows) < EVENT_PAGE:
                     break
             while True:
-                if sub.overflowed and sub.queue.empty():
-                    await context.abort(
-                        grpc.StatusCode.RESOURCE_EXHAUSTED,
-                        f"reader fell behind; reconnect with after_sequence={last}",
+                entry = await sub.next()
+                if entry is FELL_BEHIND:
+                    raise ResourceExhausted(
+                        "after_sequence",
+                        f"this stream fell {self.seq.streams.limits.queue} events behind and was dropped; "
+                        f"reconnect with after_sequence={last}",
                     )
-                sequence, payload = await sub.queue.get()
+                sequence, payload = entry
                 if sequence <= last:
                     continue
-                yield exchange_pb2.WatchEventsResponse.FromString(payload)
+                # Live events are paid for too: streams multiply the cost of every event
+                # of their participant (the debt slows its other calls, not the stream).
+                self.auth.charge(who, EVENT_COST)
+                yield payload
                 last = sequence
         finally:
-            self.seq.unsubscribe(sub)
-
-
-class ClassesServicer(classes_pb2_grpc.ClassesServiceServicer):
-    """ixchange.v1.ClassesService."""
-
-    def __init__(self, sequencer: Sequencer, auth: Authenticator) -> None:
-        self.seq = sequencer
-        self.auth = auth
-
-    @rpc
-    async def DefineParameter(self, request: classes_pb2.DefineParameterRequest, context: Any) -> Any:
-        await self.auth.require(context, Role.OPERATOR)
-        param = convert.parameter_from(request.parameter)
-        stored = await self.seq.run(lambda engine, now: engine.define_parameter(param))
-        return classes_pb2.DefineParameterResponse(parameter=convert.parameter_msg(stored))
-
-    @rpc
-    async def ListParameters(self, request: classes_pb2.ListParametersRequest, context: Any) -> Any:
-        await self.auth.participant(context)
-        params = sorted(self.seq.engine.parameters.values(), key=lambda p: p.name)
-        return classes_pb2.ListParametersResponse(parameters=[convert.parameter_msg(p) for p in params])
-
-    @rpc
-    async def DefineClassScheme(self, request: classes_pb2.DefineClassSchemeRequest, context: Any) -> Any:
-        await self.auth.require(context, Role.OPERATOR)
-        scheme = convert.scheme_from(request.scheme)
-        stored = await self.seq.run(lambda engine, now: engine.define_scheme(scheme, now))
-        return classes_pb2.DefineClassSchemeResponse(
-            scheme=convert.scheme_msg(stored, self.seq.engine.effective_bounds(stored))
-        )
-
-    @rpc
-    async def ListClassSchemes(self, request: classes_pb2.ListClassSchemesRequest, context: Any) -> Any:
-        await self.auth.participant(context)
-        engine = self.seq.engine
-        chosen = sorted(
-            engine.scheme_versions.values() if request.all_versions else engine.schemes.values(),
-            key=lambda s: (s.name, s.version),
-        )
-        return classes_pb2.ListClassSchemesResponse(
-            schemes=[convert.scheme_msg(s, engine.effective_bounds(s)) for s in chosen]
-        )
-
-    @rpc
-    async def Classify(self, request: classes_pb2.ClassifyRequest, context: Any) -> Any:
-        await self.auth.participant(context)
-        engine = self.seq.engine
-        try:
-            service = ServiceType(request.service_type)
-        except ValueError:
-            raise InvalidArgument("service_type", "must be ETHERNET_ELINE, IP_TRANSIT or VOICE_TERMINATION") from None
-        scheme = engine.scheme_for(service, request.class_scheme)
-        values = dict(request.values)
-        engine.check_values(values, "values")
-        return convert.classification_msg(engine.classify(scheme, values))
-
-
-class ParticipantsServicer(participants_pb2_grpc.ParticipantsServiceServicer):
-    """ixchange.v1.ParticipantsService."""
-
-    def __init__(self, sequencer: Sequencer, auth: Authenticator) -> None:
-        self.seq = sequencer
-        self.auth = auth
-        self.store = sequencer.store
-
-    @rpc
-    async def RegisterParticipant(self, request: participants_pb2.RegisterParticipantRequest, context: Any) -> Any:
-        await self.auth.require(context, Role.OPERATOR)
-        p = convert.participant_from(request.participant, self.seq.now())
-        validate_participant(p)
-        stored = await asyncio.to_thread(self.store.add_participant, p)
-        return participants_pb2.RegisterParticipantResponse(participant=convert.participant_msg(stored))
-
-    @rpc
-    async def ListParticipants(self, request: participants_pb2.ListParticipantsRequest, context: Any) -> Any:
-        await self.auth.require(context, Role.OPERATOR)
-        found = await asyncio.to_thread(self.store.participants)
-        return participants_pb2.ListParticipantsResponse(participants=[convert.participant_msg(p) for p in found])
-
-    @rpc
-    async def IssueToken(self, request: participants_pb2.IssueTokenRequest, context: Any) -> Any:
-        await self.auth.require(context, Role.OPERATOR)
-        if await asyncio.to_thread(self.store.participant, request.participant) is None:
-            raise NotFound("participant", f"no participant {request.participant!r}")
-        token = new_token()
-        await asyncio.to_thread(self.store.add_token, token_hash(token), request.participant, self.seq.now())
-        return participants_pb2.IssueTokenResponse(participant=request.participant, token=token)
-
-    @rpc
-    async def RegisterAgreement(self, request: participants_pb2.RegisterAgreementRequest, context: Any) -> Any:
-        await self.auth.require(context, Role.OPERATOR)
-        agreement = convert.agreement_from(request.agreement)
-        for field, name, role in (
-            ("agreement.buyer", agreement.buyer, Role.BUYER),
-            ("agreement.seller", agreement.seller, Role.SELLER),
-        ):
-            party: Participant | None = await asyncio.to_thread(self.store.participant, name)
-            if party is None:
-                raise NotFound(field, f"no participant {name!r}")
-            if not party.has(role):
-                raise FailedPrecondition(field, f"{name} lacks the {role.name} role")
-        stored, released = await self.seq.run(lambda engine, now: engine.register_agreement(agreement, now))
-        return participants_pb2.RegisterAgreementResponse(
-            agreement=convert.agreement_msg(stored), released_deal_ids=[d.deal_id for d in released]
-        )
-
-    @rpc
-    async def ListAgreements(self, request: participants_pb2.ListAgreementsRequest, context: Any) -> Any:
-        who = await self.auth.participant(context)
-        found = [a for a in self.seq.engine.agreements.values() if who.is_operator or who.name in (a.buyer, a.seller)]
-        return participants_pb2.ListAgreementsResponse(agreements=[convert.agreement_msg(a) for a in found])
-
-
-class FabricServicer(fabric_pb2_grpc.FabricServiceServicer):
-    """The network as the provisioning layer sees it (operator only)."""
-
-    def __init__(self, sequencer: Sequencer, auth: Authenticator) -> None:
-        self.seq = sequencer
-        self.auth = auth
-
-    @rpc
-    async def GetFabric(self, request: fabric_pb2.GetFabricRequest, context: Any) -> Any:
-        await self.auth.require(context, Role.OPERATOR)
-        status = self.seq.provisioner.fabric_status()
-        if status is None:
-            return fabric_pb2.GetFabricResponse(enabled=False)
-        return fabric_pb2.GetFabricResponse(
-            enabled=True,
-            nodes=[
-                fabric_pb2.FabricNode(name=n.name, kind=n.kind, connected=n.connected, address=n.address)
-                for n in status.nodes
-            ],
-            links=[
-                fabric_pb2.FabricLink(
-                    name=link.name,
-                    capacity_kbps=link.capacity_kbps,
-                    load_kbps=link.load_kbps,
-                    deals=link.deals,
-                    seen=link.seen,
-                    untagged=link.untagged,
-                )
-                for link in status.links
-            ],
-            link_problems=list(status.link_problems),
-            provisioned_deals=status.provisioned_deals,
-        )
-
-
-class MarketServicer(market_pb2_grpc.MarketServiceServicer):
-    """ixchange.v1.MarketService."""
-
-    def __init__(self, sequencer: Sequencer, auth: Authenticator) -> None:
-        self.seq = sequencer
-        self.auth = auth
-        self.store = sequencer.store
-
-    @rpc
-    async def GetQuote(self, request: market_pb2.GetQuoteRequest, context: Any) -> Any:
-        who = await self.auth.require(context, Role.BUYER)
-        spec = convert.spec_from(request.request, who.name)
-        quote = await self.seq.run(lambda engine, now: engine.quote(spec, now))
-        return market_pb2.GetQuoteResponse(quote=convert.quote_msg(quote))
-
-    @rpc
-    async def Recommend(self, request: market_pb2.RecommendRequest, context: Any) -> Any:
-        who = await self.auth.require(context, Role.BUYER)
-        target = request.WhichOneof("target")
-        if target is None:
-            raise InvalidArgument("target", "give order_id or request")
-        order_id = request.order_id if target == "order_id" else 0
-        spec = convert.spec_from(request.request, who.name) if target == "request" else None
-        rec = await self.seq.run(
-            lambda engine, now: engine.recommend(who.name, order_id, spec, now, operator=who.is_operator)
-        )
-        return market_pb2.RecommendResponse(recommendation=convert.recommendation_msg(rec))
-
-    @rpc
-    async def GetMarketReport(self, request: market_pb2.GetMarketReportRequest, context: Any) -> Any:
-        await self.auth.participant(context)
-        for name in ("start", "end"):
-            if not request.HasField(name):
-                raise InvalidArgument(name, "required")
-        start, end = convert.micros(request, "start"), convert.micros(request, "end")
-        check_window(start, end)
-        deals = await asyncio.to_thread(self.store.deals_created_between, start, end)
-        rows = [convert.report_row_msg(r) for r in market_report(deals, start, end)]
-        return market_pb2.GetMarketReportResponse(start=request.start, end=request.end, rows=rows)
-
-    @rpc
-    async def SetNeighbours(self, request: market_pb2.SetNeighboursRequest, context: Any) -> Any:
-        await self.auth.require(context, Role.OPERATOR)
-        neighbours = list(request.neighbours)
-        result = await self.seq.run(lambda engine, now: engine.set_neighbours(request.pop, neighbours))
-        return market_pb2.SetNeighboursResponse(pop=request.pop.strip().upper(), neighbours=sorted(result))
-
-    @rpc
-    async def ListNeighbours(self, request: market_pb2.ListNeighboursRequest, context: Any) -> Any:
-        await self.auth.participant(context)
-        adjacency = self.seq.engine.neighbours
-        return market_pb2.ListNeighboursResponse(
-            pops=[market_pb2.PopNeighbours(pop=p, neighbours=sorted(adjacency[p])) for p in sorted(adjacency)]
-        )
+            self.seq.streams.unsubscribe(sub)

@@ -3,20 +3,24 @@ the state the engine is rebuilt from on start."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, or_, select
+from sqlalchemy import Engine, create_engine, event, func, or_, select, union_all
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
+from marketplace import limits
+from marketplace.changes import Changes, Counters
 from marketplace.classing import Band, ClassScheme, Grade
 from marketplace.deals import FINAL, Agreement, Deal, DealStatus, Interconnect, Party
-from marketplace.engine import QUOTE_MEMORY, Changes, Counters, ExchangeEngine
+from marketplace.engine import QUOTE_MEMORY, ExchangeEngine
 from marketplace.errors import AlreadyExists
 from marketplace.orders import (
     LIVE_STATUSES,
@@ -30,11 +34,13 @@ from marketplace.orders import (
     TimeInForce,
 )
 from marketplace.parameters import Direction, Parameter
-from marketplace.participants import Participant, Role
+from marketplace.participants import Participant, Role, TokenInfo, token_id
 from marketplace.quotes import Quote
+from marketplace.report import MarketRow, sorted_rows
 from marketplace.store import tables as t
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_HALF = 2**32
 
 
 def make_engine(url: str) -> Engine:
@@ -54,6 +60,24 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def _sqlite_file(engine: Engine) -> Path | None:
+    if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
+        return None
+    return Path(engine.url.database)
+
+
+def _keep_private(database: Path) -> None:
+    """Orders, agreements and token hashes are nobody else's business: the database and
+    its journal files are readable by their owner only (SQLite creates the -wal and -shm
+    files with the database file's mode, so creating that one 0600 carries over)."""
+    if not database.exists():
+        database.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm"), Path(f"{database}-journal")):
+        if path.exists() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision."""
     cfg = Config()
@@ -70,7 +94,12 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        database_file = _sqlite_file(self.engine)
+        if database_file is not None:
+            _keep_private(database_file)
         migrate(self.engine)
+        if database_file is not None:
+            _keep_private(database_file)  # SQLite made its -wal and -shm files by now
         self._sql = _bulk_statements("?" if self.engine.dialect.paramstyle == "qmark" else "%s")
 
     def close(self) -> None:
@@ -155,7 +184,10 @@ class Store:
                 for r in conn.execute(select(t.orders.c.participant, t.orders.c.client_order_id, t.orders.c.id))
             ]
             remembered = [
-                _quote(r) for r in conn.execute(select(t.quotes).where(t.quotes.c.expires_at > now - QUOTE_MEMORY))
+                _quote(r)
+                for r in conn.execute(
+                    select(t.quotes).where(t.quotes.c.expires_at > now - QUOTE_MEMORY).order_by(t.quotes.c.id)
+                )
             ]
             used_by = {}
             if remembered:
@@ -178,11 +210,15 @@ class Store:
     # ----- reads ----------------------------------------------------------------------
 
     def get_order(self, order_id: int) -> Order | None:
+        if not limits.fits_id(order_id):  # the wire allows ids no BIGINT column holds
+            return None
         with self.engine.connect() as conn:
             row = conn.execute(select(t.orders).where(t.orders.c.id == order_id)).first()
         return _order(row) if row else None
 
     def list_orders(self, participant: str | None, open_only: bool, after_id: int, limit: int) -> list[Order]:
+        if after_id >= limits.MAX_ID:
+            return []
         q = select(t.orders).where(t.orders.c.id > after_id).order_by(t.orders.c.id).limit(limit)
         if participant is not None:
             q = q.where(t.orders.c.participant == participant)
@@ -192,11 +228,15 @@ class Store:
             return [_order(r) for r in conn.execute(q)]
 
     def get_deal(self, deal_id: int) -> Deal | None:
+        if not limits.fits_id(deal_id):
+            return None
         with self.engine.connect() as conn:
             row = conn.execute(select(t.deals).where(t.deals.c.id == deal_id)).first()
         return _deal(row) if row else None
 
     def list_deals(self, participant: str | None, status: int, after_id: int, limit: int) -> list[Deal]:
+        if after_id >= limits.MAX_ID:
+            return []
         q = select(t.deals).where(t.deals.c.id > after_id).order_by(t.deals.c.id).limit(limit)
         if participant is not None:
             q = q.where(or_(t.deals.c.seller == participant, t.deals.c.buyer == participant))
@@ -211,12 +251,75 @@ class Store:
         with self.engine.connect() as conn:
             return [_deal(r) for r in conn.execute(q)]
 
+    def report_rows(self, start: int, end: int) -> list[MarketRow]:
+        """The market report of [start, end), aggregated by the database: one pass over
+        the deals of the window, nothing per deal in Python. Value totals are summed in
+        two 32-bit halves, exact on every database (SQLite's sum() stops at 2^63)."""
+        d = t.deals.c
+        value = d.price * d.circuits
+        q = (
+            select(
+                d.class_scheme,
+                d.grade,
+                d.service_type,
+                d.a_end,
+                d.z_end,
+                d.capacity_kbps,
+                func.count().label("deals"),
+                func.sum(d.circuits).label("circuits"),
+                func.sum(value // _HALF).label("value_high"),
+                func.sum(value % _HALF).label("value_low"),
+                func.min(d.price).label("min_price"),
+                func.max(d.price).label("max_price"),
+                func.count(d.seller.distinct()).label("sellers"),
+                func.count(d.buyer.distinct()).label("buyers"),
+            )
+            .where(d.created_at >= start, d.created_at < end)
+            .group_by(d.class_scheme, d.grade, d.service_type, d.a_end, d.z_end, d.capacity_kbps)
+        )
+        with self.engine.connect() as conn:
+            rows = [
+                MarketRow(
+                    r.class_scheme,
+                    r.grade,
+                    ServiceType(r.service_type),
+                    Route(r.a_end, r.z_end),
+                    r.capacity_kbps,
+                    deals=int(r.deals),
+                    circuits=int(r.circuits),
+                    total_value=int(r.value_high) * _HALF + int(r.value_low),
+                    min_price=r.min_price,
+                    max_price=r.max_price,
+                    sellers=int(r.sellers),
+                    buyers=int(r.buyers),
+                )
+                for r in conn.execute(q)
+            ]
+        return sorted_rows(rows)
+
     def events_after(self, sequence: int, participant: str | None, limit: int) -> list[tuple[int, bytes]]:
         """Stored events after `sequence`, oldest first, as (sequence, payload)."""
-        q = select(t.events.c.sequence, t.events.c.payload).where(t.events.c.sequence > sequence)
-        if participant is not None:
-            q = q.where(or_(t.events.c.party_a == participant, t.events.c.party_b == participant))
-        q = q.order_by(t.events.c.sequence).limit(limit)
+        if sequence >= limits.MAX_ID:
+            return []
+        e = t.events.c
+        if participant is None:
+            q = select(e.sequence, e.payload).where(e.sequence > sequence).order_by(e.sequence).limit(limit)
+        else:
+            # One index walk per party column, each stopping after `limit` rows, merged:
+            # an OR over both columns made the database sort every event of the
+            # participant after `sequence` for each page of a replay.
+            mine = (e.party_a == participant, e.party_b == participant)
+            first, second = (
+                select(e.sequence, e.payload)
+                .where(e.sequence > sequence, *where)
+                .order_by(e.sequence)
+                .limit(limit)
+                .subquery()
+                for where in ((mine[0],), (mine[1], e.party_a != participant))
+            )
+            both = union_all(select(first.c.sequence, first.c.payload), select(second.c.sequence, second.c.payload))
+            merged = both.subquery()
+            q = select(merged.c.sequence, merged.c.payload).order_by(merged.c.sequence).limit(limit)
         with self.engine.connect() as conn:
             return [(r.sequence, bytes(r.payload)) for r in conn.execute(q)]
 
@@ -259,7 +362,12 @@ class Store:
             row = conn.execute(select(t.participants).where(t.participants.c.name == p.name)).first()
             if row is not None:
                 existing = _participant(row)
-                if (existing.roles, existing.carrier, existing.display_name) == (p.roles, p.carrier, p.display_name):
+                if (existing.roles, existing.carrier, existing.display_name, existing.cert_subject) == (
+                    p.roles,
+                    p.carrier,
+                    p.display_name,
+                    p.cert_subject,
+                ):
                     return existing
                 raise AlreadyExists("participant.name", f"participant {p.name} exists with other roles or details")
             conn.execute(t.participants.insert().values(**_participant_row(p)))
@@ -274,14 +382,56 @@ class Store:
             row = conn.execute(select(t.participants).where(t.participants.c.name == name)).first()
         return _participant(row) if row else None
 
-    def add_token(self, token_hash: str, participant: str, now: int) -> None:
+    def add_token(self, token_hash: str, participant: str, now: int, expires_at: int = 0, label: str = "") -> TokenInfo:
         with self.engine.begin() as conn:
-            conn.execute(t.tokens.insert().values(token_hash=token_hash, participant=participant, created_at=now))
+            conn.execute(
+                t.tokens.insert().values(
+                    token_hash=token_hash, participant=participant, created_at=now, expires_at=expires_at, label=label
+                )
+            )
+        return TokenInfo(token_id(token_hash), participant, label, now, expires_at, 0)
 
-    def participant_for_token(self, token_hash: str) -> Participant | None:
-        q = select(t.participants).join(t.tokens, t.tokens.c.participant == t.participants.c.name)
+    def tokens_in_force(self) -> dict[str, tuple[Participant, int]]:
+        """Every token not revoked, by hash: its participant and its expiry (0: never).
+        Expiry is the caller's to judge, against its own clock."""
         with self.engine.connect() as conn:
-            row = conn.execute(q.where(t.tokens.c.token_hash == token_hash)).first()
+            people = {r.name: _participant(r) for r in conn.execute(select(t.participants))}
+            rows = conn.execute(
+                select(t.tokens.c.token_hash, t.tokens.c.participant, t.tokens.c.expires_at).where(
+                    t.tokens.c.revoked_at == 0
+                )
+            )
+            return {r.token_hash: (people[r.participant], r.expires_at) for r in rows if r.participant in people}
+
+    def list_tokens(self, participant: str | None) -> list[TokenInfo]:
+        q = select(t.tokens).order_by(t.tokens.c.participant, t.tokens.c.created_at)
+        if participant is not None:
+            q = q.where(t.tokens.c.participant == participant)
+        with self.engine.connect() as conn:
+            return [_token_info(r) for r in conn.execute(q)]
+
+    def revoke_tokens(self, owner: str | None, id_prefix: str, now: int) -> list[TokenInfo]:
+        """Revoke the tokens whose hash starts with `id_prefix` (`owner`'s only, unless
+        None). Returns every token matched; those revoked by this call have revoked_at
+        `now`, those revoked before keep their time."""
+        q = select(t.tokens).where(t.tokens.c.token_hash.startswith(id_prefix, autoescape=True))
+        if owner is not None:
+            q = q.where(t.tokens.c.participant == owner)
+        with self.engine.begin() as conn:
+            rows = list(conn.execute(q))
+            fresh = [r.token_hash for r in rows if r.revoked_at == 0]
+            if fresh:
+                conn.execute(t.tokens.update().where(t.tokens.c.token_hash.in_(fresh)).values(revoked_at=now))
+        return [dataclasses.replace(_token_info(r), revoked_at=r.revoked_at or now) for r in rows]
+
+    def set_cert_subject(self, name: str, subject: str) -> Participant | None:
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                t.participants.update().where(t.participants.c.name == name).values(cert_subject=subject)
+            )
+            if not done.rowcount:
+                return None
+            row = conn.execute(select(t.participants).where(t.participants.c.name == name)).first()
         return _participant(row) if row else None
 
     def bootstrap_operator(self, operator: Participant, token_hash: str, now: int) -> bool:
@@ -597,12 +747,17 @@ def _participant_row(p: Participant) -> dict[str, Any]:
         "carrier": p.carrier,
         "display_name": p.display_name,
         "created_at": p.created_at,
+        "cert_subject": p.cert_subject,
     }
 
 
 def _participant(r: Row[Any]) -> Participant:
     roles = frozenset(Role[x] for x in r.roles.split(",") if x)
-    return Participant(r.name, roles, bool(r.carrier), r.display_name, r.created_at)
+    return Participant(r.name, roles, bool(r.carrier), r.display_name, r.created_at, r.cert_subject)
+
+
+def _token_info(r: Row[Any]) -> TokenInfo:
+    return TokenInfo(token_id(r.token_hash), r.participant, r.label, r.created_at, r.expires_at, r.revoked_at)
 
 
 def _quote_row(q: Quote) -> dict[str, Any]:

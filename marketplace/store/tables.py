@@ -1,6 +1,7 @@
 """Table definitions. Times are integer microseconds since the Unix epoch, money and
 quantities integers; structured fields are JSON text. Alembic migrations in
-migrations/versions/ create and evolve these tables; keep both in step."""
+migrations/versions/ create and evolve these tables; keep both in step. Text lengths
+come from marketplace.limits, which validation reads too."""
 
 from __future__ import annotations
 
@@ -18,13 +19,20 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from marketplace import limits as lim
+
+PARTICIPANT = lim.PARTICIPANT_NAME.max_len
+POP = lim.POP.max_len
+SCHEME = lim.SCHEME_NAME.max_len
+GRADE = lim.GRADE_NAME.max_len
+
 metadata = MetaData()
 
 parameters = Table(
     "parameters",
     metadata,
-    Column("name", String(40), primary_key=True),
-    Column("unit", String(16), nullable=False),
+    Column("name", String(lim.PARAMETER_NAME.max_len), primary_key=True),
+    Column("unit", String(lim.PARAMETER_UNIT.max_len), nullable=False),
     Column("direction", Integer, nullable=False),
     Column("description", Text, nullable=False),
     Column("min_value", BigInteger, nullable=False),
@@ -37,7 +45,7 @@ class_schemes = Table(
     "class_schemes",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(40), nullable=False),
+    Column("name", String(SCHEME), nullable=False),
     Column("version", Integer, nullable=False),
     Column("definition", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
@@ -47,28 +55,35 @@ class_schemes = Table(
 participants = Table(
     "participants",
     metadata,
-    Column("name", String(40), primary_key=True),
+    Column("name", String(PARTICIPANT), primary_key=True),
     Column("roles", String(64), nullable=False),
     Column("carrier", Boolean, nullable=False),
-    Column("display_name", String(200), nullable=False),
+    Column("display_name", String(lim.DISPLAY_NAME.max_len), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # Added by 0005: calls with this participant's tokens must come with a client
+    # certificate of this subject (mutual TLS); empty: any.
+    Column("cert_subject", String(lim.CERT_SUBJECT.max_len), nullable=False, server_default=""),
 )
 
 tokens = Table(
     "tokens",
     metadata,
     Column("token_hash", String(64), primary_key=True),
-    Column("participant", String(40), nullable=False),
+    Column("participant", String(PARTICIPANT), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # Added by 0005: 0 means never / not revoked.
+    Column("expires_at", BigInteger, nullable=False, server_default="0"),
+    Column("revoked_at", BigInteger, nullable=False, server_default="0"),
+    Column("label", String(lim.TOKEN_LABEL.max_len), nullable=False, server_default=""),
 )
 
 agreements = Table(
     "agreements",
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=False),
-    Column("reference", String(64), nullable=False, unique=True),
-    Column("buyer", String(40), nullable=False),
-    Column("seller", String(40), nullable=False),
+    Column("reference", String(lim.AGREEMENT_REFERENCE.max_len), nullable=False, unique=True),
+    Column("buyer", String(PARTICIPANT), nullable=False),
+    Column("seller", String(PARTICIPANT), nullable=False),
     Column("interconnects", Text, nullable=False),
     Column("max_rate_kbps", BigInteger, nullable=False),
     Column("terms", Text, nullable=False),
@@ -79,20 +94,20 @@ orders = Table(
     "orders",
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=False),
-    Column("participant", String(40), nullable=False),
-    Column("client_order_id", String(64), nullable=False),
+    Column("participant", String(PARTICIPANT), nullable=False),
+    Column("client_order_id", String(lim.CLIENT_ORDER_ID.max_len), nullable=False),
     Column("side", Integer, nullable=False),
     Column("service_type", Integer, nullable=False),
-    Column("a_end", String(64), nullable=False),
-    Column("z_end", String(64), nullable=False),
+    Column("a_end", String(POP), nullable=False),
+    Column("z_end", String(POP), nullable=False),
     Column("capacity_kbps", BigInteger, nullable=False),
     Column("circuits", Integer, nullable=False),
     Column("remaining", Integer, nullable=False),
     Column("param_values", Text, nullable=False),
     Column("price", BigInteger, nullable=False),
-    Column("class_scheme", String(40), nullable=False),
+    Column("class_scheme", String(SCHEME), nullable=False),
     Column("scheme_version", Integer, nullable=False),
-    Column("grade", String(24), nullable=False),
+    Column("grade", String(GRADE), nullable=False),
     Column("assigned_by", Integer, nullable=False),
     Column("class_reason", Text, nullable=False),
     Column("valid_from", BigInteger, nullable=False),
@@ -121,17 +136,17 @@ deals = Table(
     Column("id", BigInteger, primary_key=True, autoincrement=False),
     Column("offer_order_id", BigInteger, nullable=False),
     Column("request_order_id", BigInteger, nullable=False),
-    Column("seller", String(40), nullable=False),
-    Column("buyer", String(40), nullable=False),
+    Column("seller", String(PARTICIPANT), nullable=False),
+    Column("buyer", String(PARTICIPANT), nullable=False),
     Column("service_type", Integer, nullable=False),
-    Column("a_end", String(64), nullable=False),
-    Column("z_end", String(64), nullable=False),
+    Column("a_end", String(POP), nullable=False),
+    Column("z_end", String(POP), nullable=False),
     Column("capacity_kbps", BigInteger, nullable=False),
     Column("circuits", Integer, nullable=False),
     Column("price", BigInteger, nullable=False),
-    Column("class_scheme", String(40), nullable=False),
+    Column("class_scheme", String(SCHEME), nullable=False),
     Column("scheme_version", Integer, nullable=False),
-    Column("grade", String(24), nullable=False),
+    Column("grade", String(GRADE), nullable=False),
     Column("agreement_id", BigInteger, nullable=False),
     Column("status", Integer, nullable=False),
     Column("status_reason", Text, nullable=False),
@@ -148,7 +163,7 @@ quotes = Table(
     "quotes",
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=False),
-    Column("participant", String(40), nullable=False),
+    Column("participant", String(PARTICIPANT), nullable=False),
     Column("definition", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
@@ -159,8 +174,8 @@ quotes = Table(
 pop_links = Table(
     "pop_links",
     metadata,
-    Column("a", String(64), primary_key=True),
-    Column("b", String(64), primary_key=True),
+    Column("a", String(POP), primary_key=True),
+    Column("b", String(POP), primary_key=True),
 )
 
 events = Table(
@@ -169,8 +184,8 @@ events = Table(
     Column("sequence", BigInteger, primary_key=True, autoincrement=False),
     Column("time", BigInteger, nullable=False),
     Column("kind", Integer, nullable=False),
-    Column("party_a", String(40), nullable=False),
-    Column("party_b", String(40), nullable=False),
+    Column("party_a", String(PARTICIPANT), nullable=False),
+    Column("party_b", String(PARTICIPANT), nullable=False),
     Column("payload", LargeBinary, nullable=False),
     # A participant's WatchEvents backlog: events where it is either party, in order.
     Index("ix_events_party_a_sequence", "party_a", "sequence"),

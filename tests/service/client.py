@@ -47,10 +47,10 @@ class Client:
         self, cid: str, price: int = 1000, circuits: int = 1, values: dict[str, int] | None = None, **kw: Any
     ) -> Any:
         kw.setdefault("route", common_pb2.Route(a_end="FRA", z_end="AMS"))
+        kw.setdefault("service_type", ELINE)
+        kw.setdefault("capacity_kbps", G)
         req = exchange_pb2.SubmitOfferRequest(
             client_order_id=cid,
-            service_type=ELINE,
-            capacity_kbps=G,
             circuits=circuits,
             values=PLATINUM if values is None else values,
             price=price,
@@ -60,10 +60,10 @@ class Client:
 
     def request(self, cid: str, limit: int = 1000, circuits: int = 1, grade: str = "platinum", **kw: Any) -> Any:
         kw.setdefault("route", common_pb2.Route(a_end="FRA", z_end="AMS"))
+        kw.setdefault("service_type", ELINE)
+        kw.setdefault("capacity_kbps", G)
         req = exchange_pb2.SubmitRequestRequest(
             client_order_id=cid,
-            service_type=ELINE,
-            capacity_kbps=G,
             circuits=circuits,
             grade=grade,
             limit_price=limit,

@@ -144,10 +144,16 @@ def test_authentication_and_roles(exchange: ServerThread, operator: Client) -> N
     placed = seller.offer("o", price=500).order
     code, _ = code_of(lambda: other(other.exchange.GetOrder, exchange_pb2.GetOrderRequest(order_id=placed.order_id)))
     assert code == grpc.StatusCode.NOT_FOUND
-    code, _ = code_of(
-        lambda: other(other.exchange.CancelOrder, exchange_pb2.CancelOrderRequest(order_id=placed.order_id))
-    )
-    assert code == grpc.StatusCode.PERMISSION_DENIED
+    # Another participant's live order is answered exactly like an order that does not
+    # exist, so nobody can probe which competitor orders are live.
+    for method, request in (
+        (other.exchange.CancelOrder, exchange_pb2.CancelOrderRequest),
+        (other.exchange.ReplaceOrder, exchange_pb2.ReplaceOrderRequest),
+    ):
+        theirs = code_of(lambda m=method, r=request: other(m, r(order_id=placed.order_id)))
+        unknown = code_of(lambda m=method, r=request: other(m, r(order_id=placed.order_id + 1000)))
+        assert theirs[0] == unknown[0] == grpc.StatusCode.NOT_FOUND
+        assert theirs[1] == unknown[1].replace(str(placed.order_id + 1000), str(placed.order_id))
     assert other(other.exchange.ListOrders, exchange_pb2.ListOrdersRequest()).orders == []
 
 

@@ -133,3 +133,40 @@ def test_cli_talks_mutual_tls(
         monkeypatch.delenv("IXCHANGE_CLIENT_KEY")
         assert main(["--server", server.target, "--data-dir", str(tmp_path), "book"]) == 1
         assert "UNAVAILABLE" in capsys.readouterr().err
+
+
+def _bind(operator: Client, subject: str) -> None:
+    from ixchange.v1 import participants_pb2
+
+    request = participants_pb2.SetCertificateSubjectRequest(participant="acme", cert_subject=subject)
+    operator(operator.participants.SetCertificateSubject, request)
+
+
+def _call(client: Client) -> grpc.StatusCode:
+    try:
+        client(client.exchange.ListOrders, exchange_pb2.ListOrdersRequest())
+    except grpc.RpcError as err:
+        return err.code()  # type: ignore[no-any-return]
+    return grpc.StatusCode.OK
+
+
+def test_a_participant_can_be_bound_to_its_certificate_subject(tmp_path: Path, pki: Path) -> None:
+    """With mutual TLS any certificate the CA signed gets through; a participant bound to
+    a subject calls with that certificate only, whoever else holds its token."""
+    from ixchange.v1 import participants_pb2
+
+    for server in serve(tmp_path, pki, mutual=True):
+        operator = Client("", server.operator_token, channel=channel(server, pki, with_client_cert=True))
+        acme = operator.as_participant("acme", participants_pb2.ROLE_SELLER)
+        assert _call(acme) == grpc.StatusCode.OK
+        for subject, expected in (
+            ("acme-trading", grpc.StatusCode.PERMISSION_DENIED),  # a certificate acme does not present
+            ("client", grpc.StatusCode.OK),  # the common name of the one it presents
+            ("CN=client", grpc.StatusCode.OK),  # or its whole subject
+            ("CN=someone-else", grpc.StatusCode.PERMISSION_DENIED),
+            ("", grpc.StatusCode.OK),  # unbound
+        ):
+            _bind(operator, subject)
+            assert _call(acme) == expected, subject
+        listed = operator(operator.participants.ListParticipants, participants_pb2.ListParticipantsRequest())
+        assert {p.name: p.cert_subject for p in listed.participants}["acme"] == ""

@@ -14,10 +14,11 @@ BRONZE = {"latency_us": 100_000, "loss_ppm": 5_000, "availability_ppm": 995_000}
 G = 1_000_000  # kbit/s in a gigabit
 
 
-def new_engine(*schemes: ClassScheme, keep_changes: bool = False) -> ExchangeEngine:
+def new_engine(*schemes: ClassScheme, keep_changes: bool = False, **options: int) -> ExchangeEngine:
     """An engine with the built-in parameters and schemes (plus `schemes`), as a new
-    server seeds it. keep_changes leaves the seeding undrained, for a store to persist."""
-    engine = ExchangeEngine()
+    server seeds it. keep_changes leaves the seeding undrained, for a store to persist;
+    options go to ExchangeEngine (time-to-lives, quotas)."""
+    engine = ExchangeEngine(**options)
     for p in DEFAULT_PARAMETERS:
         engine.define_parameter(p)
     for s in (*DEFAULT_SCHEMES, *schemes):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from marketplace.deals import Agreement, DealStatus, Interconnect, Party
-from marketplace.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from marketplace.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from marketplace.events import EventKind
 from marketplace.orders import ClassAssignment, OrderStatus, ServiceType, Side
 from tests.unit.factories import GOLD, PLATINUM, SILVER, G, new_engine, offer, request
@@ -169,12 +169,15 @@ def test_cancel_takes_the_order_off_and_only_the_owner_may() -> None:
     engine = new_engine()
     placed = engine.submit(offer(price=1000), 1).order
     assert placed is not None
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound) as foreign:  # answered as if it did not exist: no probing
         engine.cancel("intruder", placed.order_id, 2)
+    with pytest.raises(NotFound) as unknown:
+        engine.cancel("intruder", 999, 2)
+    assert str(foreign.value) == str(unknown.value).replace("999", str(placed.order_id))
     cancelled = engine.cancel("s1", placed.order_id, 3).order
     assert cancelled is not None and cancelled.status is OrderStatus.CANCELLED
     assert engine.submit(request(limit=1000), 4).deals == []
-    with pytest.raises(FailedPrecondition):
+    with pytest.raises(NotFound):
         engine.cancel("s1", placed.order_id, 5)
 
 

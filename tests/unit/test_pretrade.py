@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from marketplace.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from marketplace.errors import FailedPrecondition, InvalidArgument, NotFound
 from marketplace.events import EventKind
 from marketplace.orders import ClassAssignment, OrderStatus, Side, TimeInForce
 from marketplace.quotes import AlternateKind
@@ -173,7 +173,7 @@ def test_proposal_lapses_and_late_approval_is_refused() -> None:
     order = engine.submit(propose(), 1).order  # type: ignore[arg-type]
     assert order is not None and order.approve_by == 101
     engine.drain()
-    with pytest.raises(FailedPrecondition) as err:
+    with pytest.raises(NotFound) as err:  # the API looks in the store to say it lapsed
         engine.approve_class("b1", order.order_id, 101)
     assert err.value.field == "order_id"
     assert kinds(engine) == [EventKind.ORDER_EXPIRED]
@@ -184,7 +184,7 @@ def test_approval_is_the_buyers_and_only_for_pending_orders() -> None:
     pending = engine.submit(propose(), 1).order  # type: ignore[arg-type]
     live = engine.submit(request(), 1).order
     assert pending is not None and live is not None
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         engine.approve_class("b2", pending.order_id, 2)
     with pytest.raises(FailedPrecondition, match="not waiting for class approval"):
         engine.approve_class("b1", live.order_id, 2)
@@ -236,11 +236,11 @@ def test_rebid_only_replaces_own_unmatched_requests() -> None:
         engine.submit(request(rebid_of=partly.order_id), 3)
     other = engine.submit(request("b2", limit=10), 4).order
     assert other is not None
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         engine.submit(request(rebid_of=other.order_id), 5)
     sell = engine.submit(offer(price=5000), 6).order
     assert sell is not None
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         engine.submit(request(rebid_of=sell.order_id), 7)
 
 
@@ -372,7 +372,7 @@ def test_recommend_for_an_own_live_request() -> None:
     assert order is not None
     rec = engine.recommend("b1", order.order_id, None, 3)
     assert rec.order_id == order.order_id and [a.grade for a in rec.alternates] == ["gold"]
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         engine.recommend("b2", order.order_id, None, 3)
     sell = engine.submit(offer(price=5000, values=GOLD), 4).order
     assert sell is not None
@@ -408,3 +408,18 @@ def test_pending_orders_are_replaceable_and_cancellable_off_book() -> None:
 def test_side_of_a_pending_request_is_a_request() -> None:
     order = new_engine().submit(propose(), 1).order  # type: ignore[arg-type]
     assert order is not None and order.side is Side.REQUEST
+
+
+def test_a_participant_holds_only_so_many_live_quotes() -> None:
+    """Each quote is a promise kept (and remembered) for its lifetime: without a cap, one
+    buyer asking for quotes at its full call rate held an ever-growing pile of them."""
+    from marketplace.errors import ResourceExhausted
+
+    capped = new_engine(quote_ttl=100, max_live_quotes=3)
+    for now in (1, 2, 3):
+        capped.quote(request(), now)
+    with pytest.raises(ResourceExhausted) as err:
+        capped.quote(request(), 50)
+    assert err.value.field == "quotes" and err.value.retry_after_s > 0
+    capped.quote(request("b2"), 50)  # per participant
+    capped.quote(request(), 101)  # the first has lapsed

@@ -230,16 +230,20 @@ class ListOrdersResponse(_message.Message):
     def __init__(self, orders: _Optional[_Iterable[_Union[_common_pb2.Order, _Mapping]]] = ...) -> None: ...
 
 class GetBookRequest(_message.Message):
-    __slots__ = ("service_type", "route", "grade", "depth")
+    __slots__ = ("service_type", "route", "grade", "depth", "page_size", "page_token")
     SERVICE_TYPE_FIELD_NUMBER: _ClassVar[int]
     ROUTE_FIELD_NUMBER: _ClassVar[int]
     GRADE_FIELD_NUMBER: _ClassVar[int]
     DEPTH_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     service_type: _common_pb2.ServiceType
     route: _common_pb2.Route
     grade: str
     depth: int
-    def __init__(self, service_type: _Optional[_Union[_common_pb2.ServiceType, str]] = ..., route: _Optional[_Union[_common_pb2.Route, _Mapping]] = ..., grade: _Optional[str] = ..., depth: _Optional[int] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    def __init__(self, service_type: _Optional[_Union[_common_pb2.ServiceType, str]] = ..., route: _Optional[_Union[_common_pb2.Route, _Mapping]] = ..., grade: _Optional[str] = ..., depth: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class PriceLevel(_message.Message):
     __slots__ = ("price", "circuits", "orders")
@@ -270,10 +274,12 @@ class BookDepth(_message.Message):
     def __init__(self, class_scheme: _Optional[str] = ..., grade: _Optional[str] = ..., service_type: _Optional[_Union[_common_pb2.ServiceType, str]] = ..., route: _Optional[_Union[_common_pb2.Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., offers: _Optional[_Iterable[_Union[PriceLevel, _Mapping]]] = ..., requests: _Optional[_Iterable[_Union[PriceLevel, _Mapping]]] = ...) -> None: ...
 
 class GetBookResponse(_message.Message):
-    __slots__ = ("books",)
+    __slots__ = ("books", "next_page_token")
     BOOKS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     books: _containers.RepeatedCompositeFieldContainer[BookDepth]
-    def __init__(self, books: _Optional[_Iterable[_Union[BookDepth, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, books: _Optional[_Iterable[_Union[BookDepth, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ListDealsRequest(_message.Message):
     __slots__ = ("status", "page_size", "after_deal_id")

@@ -211,7 +211,7 @@ class GetMarketReportRequest(_message.Message):
     def __init__(self, start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class MarketReportRow(_message.Message):
-    __slots__ = ("class_scheme", "grade", "service_type", "route", "capacity_kbps", "deals", "circuits", "volume_kbps", "vwap", "min_price", "max_price", "total_value", "median_quality")
+    __slots__ = ("class_scheme", "grade", "service_type", "route", "capacity_kbps", "deals", "circuits", "volume_kbps", "vwap", "min_price", "max_price", "total_value", "median_quality", "capped")
     CLASS_SCHEME_FIELD_NUMBER: _ClassVar[int]
     GRADE_FIELD_NUMBER: _ClassVar[int]
     SERVICE_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -225,6 +225,7 @@ class MarketReportRow(_message.Message):
     MAX_PRICE_FIELD_NUMBER: _ClassVar[int]
     TOTAL_VALUE_FIELD_NUMBER: _ClassVar[int]
     MEDIAN_QUALITY_FIELD_NUMBER: _ClassVar[int]
+    CAPPED_FIELD_NUMBER: _ClassVar[int]
     class_scheme: str
     grade: str
     service_type: _common_pb2.ServiceType
@@ -238,7 +239,8 @@ class MarketReportRow(_message.Message):
     max_price: int
     total_value: int
     median_quality: int
-    def __init__(self, class_scheme: _Optional[str] = ..., grade: _Optional[str] = ..., service_type: _Optional[_Union[_common_pb2.ServiceType, str]] = ..., route: _Optional[_Union[_common_pb2.Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., deals: _Optional[int] = ..., circuits: _Optional[int] = ..., volume_kbps: _Optional[int] = ..., vwap: _Optional[int] = ..., min_price: _Optional[int] = ..., max_price: _Optional[int] = ..., total_value: _Optional[int] = ..., median_quality: _Optional[int] = ...) -> None: ...
+    capped: bool
+    def __init__(self, class_scheme: _Optional[str] = ..., grade: _Optional[str] = ..., service_type: _Optional[_Union[_common_pb2.ServiceType, str]] = ..., route: _Optional[_Union[_common_pb2.Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., deals: _Optional[int] = ..., circuits: _Optional[int] = ..., volume_kbps: _Optional[int] = ..., vwap: _Optional[int] = ..., min_price: _Optional[int] = ..., max_price: _Optional[int] = ..., total_value: _Optional[int] = ..., median_quality: _Optional[int] = ..., capped: _Optional[bool] = ...) -> None: ...
 
 class GetMarketReportResponse(_message.Message):
     __slots__ = ("start", "end", "rows")

@@ -85,6 +85,9 @@ class MarketServiceServicer:
 
     def GetMarketReport(self, request, context):
         """Traded volume and prices by class, route and circuit size over a window.
+        Participants get anonymised rows: over whole UTC hours, and only rows of at least
+        IXCHANGE_REPORT_MIN_DEALS deals with two or more sellers and buyers. Operators get
+        every row of exactly the window asked for.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -31,18 +31,20 @@ PARTY_BUYER: Party
 PARTY_SELLER: Party
 
 class Participant(_message.Message):
-    __slots__ = ("name", "roles", "carrier", "display_name", "created_at")
+    __slots__ = ("name", "roles", "carrier", "display_name", "created_at", "cert_subject")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
     CARRIER_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    CERT_SUBJECT_FIELD_NUMBER: _ClassVar[int]
     name: str
     roles: _containers.RepeatedScalarFieldContainer[Role]
     carrier: bool
     display_name: str
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[Role, str]]] = ..., carrier: _Optional[bool] = ..., display_name: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    cert_subject: str
+    def __init__(self, name: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[Role, str]]] = ..., carrier: _Optional[bool] = ..., display_name: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cert_subject: _Optional[str] = ...) -> None: ...
 
 class RegisterParticipantRequest(_message.Message):
     __slots__ = ("participant",)
@@ -67,18 +69,82 @@ class ListParticipantsResponse(_message.Message):
     def __init__(self, participants: _Optional[_Iterable[_Union[Participant, _Mapping]]] = ...) -> None: ...
 
 class IssueTokenRequest(_message.Message):
+    __slots__ = ("participant", "expires_at", "label")
+    PARTICIPANT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    participant: str
+    expires_at: _timestamp_pb2.Timestamp
+    label: str
+    def __init__(self, participant: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., label: _Optional[str] = ...) -> None: ...
+
+class IssueTokenResponse(_message.Message):
+    __slots__ = ("participant", "token", "token_id", "expires_at")
+    PARTICIPANT_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    participant: str
+    token: str
+    token_id: str
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, participant: _Optional[str] = ..., token: _Optional[str] = ..., token_id: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class TokenInfo(_message.Message):
+    __slots__ = ("token_id", "participant", "label", "created_at", "expires_at", "revoked_at")
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTICIPANT_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
+    token_id: str
+    participant: str
+    label: str
+    created_at: _timestamp_pb2.Timestamp
+    expires_at: _timestamp_pb2.Timestamp
+    revoked_at: _timestamp_pb2.Timestamp
+    def __init__(self, token_id: _Optional[str] = ..., participant: _Optional[str] = ..., label: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RevokeTokenRequest(_message.Message):
+    __slots__ = ("token_id", "token")
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    token_id: str
+    token: str
+    def __init__(self, token_id: _Optional[str] = ..., token: _Optional[str] = ...) -> None: ...
+
+class RevokeTokenResponse(_message.Message):
+    __slots__ = ("revoked",)
+    REVOKED_FIELD_NUMBER: _ClassVar[int]
+    revoked: _containers.RepeatedCompositeFieldContainer[TokenInfo]
+    def __init__(self, revoked: _Optional[_Iterable[_Union[TokenInfo, _Mapping]]] = ...) -> None: ...
+
+class ListTokensRequest(_message.Message):
     __slots__ = ("participant",)
     PARTICIPANT_FIELD_NUMBER: _ClassVar[int]
     participant: str
     def __init__(self, participant: _Optional[str] = ...) -> None: ...
 
-class IssueTokenResponse(_message.Message):
-    __slots__ = ("participant", "token")
+class ListTokensResponse(_message.Message):
+    __slots__ = ("tokens",)
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    tokens: _containers.RepeatedCompositeFieldContainer[TokenInfo]
+    def __init__(self, tokens: _Optional[_Iterable[_Union[TokenInfo, _Mapping]]] = ...) -> None: ...
+
+class SetCertificateSubjectRequest(_message.Message):
+    __slots__ = ("participant", "cert_subject")
     PARTICIPANT_FIELD_NUMBER: _ClassVar[int]
-    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CERT_SUBJECT_FIELD_NUMBER: _ClassVar[int]
     participant: str
-    token: str
-    def __init__(self, participant: _Optional[str] = ..., token: _Optional[str] = ...) -> None: ...
+    cert_subject: str
+    def __init__(self, participant: _Optional[str] = ..., cert_subject: _Optional[str] = ...) -> None: ...
+
+class SetCertificateSubjectResponse(_message.Message):
+    __slots__ = ("participant",)
+    PARTICIPANT_FIELD_NUMBER: _ClassVar[int]
+    participant: Participant
+    def __init__(self, participant: _Optional[_Union[Participant, _Mapping]] = ...) -> None: ...
 
 class Interconnect(_message.Message):
     __slots__ = ("party", "node", "port", "vlan_min", "vlan_max")

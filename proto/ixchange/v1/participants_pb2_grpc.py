@@ -50,6 +50,21 @@ class ParticipantsServiceStub:
                 request_serializer=ixchange_dot_v1_dot_participants__pb2.IssueTokenRequest.SerializeToString,
                 response_deserializer=ixchange_dot_v1_dot_participants__pb2.IssueTokenResponse.FromString,
                 _registered_method=True)
+        self.RevokeToken = channel.unary_unary(
+                '/ixchange.v1.ParticipantsService/RevokeToken',
+                request_serializer=ixchange_dot_v1_dot_participants__pb2.RevokeTokenRequest.SerializeToString,
+                response_deserializer=ixchange_dot_v1_dot_participants__pb2.RevokeTokenResponse.FromString,
+                _registered_method=True)
+        self.ListTokens = channel.unary_unary(
+                '/ixchange.v1.ParticipantsService/ListTokens',
+                request_serializer=ixchange_dot_v1_dot_participants__pb2.ListTokensRequest.SerializeToString,
+                response_deserializer=ixchange_dot_v1_dot_participants__pb2.ListTokensResponse.FromString,
+                _registered_method=True)
+        self.SetCertificateSubject = channel.unary_unary(
+                '/ixchange.v1.ParticipantsService/SetCertificateSubject',
+                request_serializer=ixchange_dot_v1_dot_participants__pb2.SetCertificateSubjectRequest.SerializeToString,
+                response_deserializer=ixchange_dot_v1_dot_participants__pb2.SetCertificateSubjectResponse.FromString,
+                _registered_method=True)
         self.RegisterAgreement = channel.unary_unary(
                 '/ixchange.v1.ParticipantsService/RegisterAgreement',
                 request_serializer=ixchange_dot_v1_dot_participants__pb2.RegisterAgreementRequest.SerializeToString,
@@ -85,6 +100,28 @@ class ParticipantsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RevokeToken(self, request, context):
+        """Revoke tokens: an operator any, a participant its own. Effective within a second.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTokens(self, request, context):
+        """Issued tokens (never the tokens themselves): an operator all, a participant its own.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetCertificateSubject(self, request, context):
+        """Bind a participant to the subject of its client certificate (mutual TLS); an
+        empty subject removes the binding.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RegisterAgreement(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -115,6 +152,21 @@ def add_ParticipantsServiceServicer_to_server(servicer, server):
                     servicer.IssueToken,
                     request_deserializer=ixchange_dot_v1_dot_participants__pb2.IssueTokenRequest.FromString,
                     response_serializer=ixchange_dot_v1_dot_participants__pb2.IssueTokenResponse.SerializeToString,
+            ),
+            'RevokeToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeToken,
+                    request_deserializer=ixchange_dot_v1_dot_participants__pb2.RevokeTokenRequest.FromString,
+                    response_serializer=ixchange_dot_v1_dot_participants__pb2.RevokeTokenResponse.SerializeToString,
+            ),
+            'ListTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTokens,
+                    request_deserializer=ixchange_dot_v1_dot_participants__pb2.ListTokensRequest.FromString,
+                    response_serializer=ixchange_dot_v1_dot_participants__pb2.ListTokensResponse.SerializeToString,
+            ),
+            'SetCertificateSubject': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetCertificateSubject,
+                    request_deserializer=ixchange_dot_v1_dot_participants__pb2.SetCertificateSubjectRequest.FromString,
+                    response_serializer=ixchange_dot_v1_dot_participants__pb2.SetCertificateSubjectResponse.SerializeToString,
             ),
             'RegisterAgreement': grpc.unary_unary_rpc_method_handler(
                     servicer.RegisterAgreement,
@@ -209,6 +261,87 @@ class ParticipantsService:
             '/ixchange.v1.ParticipantsService/IssueToken',
             ixchange_dot_v1_dot_participants__pb2.IssueTokenRequest.SerializeToString,
             ixchange_dot_v1_dot_participants__pb2.IssueTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ixchange.v1.ParticipantsService/RevokeToken',
+            ixchange_dot_v1_dot_participants__pb2.RevokeTokenRequest.SerializeToString,
+            ixchange_dot_v1_dot_participants__pb2.RevokeTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ixchange.v1.ParticipantsService/ListTokens',
+            ixchange_dot_v1_dot_participants__pb2.ListTokensRequest.SerializeToString,
+            ixchange_dot_v1_dot_participants__pb2.ListTokensResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetCertificateSubject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ixchange.v1.ParticipantsService/SetCertificateSubject',
+            ixchange_dot_v1_dot_participants__pb2.SetCertificateSubjectRequest.SerializeToString,
+            ixchange_dot_v1_dot_participants__pb2.SetCertificateSubjectResponse.FromString,
             options,
             channel_credentials,
             insecure,
