@@ -269,9 +269,6 @@ class BookIndex:
     def remove(self, key: BookKey) -> None:
         self._keys.remove(sort_key(key))
 
-    def __len__(self) -> int:
-        return len(self._keys)
-
     def page(
         self, prefixes: list[tuple[Any, ...]], grade: str, after: SortKey | None, limit: int, max_scan: int
     ) -> tuple[list[BookKey], SortKey | None, int]:

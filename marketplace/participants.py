@@ -63,7 +63,6 @@ class TokenInfo:
 
 
 TOKEN_ID_LENGTH = 12
-TOKEN_PREFIX = "ixc_"
 TOKEN_SHAPE = re.compile(r"ixc_[A-Za-z0-9_-]{43}")  # what new_token makes
 
 

@@ -114,9 +114,6 @@ class RateLimiter:
         """True when `key` has a unit to spend (without spending it)."""
         return not self.rate or self._bucket(key).tokens >= 1.0
 
-    def __len__(self) -> int:
-        return len(self._buckets)
-
 
 # What reads cost beyond their first unit, in units (one unit: the server work of one
 # acknowledged order, ~0.75 ms here). Measured on the project's machine (BENCHMARKS.md,

@@ -13,30 +13,23 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, func, or_, select, union_all
-from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import limits
 from marketplace.changes import Changes, Counters
-from marketplace.classing import Band, ClassScheme, Grade
-from marketplace.deals import FINAL, Agreement, Deal, DealStatus, Interconnect, Party
+from marketplace.deals import FINAL, Deal
 from marketplace.engine import QUOTE_MEMORY, ExchangeEngine
 from marketplace.errors import AlreadyExists
 from marketplace.orders import (
     LIVE_STATUSES,
-    ClassAssignment,
     Order,
-    OrderStatus,
     Route,
-    RoutingPolicy,
     ServiceType,
     Side,
-    TimeInForce,
 )
-from marketplace.parameters import Direction, Parameter
-from marketplace.participants import Participant, Role, TokenInfo, token_id
-from marketplace.quotes import Quote
+from marketplace.participants import Participant, TokenInfo, token_id
 from marketplace.report import MarketRow, sorted_rows
+from marketplace.store import mapping
 from marketplace.store import tables as t
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -100,7 +93,7 @@ class Store:
         migrate(self.engine)
         if database_file is not None:
             _keep_private(database_file)  # SQLite made its -wal and -shm files by now
-        self._sql = _bulk_statements("?" if self.engine.dialect.paramstyle == "qmark" else "%s")
+        self._sql = mapping.bulk_statements("?" if self.engine.dialect.paramstyle == "qmark" else "%s")
 
     def close(self) -> None:
         self.engine.dispose()
@@ -118,28 +111,32 @@ class Store:
         per-row parameter processing was most of the cost of an acknowledged order."""
         with self.engine.begin() as conn:
             if changes.parameters:
-                conn.execute(t.parameters.insert(), [_parameter_row(p) for p in changes.parameters])
+                conn.execute(t.parameters.insert(), [mapping.parameter_row(p) for p in changes.parameters])
             for s in changes.schemes:
-                conn.execute(t.class_schemes.insert().values(**_scheme_row(s)))
+                conn.execute(t.class_schemes.insert().values(**mapping.scheme_row(s)))
             if changes.agreements:
-                conn.execute(t.agreements.insert(), [_agreement_row(a) for a in changes.agreements])
+                conn.execute(t.agreements.insert(), [mapping.agreement_row(a) for a in changes.agreements])
             if changes.neighbour_links is not None:
                 conn.execute(t.pop_links.delete())
                 if changes.neighbour_links:
                     conn.execute(t.pop_links.insert(), [{"a": a, "b": b} for a, b in sorted(changes.neighbour_links)])
             if changes.quotes:
-                conn.execute(t.quotes.insert(), [_quote_row(q) for q in changes.quotes])
+                conn.execute(t.quotes.insert(), [mapping.quote_row(q) for q in changes.quotes])
             if changes.new_orders:
-                conn.exec_driver_sql(self._sql["order_insert"], [_order_tuple(o) for o in changes.new_orders.values()])
+                conn.exec_driver_sql(
+                    self._sql["order_insert"], [mapping.order_tuple(o) for o in changes.new_orders.values()]
+                )
             if changes.updated_orders:
                 conn.exec_driver_sql(
-                    self._sql["order_update"], [_order_update_tuple(o) for o in changes.updated_orders.values()]
+                    self._sql["order_update"], [mapping.order_update_tuple(o) for o in changes.updated_orders.values()]
                 )
             if changes.new_deals:
-                conn.exec_driver_sql(self._sql["deal_insert"], [_deal_tuple(d) for d in changes.new_deals.values()])
+                conn.exec_driver_sql(
+                    self._sql["deal_insert"], [mapping.deal_tuple(d) for d in changes.new_deals.values()]
+                )
             if changes.updated_deals:
                 conn.exec_driver_sql(
-                    self._sql["deal_update"], [_deal_update_tuple(d) for d in changes.updated_deals.values()]
+                    self._sql["deal_update"], [mapping.deal_update_tuple(d) for d in changes.updated_deals.values()]
                 )
             if changes.events:
                 rows = []
@@ -153,9 +150,9 @@ class Store:
     def restore(self, engine: ExchangeEngine, now: int) -> None:
         """Load everything the engine needs to continue exactly where it stopped."""
         with self.engine.connect() as conn:
-            params = [_parameter(r) for r in conn.execute(select(t.parameters))]
-            schemes = [_scheme(r) for r in conn.execute(select(t.class_schemes).order_by(t.class_schemes.c.id))]
-            agreements = [_agreement(r) for r in conn.execute(select(t.agreements).order_by(t.agreements.c.id))]
+            params = [mapping.parameter(r) for r in conn.execute(select(t.parameters))]
+            schemes = [mapping.scheme(r) for r in conn.execute(select(t.class_schemes).order_by(t.class_schemes.c.id))]
+            agreements = [mapping.agreement(r) for r in conn.execute(select(t.agreements).order_by(t.agreements.c.id))]
             median_schemes = [s.name for s in schemes if any(b.follows_median for g in s.grades for b in g.bands)]
             history: list[tuple[str, str, dict[str, int]]] = []
             if median_schemes:
@@ -169,7 +166,7 @@ class Store:
                     values.setdefault("capacity_kbps", r.capacity_kbps)
                     history.append((r.class_scheme, r.grade, values))
             live = [
-                _order(r)
+                mapping.order(r)
                 for r in conn.execute(
                     select(t.orders)
                     .where(t.orders.c.status.in_([int(s) for s in LIVE_STATUSES]))
@@ -177,14 +174,15 @@ class Store:
                 )
             ]
             deals = [
-                _deal(r) for r in conn.execute(select(t.deals).where(t.deals.c.status.not_in([int(s) for s in FINAL])))
+                mapping.deal(r)
+                for r in conn.execute(select(t.deals).where(t.deals.c.status.not_in([int(s) for s in FINAL])))
             ]
             client_ids = [
                 (r.participant, r.client_order_id, r.id)
                 for r in conn.execute(select(t.orders.c.participant, t.orders.c.client_order_id, t.orders.c.id))
             ]
             remembered = [
-                _quote(r)
+                mapping.quote(r)
                 for r in conn.execute(
                     select(t.quotes).where(t.quotes.c.expires_at > now - QUOTE_MEMORY).order_by(t.quotes.c.id)
                 )
@@ -214,7 +212,7 @@ class Store:
             return None
         with self.engine.connect() as conn:
             row = conn.execute(select(t.orders).where(t.orders.c.id == order_id)).first()
-        return _order(row) if row else None
+        return mapping.order(row) if row else None
 
     def list_orders(self, participant: str | None, open_only: bool, after_id: int, limit: int) -> list[Order]:
         if after_id >= limits.MAX_ID:
@@ -225,14 +223,14 @@ class Store:
         if open_only:
             q = q.where(t.orders.c.status.in_([int(s) for s in LIVE_STATUSES]))
         with self.engine.connect() as conn:
-            return [_order(r) for r in conn.execute(q)]
+            return [mapping.order(r) for r in conn.execute(q)]
 
     def get_deal(self, deal_id: int) -> Deal | None:
         if not limits.fits_id(deal_id):
             return None
         with self.engine.connect() as conn:
             row = conn.execute(select(t.deals).where(t.deals.c.id == deal_id)).first()
-        return _deal(row) if row else None
+        return mapping.deal(row) if row else None
 
     def list_deals(self, participant: str | None, status: int, after_id: int, limit: int) -> list[Deal]:
         if after_id >= limits.MAX_ID:
@@ -243,13 +241,7 @@ class Store:
         if status:
             q = q.where(t.deals.c.status == status)
         with self.engine.connect() as conn:
-            return [_deal(r) for r in conn.execute(q)]
-
-    def deals_created_between(self, start: int, end: int) -> list[Deal]:
-        """Deals struck in [start, end), for market reports."""
-        q = select(t.deals).where(t.deals.c.created_at >= start, t.deals.c.created_at < end).order_by(t.deals.c.id)
-        with self.engine.connect() as conn:
-            return [_deal(r) for r in conn.execute(q)]
+            return [mapping.deal(r) for r in conn.execute(q)]
 
     def report_rows(self, start: int, end: int) -> list[MarketRow]:
         """The market report of [start, end), aggregated by the database: one pass over
@@ -361,7 +353,7 @@ class Store:
         with self.engine.begin() as conn:
             row = conn.execute(select(t.participants).where(t.participants.c.name == p.name)).first()
             if row is not None:
-                existing = _participant(row)
+                existing = mapping.participant(row)
                 if (existing.roles, existing.carrier, existing.display_name, existing.cert_subject) == (
                     p.roles,
                     p.carrier,
@@ -370,17 +362,19 @@ class Store:
                 ):
                     return existing
                 raise AlreadyExists("participant.name", f"participant {p.name} exists with other roles or details")
-            conn.execute(t.participants.insert().values(**_participant_row(p)))
+            conn.execute(t.participants.insert().values(**mapping.participant_row(p)))
         return p
 
     def participants(self) -> list[Participant]:
         with self.engine.connect() as conn:
-            return [_participant(r) for r in conn.execute(select(t.participants).order_by(t.participants.c.name))]
+            return [
+                mapping.participant(r) for r in conn.execute(select(t.participants).order_by(t.participants.c.name))
+            ]
 
     def participant(self, name: str) -> Participant | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(t.participants).where(t.participants.c.name == name)).first()
-        return _participant(row) if row else None
+        return mapping.participant(row) if row else None
 
     def add_token(self, token_hash: str, participant: str, now: int, expires_at: int = 0, label: str = "") -> TokenInfo:
         with self.engine.begin() as conn:
@@ -395,7 +389,7 @@ class Store:
         """Every token not revoked, by hash: its participant and its expiry (0: never).
         Expiry is the caller's to judge, against its own clock."""
         with self.engine.connect() as conn:
-            people = {r.name: _participant(r) for r in conn.execute(select(t.participants))}
+            people = {r.name: mapping.participant(r) for r in conn.execute(select(t.participants))}
             rows = conn.execute(
                 select(t.tokens.c.token_hash, t.tokens.c.participant, t.tokens.c.expires_at).where(
                     t.tokens.c.revoked_at == 0
@@ -408,7 +402,7 @@ class Store:
         if participant is not None:
             q = q.where(t.tokens.c.participant == participant)
         with self.engine.connect() as conn:
-            return [_token_info(r) for r in conn.execute(q)]
+            return [mapping.token_info(r) for r in conn.execute(q)]
 
     def revoke_tokens(self, owner: str | None, id_prefix: str, now: int) -> list[TokenInfo]:
         """Revoke the tokens whose hash starts with `id_prefix` (`owner`'s only, unless
@@ -422,7 +416,7 @@ class Store:
             fresh = [r.token_hash for r in rows if r.revoked_at == 0]
             if fresh:
                 conn.execute(t.tokens.update().where(t.tokens.c.token_hash.in_(fresh)).values(revoked_at=now))
-        return [dataclasses.replace(_token_info(r), revoked_at=r.revoked_at or now) for r in rows]
+        return [dataclasses.replace(mapping.token_info(r), revoked_at=r.revoked_at or now) for r in rows]
 
     def set_cert_subject(self, name: str, subject: str) -> Participant | None:
         with self.engine.begin() as conn:
@@ -432,7 +426,7 @@ class Store:
             if not done.rowcount:
                 return None
             row = conn.execute(select(t.participants).where(t.participants.c.name == name)).first()
-        return _participant(row) if row else None
+        return mapping.participant(row) if row else None
 
     def bootstrap_operator(self, operator: Participant, token_hash: str, now: int) -> bool:
         """Create the first operator and its token in one transaction, only on an empty
@@ -441,364 +435,8 @@ class Store:
             with self.engine.begin() as conn:
                 if conn.scalar(select(func.count()).select_from(t.participants)):
                     return False
-                conn.execute(t.participants.insert().values(**_participant_row(operator)))
+                conn.execute(t.participants.insert().values(**mapping.participant_row(operator)))
                 conn.execute(t.tokens.insert().values(token_hash=token_hash, participant=operator.name, created_at=now))
         except IntegrityError:
             return False
         return True
-
-
-# ----- row mapping ----------------------------------------------------------------------
-
-_ORDER_COLUMNS = (
-    "id",
-    "participant",
-    "client_order_id",
-    "side",
-    "service_type",
-    "a_end",
-    "z_end",
-    "capacity_kbps",
-    "circuits",
-    "remaining",
-    "param_values",
-    "price",
-    "class_scheme",
-    "scheme_version",
-    "grade",
-    "assigned_by",
-    "class_reason",
-    "valid_from",
-    "valid_until",
-    "status",
-    "priority",
-    "created_at",
-    "updated_at",
-    "time_in_force",
-    "routing",
-    "score",
-    "rebid_of",
-    "quote_id",
-    "approve_by",
-    "service_end",
-)
-_DEAL_COLUMNS = (
-    "id",
-    "offer_order_id",
-    "request_order_id",
-    "seller",
-    "buyer",
-    "service_type",
-    "a_end",
-    "z_end",
-    "capacity_kbps",
-    "circuits",
-    "price",
-    "class_scheme",
-    "scheme_version",
-    "grade",
-    "agreement_id",
-    "status",
-    "status_reason",
-    "created_at",
-    "updated_at",
-    "ends_at",
-)
-_EVENT_COLUMNS = ("sequence", "time", "kind", "party_a", "party_b", "payload")
-
-
-def _bulk_statements(mark: str) -> dict[str, str]:
-    """The hot-path statements in the driver's own parameter style."""
-
-    def insert(table: str, columns: tuple[str, ...]) -> str:
-        return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(mark for _ in columns)})"
-
-    return {
-        "order_insert": insert("orders", _ORDER_COLUMNS),
-        "deal_insert": insert("deals", _DEAL_COLUMNS),
-        "event_insert": insert("events", _EVENT_COLUMNS),
-        "order_update": (
-            f"UPDATE orders SET circuits = {mark}, remaining = {mark}, price = {mark}, status = {mark}, "
-            f"priority = {mark}, updated_at = {mark} WHERE id = {mark}"
-        ),
-        "deal_update": (
-            f"UPDATE deals SET agreement_id = {mark}, status = {mark}, status_reason = {mark}, "
-            f"updated_at = {mark} WHERE id = {mark}"
-        ),
-    }
-
-
-def _order_tuple(o: Order) -> tuple[Any, ...]:
-    return (
-        o.order_id,
-        o.participant,
-        o.client_order_id,
-        int(o.side),
-        int(o.service_type),
-        o.route.a_end,
-        o.route.z_end,
-        o.capacity_kbps,
-        o.circuits,
-        o.remaining,
-        json.dumps(o.values, sort_keys=True),
-        o.price,
-        o.class_scheme,
-        o.scheme_version,
-        o.grade,
-        int(o.assigned_by),
-        o.class_reason,
-        o.valid_from,
-        o.valid_until,
-        int(o.status),
-        o.priority,
-        o.created_at,
-        o.updated_at,
-        int(o.time_in_force),
-        int(o.routing),
-        o.score,
-        o.rebid_of,
-        o.quote_id,
-        o.approve_by,
-        o.service_end,
-    )
-
-
-def _order_update_tuple(o: Order) -> tuple[Any, ...]:
-    return (o.circuits, o.remaining, o.price, int(o.status), o.priority, o.updated_at, o.order_id)
-
-
-def _deal_tuple(d: Deal) -> tuple[Any, ...]:
-    return (
-        d.deal_id,
-        d.offer_order_id,
-        d.request_order_id,
-        d.seller,
-        d.buyer,
-        int(d.service_type),
-        d.route.a_end,
-        d.route.z_end,
-        d.capacity_kbps,
-        d.circuits,
-        d.price,
-        d.class_scheme,
-        d.scheme_version,
-        d.grade,
-        d.agreement_id,
-        int(d.status),
-        d.status_reason,
-        d.created_at,
-        d.updated_at,
-        d.ends_at,
-    )
-
-
-def _deal_update_tuple(d: Deal) -> tuple[Any, ...]:
-    return (d.agreement_id, int(d.status), d.status_reason, d.updated_at, d.deal_id)
-
-
-def _order(r: Row[Any]) -> Order:
-    return Order(
-        r.id,
-        r.participant,
-        r.client_order_id,
-        Side(r.side),
-        ServiceType(r.service_type),
-        Route(r.a_end, r.z_end),
-        r.capacity_kbps,
-        r.circuits,
-        r.remaining,
-        json.loads(r.param_values),
-        r.price,
-        r.class_scheme,
-        r.scheme_version,
-        r.grade,
-        ClassAssignment(r.assigned_by),
-        r.class_reason,
-        r.valid_from,
-        r.valid_until,
-        OrderStatus(r.status),
-        r.priority,
-        r.created_at,
-        r.updated_at,
-        TimeInForce(r.time_in_force),
-        RoutingPolicy(r.routing),
-        r.score,
-        r.rebid_of,
-        r.quote_id,
-        r.approve_by,
-        r.service_end,
-    )
-
-
-def _deal(r: Row[Any]) -> Deal:
-    return Deal(
-        r.id,
-        r.offer_order_id,
-        r.request_order_id,
-        r.seller,
-        r.buyer,
-        ServiceType(r.service_type),
-        Route(r.a_end, r.z_end),
-        r.capacity_kbps,
-        r.circuits,
-        r.price,
-        r.class_scheme,
-        r.scheme_version,
-        r.grade,
-        r.agreement_id,
-        DealStatus(r.status),
-        r.status_reason,
-        r.created_at,
-        r.updated_at,
-        r.ends_at,
-    )
-
-
-def _parameter_row(p: Parameter) -> dict[str, Any]:
-    return {
-        "name": p.name,
-        "unit": p.unit,
-        "direction": int(p.direction),
-        "description": p.description,
-        "min_value": p.min_value,
-        "max_value": p.max_value,
-        "score_worst": p.score_worst,
-        "score_best": p.score_best,
-    }
-
-
-def _parameter(r: Row[Any]) -> Parameter:
-    return Parameter(
-        r.name, r.unit, Direction(r.direction), r.description, r.min_value, r.max_value, r.score_worst, r.score_best
-    )
-
-
-def _scheme_row(s: ClassScheme) -> dict[str, Any]:
-    definition = {
-        "service_types": [int(x) for x in s.service_types],
-        "weights": s.weights,
-        "grades": [
-            {
-                "name": g.name,
-                "min_score": g.min_score,
-                "bands": [
-                    {
-                        "parameter": b.parameter,
-                        "fixed": b.fixed,
-                        "median_permille": b.median_permille,
-                        "initial": b.initial,
-                    }
-                    for b in g.bands
-                ],
-            }
-            for g in s.grades
-        ],
-    }
-    return {
-        "name": s.name,
-        "version": s.version,
-        "definition": json.dumps(definition, sort_keys=True),
-        "created_at": s.created_at,
-    }
-
-
-def _scheme(r: Row[Any]) -> ClassScheme:
-    d = json.loads(r.definition)
-    grades = tuple(
-        Grade(
-            g["name"],
-            tuple(Band(b["parameter"], b["fixed"], b["median_permille"], b["initial"]) for b in g["bands"]),
-            g["min_score"],
-        )
-        for g in d["grades"]
-    )
-    return ClassScheme(
-        r.name,
-        r.version,
-        tuple(ServiceType(x) for x in d["service_types"]),
-        grades,
-        {k: int(v) for k, v in d["weights"].items()},
-        r.created_at,
-    )
-
-
-def _agreement_row(a: Agreement) -> dict[str, Any]:
-    return {
-        "id": a.agreement_id,
-        "reference": a.reference,
-        "buyer": a.buyer,
-        "seller": a.seller,
-        "interconnects": json.dumps([[int(i.party), i.node, i.port, i.vlan_min, i.vlan_max] for i in a.interconnects]),
-        "max_rate_kbps": a.max_rate_kbps,
-        "terms": a.terms,
-        "created_at": a.created_at,
-    }
-
-
-def _agreement(r: Row[Any]) -> Agreement:
-    ics = tuple(Interconnect(Party(p), n, port, lo, hi) for p, n, port, lo, hi in json.loads(r.interconnects))
-    return Agreement(r.id, r.reference, r.buyer, r.seller, ics, r.max_rate_kbps, r.terms, r.created_at)
-
-
-def _participant_row(p: Participant) -> dict[str, Any]:
-    return {
-        "name": p.name,
-        "roles": ",".join(r.name for r in sorted(p.roles)),
-        "carrier": p.carrier,
-        "display_name": p.display_name,
-        "created_at": p.created_at,
-        "cert_subject": p.cert_subject,
-    }
-
-
-def _participant(r: Row[Any]) -> Participant:
-    roles = frozenset(Role[x] for x in r.roles.split(",") if x)
-    return Participant(r.name, roles, bool(r.carrier), r.display_name, r.created_at, r.cert_subject)
-
-
-def _token_info(r: Row[Any]) -> TokenInfo:
-    return TokenInfo(token_id(r.token_hash), r.participant, r.label, r.created_at, r.expires_at, r.revoked_at)
-
-
-def _quote_row(q: Quote) -> dict[str, Any]:
-    definition = {
-        "service_type": int(q.service_type),
-        "route": [q.route.a_end, q.route.z_end],
-        "capacity_kbps": q.capacity_kbps,
-        "circuits": q.circuits,
-        "requirements": q.requirements,
-        "class_scheme": q.class_scheme,
-        "scheme_version": q.scheme_version,
-        "grade": q.grade,
-        "class_reason": q.class_reason,
-        "routing": int(q.routing),
-        "fills": [list(f) for f in q.fills],
-    }
-    return {
-        "id": q.quote_id,
-        "participant": q.participant,
-        "definition": json.dumps(definition, sort_keys=True),
-        "created_at": q.created_at,
-        "expires_at": q.expires_at,
-    }
-
-
-def _quote(r: Row[Any]) -> Quote:
-    d = json.loads(r.definition)
-    return Quote(
-        r.id,
-        r.participant,
-        ServiceType(d["service_type"]),
-        Route(*d["route"]),
-        d["capacity_kbps"],
-        d["circuits"],
-        {k: int(v) for k, v in d["requirements"].items()},
-        d["class_scheme"],
-        d["scheme_version"],
-        d["grade"],
-        d["class_reason"],
-        RoutingPolicy(d["routing"]),
-        tuple((int(p), int(c)) for p, c in d["fills"]),
-        r.created_at,
-        r.expires_at,
-    )
