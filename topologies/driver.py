@@ -70,9 +70,17 @@ class LabDriver:
             ["mnexec", "-a", str(self.host_pid(host)), *command], text=True, capture_output=True, timeout=timeout
         )
 
-    def reaches(self, host: str, address: str, within_s: int = 3) -> bool:
-        """A ping answered within a few seconds (one every 0.2 s until the first reply)."""
-        return self.on(host, "ping", "-c", "1", "-i", "0.2", "-w", str(within_s), address).returncode == 0
+    def reaches(self, host: str, address: str, within_s: float = 3) -> bool:
+        """A ping answered within a few seconds. Pings again after an error, as a person
+        would: an address resolution that began before a deal came up fails after it and
+        ends that ping at once with "Destination Host Unreachable"."""
+        deadline = time.monotonic() + within_s
+        while (left := deadline - time.monotonic()) > 0.05:
+            wait = str(max(1, round(left)))
+            if self.on(host, "ping", "-c", "1", "-i", "0.2", "-w", wait, address).returncode == 0:
+                return True
+            time.sleep(0.1)
+        return False
 
     def end_all_deals(self) -> None:
         """Terminate every deal still holding (or being given) a path, as the operator."""

@@ -110,6 +110,26 @@ def test_a_deal_brings_traffic_up_within_seconds_and_only_between_its_parties(la
     lab.terminate("buyer-a", deal_id)
 
 
+def test_traffic_passes_when_the_hosts_address_resolution_began_before_the_deal(lab: Lab) -> None:
+    """Found in CI: a buyer host already resolving the seller's address (three ARP tries,
+    a second apart) when the deal came up got "Destination Host Unreachable" ~0.1 s after
+    ACTIVE, as that resolution failed. Traffic passes on the next try."""
+    p = pair("buyer-a", "seller-a")
+    lab.on("ba", "ip", "neigh", "flush", "to", p.seller_ip)
+    resolving = subprocess.Popen(
+        ["mnexec", "-a", str(lab.host_pid("ba")), "ping", "-c", "1", "-w", "5", p.seller_ip],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(2.6)  # the resolution's last ARP try is out, unanswered
+        deal_id = lab.trade("buyer-a", "seller-a")
+        lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE)
+        assert lab.reaches("ba", p.seller_ip), diagnosis(lab, "ba", "sa")
+    finally:
+        resolving.wait(timeout=10)
+    lab.terminate("buyer-a", deal_id)
+
+
 def test_the_committed_rate_holds(lab: Lab) -> None:
     p = pair("buyer-a", "seller-a")
     deal_id = lab.trade("buyer-a", "seller-a")
