@@ -4,10 +4,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_TEST_PACKAGES = openssl postgresql openvswitch-switch $(APT_LAB_PACKAGES)
-# The lab: Mininet with userspace Open vSwitch, sshd for the Linux router node, iperf3,
-# ping, and ethtool (TCP checksum offload off on the lab's veths).
-APT_LAB_PACKAGES := mininet openssh-server openssh-client iperf3 iputils-ping ethtool
+# Debian packages by purpose, from the one list (also read by `ixchange lab up` and a test).
+apt_packages = $(shell sed -n 's/^$(1): *//p' packaging/debian-packages)
+APT_VENV_PACKAGES := $(call apt_packages,venv)
+APT_LAB_PACKAGES := $(call apt_packages,lab)
+APT_TEST_PACKAGES := $(call apt_packages,test) $(APT_LAB_PACKAGES)
 
 .PHONY: help run test check lint format typecheck proto bench clean venv system-deps test-deps lab-deps lab lab-down
 
@@ -25,15 +26,17 @@ help:
 # Debian/Ubuntu: the venv module (and pip in it) comes from python3-venv.
 system-deps:
 	@if ! /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null; then \
-	  echo "installing python3-venv..."; \
-	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; \
+	  echo "installing $(APT_VENV_PACKAGES)..."; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_VENV_PACKAGES); \
 	fi
 
 # --system-site-packages: the lab uses Debian's Mininet module from inside the venv.
 $(VENV)/.installed: pyproject.toml | system-deps
 	@test -x $(PY) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	@# setuptools says "Editable installation ... be careful with folders ... with the same name"
+	@# on every editable install (the checkout is meant to be imported from here).
+	PYTHONWARNINGS='ignore:Editable installation' $(PY) -m pip install -q -e '.[dev]'
 	@touch $@
 
 venv: $(VENV)/.installed
@@ -41,19 +44,21 @@ venv: $(VENV)/.installed
 run: venv
 	$(BIN)/ixchange serve
 
+# Installs the packages of $(1) that dpkg does not list as installed (a removed but not
+# purged package, state "rc", counts as missing).
+define apt_install
+@missing=""; for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; done; \
+if [ -n "$$missing" ]; then \
+  echo "installing$$missing..."; \
+  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+fi
+endef
+
 test-deps: venv
-	@missing=""; for p in $(APT_TEST_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing$$missing..."; \
-	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	fi
+	$(call apt_install,$(APT_TEST_PACKAGES))
 
 lab-deps: venv
-	@missing=""; for p in openvswitch-switch $(APT_LAB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing$$missing..."; \
-	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	fi
+	$(call apt_install,$(APT_LAB_PACKAGES))
 
 lab: lab-deps
 	$(BIN)/ixchange lab up

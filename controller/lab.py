@@ -1,10 +1,12 @@
-"""`ixchange lab up|down|status|exec`: the Mininet lab of topologies/lab.toml with the
-exchange as its controller, on one machine with root.
+"""The Mininet lab of topologies/lab.toml with the exchange as its controller, on one
+machine with root (`ixchange lab ...`, controller/cli/lab.py).
 
-`up` starts (whatever is not running yet) Open vSwitch, the Mininet network and
-`ixchange serve --topology topologies/lab.toml` in the background, then registers the lab's
-participants (tokens saved for `--as NAME`) and one agreement per buyer/seller pair.
-`down` stops them. State, logs and the router's SSH keys live in <data dir>/lab.
+`up` starts Open vSwitch, a fresh Mininet network and `ixchange serve --topology
+topologies/lab.toml` in the background, waits until every switch is connected, then
+registers the lab's participants (tokens saved for `--as NAME`) and one agreement per
+buyer/seller pair. `down` stops them. The lab has its own data directory (IXCHANGE_LAB_DIR:
+database, credentials; run/ holds the network's state, logs and the router's SSH keys)
+and its own address (IXCHANGE_LAB_LISTEN), so it never touches what `make run` keeps.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,7 @@ from ixchange.v1 import participants_pb2
 from rich.console import Console
 from rich.table import Table
 
+from controller import packages
 from marketplace.settings import Settings
 from topologies.lab import PAIRS, PARTICIPANTS, TOPOLOGY, clean_leftovers
 
@@ -36,30 +40,61 @@ class LabError(Exception):
     """The lab cannot start here; the message says what to do."""
 
 
+# Where the lab's exchange serves Prometheus metrics unless IXCHANGE_METRICS_LISTEN says.
+LAB_METRICS = "127.0.0.1:9465"
+SWITCHES_TIMEOUT_S = 30.0
+
+
 def lab_dir(settings: Settings) -> Path:
-    return settings.data_dir / "lab"
+    """The network's state, logs, SSH keys and router credentials."""
+    return settings.lab_dir / "run"
+
+
+def lab_settings(settings: Settings) -> Settings:
+    """The settings of the lab's exchange and of a CLI talking to it."""
+    return replace(
+        settings,
+        data_dir=settings.lab_dir,
+        database_url="",
+        listen=settings.lab_listen,
+        server=settings.lab_listen,
+        token="",
+    )
+
+
+def client_env(settings: Settings) -> dict[str, str]:
+    """What `ixchange lab env` exports: the CLI then calls the lab's exchange."""
+    return {"IXCHANGE_DATA_DIR": str(settings.lab_dir), "IXCHANGE_SERVER": settings.lab_listen}
+
+
+def running(settings: Settings) -> dict[str, Any]:
+    state = lab_dir(settings)
+    return {
+        "processes": {
+            "Mininet network": _alive(state / "mininet.pid"),
+            "exchange": _alive(state / "exchange.pid"),
+        },
+        "server": settings.lab_listen,
+        "data_dir": str(settings.lab_dir),
+    }
 
 
 def preflight() -> None:
     if os.geteuid() != 0:
         raise LabError("the lab needs root (Mininet makes network namespaces): run `sudo ixchange lab up`")
-    missing = [
-        package
-        for tool, package in (
-            ("ovs-vsctl", "openvswitch-switch"),
-            ("mnexec", "mininet"),
-            ("/usr/sbin/sshd", "openssh-server"),
-            ("ssh-keygen", "openssh-client"),
-            ("ethtool", "ethtool"),
+    absent = packages.missing(packages.debian_packages("lab"))
+    if absent:
+        raise LabError(
+            f"missing Debian packages: {', '.join(absent)}; install them with "
+            f"`apt-get install {' '.join(absent)}` (or `make lab`, which does)"
         )
-        if shutil.which(tool) is None
-    ]
     try:
         import mininet  # noqa: F401
     except ImportError:
-        missing.append("mininet")
-    if missing:
-        raise LabError(f"missing: {', '.join(sorted(set(missing)))}; install with apt-get install {' '.join(missing)}")
+        raise LabError(
+            "Mininet is installed but Python cannot import it: run ixchange from the virtualenv "
+            "`make` creates (it sees the system's packages)"
+        ) from None
 
 
 def ensure_ovs() -> None:
@@ -107,41 +142,69 @@ def _wait(what: str, ready: Any, timeout: float, log: Path, pidfile: Path) -> No
 
 
 def up(settings: Settings, with_exchange: bool = True) -> dict[str, Any]:
+    """A fresh lab: refused while any part of one is running."""
     preflight()
-    ensure_ovs()
     state = lab_dir(settings)
+    net_pid = _alive(state / "mininet.pid")
+    exchange_pid = _alive(state / "exchange.pid")
+    if net_pid or exchange_pid:
+        what = f"network pid {net_pid}" if net_pid else f"exchange pid {exchange_pid}"
+        raise LabError(
+            f"the lab is already up ({what}, data in {settings.lab_dir}): `ixchange lab down` first, "
+            "or `ixchange lab restart-exchange` to restart only its exchange"
+        )
+    other = subprocess.run(["pgrep", "-f", "topologies.lab run"], capture_output=True, text=True).stdout.split()
+    if other:
+        raise LabError(
+            f"another lab is running (process {other[0]}); its names are machine-wide: "
+            "stop it with `ixchange lab down` and the IXCHANGE_LAB_DIR it was started with"
+        )
+    ensure_ovs()
     state.mkdir(parents=True, exist_ok=True)
-    net_pid, net_log = state / "mininet.pid", state / "mininet.log"
-    if _alive(net_pid) is None:
-        other = subprocess.run(["pgrep", "-f", "topologies.lab run"], capture_output=True, text=True).stdout.split()
-        if other:
-            raise LabError(
-                f"another lab is running (process {other[0]}); its names are machine-wide: "
-                "stop it with `ixchange lab down` and the same IXCHANGE_DATA_DIR first"
-            )
-        clean_leftovers(state)  # of a lab that died
-        (state / "lab.json").unlink(missing_ok=True)
-        with console.status("building the Mininet network (3 switches, router r1, 5 participants)..."):
-            _spawn(
-                [
-                    sys.executable,
-                    "-m",
-                    "topologies.lab",
-                    "run",
-                    "--state",
-                    str(state),
-                    "--controller",
-                    _controller(settings),
-                ],
-                net_log,
-                net_pid,
-            )
-            _wait("the Mininet network", (state / "lab.json").exists, 90, net_log, net_pid)
+    clean_leftovers(state)  # of a lab that died
+    _forget_previous_lab(settings)
+    with console.status("building the Mininet network (3 switches, router r1, 5 participants)..."):
+        log, pidfile = state / "mininet.log", state / "mininet.pid"
+        _spawn(
+            [
+                sys.executable,
+                "-m",
+                "topologies.lab",
+                "run",
+                "--state",
+                str(state),
+                "--controller",
+                _controller(settings),
+            ],
+            log,
+            pidfile,
+        )
+        _wait("the Mininet network", (state / "lab.json").exists, 90, log, pidfile)
     info: dict[str, Any] = json.loads((state / "lab.json").read_text())
     if with_exchange:
         start_exchange(settings)
         seed(settings)
     return info
+
+
+def _forget_previous_lab(settings: Settings) -> None:
+    """Each lab starts empty (deal 1 is the first deal): the previous lab's network is gone,
+    so its deals, orders and tokens mean nothing. Its logs are kept until overwritten."""
+    data = settings.lab_dir
+    for name in ("ixchange.db", "ixchange.db-wal", "ixchange.db-shm", "operator.token"):
+        (data / name).unlink(missing_ok=True)
+    shutil.rmtree(data / "credentials", ignore_errors=True)
+    (lab_dir(settings) / "lab.json").unlink(missing_ok=True)
+
+
+def restart_exchange(settings: Settings) -> None:
+    """Stop the lab's exchange (if running) and start it again over the same data: the
+    switches reconnect and are reconciled; the network and the deals stay."""
+    state = lab_dir(settings)
+    if _alive(state / "mininet.pid") is None:
+        raise LabError("the lab network is not up: `ixchange lab up` starts it")
+    _stop(state / "exchange.pid")
+    start_exchange(settings)
 
 
 def _controller(settings: Settings) -> str:
@@ -150,19 +213,39 @@ def _controller(settings: Settings) -> str:
 
 
 def start_exchange(settings: Settings) -> None:
-    """`ixchange serve --topology topologies/lab.toml` in the background, if not running."""
+    """`ixchange serve --topology topologies/lab.toml` in the background over the lab's data,
+    returning once it serves and every lab switch is connected and reconciled."""
     state = lab_dir(settings)
     pidfile, log = state / "exchange.pid", state / "exchange.log"
-    if _alive(pidfile) is not None:
-        return
+    lab = lab_settings(settings)
     env = {**os.environ, "IXCHANGE_CREDENTIALS_FILE": str(state / "credentials.toml")}
-    env["IXCHANGE_DATA_DIR"] = str(settings.data_dir)
-    env["IXCHANGE_LISTEN"] = settings.server
+    env.pop("IXCHANGE_TOKEN", None)
+    env.pop("IXCHANGE_DATABASE_URL", None)
+    env.update(IXCHANGE_DATA_DIR=str(lab.data_dir), IXCHANGE_LISTEN=lab.listen, IXCHANGE_SERVER=lab.server)
     env["IXCHANGE_OPENFLOW_LISTEN"] = settings.openflow_listen
+    env.setdefault("IXCHANGE_METRICS_LISTEN", LAB_METRICS)
     cmd = [sys.executable, "-m", "controller.cli", "serve", "--topology", str(TOPOLOGY)]
     with console.status("starting the exchange and its OpenFlow controller..."):
         _spawn(cmd, log, pidfile, env)
-        _wait("the exchange", lambda: _serving(settings.server), 60, log, pidfile)
+        _wait("the exchange", lambda: _serving(lab.server), 60, log, pidfile)
+    with console.status("waiting for the switches to connect to the controller..."):
+        _wait("the lab switches", lambda: _switches_connected(lab), SWITCHES_TIMEOUT_S, log, pidfile)
+
+
+def _switches_connected(lab: Settings) -> bool:
+    """Every OpenFlow node of the lab connected (as the exchange's GetFabric says)."""
+    from ixchange.v1 import fabric_pb2, fabric_pb2_grpc
+
+    token = lab.operator_token_file.read_text().strip()
+    with grpc.insecure_channel(lab.server) as channel:
+        try:
+            fabric = fabric_pb2_grpc.FabricServiceStub(channel).GetFabric(
+                fabric_pb2.GetFabricRequest(), metadata=(("authorization", f"Bearer {token}"),), timeout=2
+            )
+        except grpc.RpcError:
+            return False
+    switches = [n for n in fabric.nodes if n.kind == "openflow"]
+    return bool(switches) and all(n.connected for n in switches)
 
 
 def _serving(address: str) -> bool:
@@ -178,9 +261,10 @@ def _serving(address: str) -> bool:
 
 def seed(settings: Settings) -> None:
     """The lab's participants (tokens saved for --as) and one agreement per pair; safe to repeat."""
-    from controller.cli_common import Client, save_token
+    from controller.cli.common import Client, save_token
 
-    client = Client(settings, None)
+    lab = lab_settings(settings)
+    client = Client(lab, None)
     for name in PARTICIPANTS:
         role = ROLE_OF[name.split("-")[0]]
         participant = participants_pb2.Participant(name=name, roles=[role], display_name=f"lab {name}")
@@ -188,9 +272,9 @@ def seed(settings: Settings) -> None:
             client.participants.RegisterParticipant,
             participants_pb2.RegisterParticipantRequest(participant=participant),
         )
-        if not (settings.credentials_dir / f"{name}.token").exists():
+        if not (lab.credentials_dir / f"{name}.token").exists():
             reply = client.call(client.participants.IssueToken, participants_pb2.IssueTokenRequest(participant=name))
-            save_token(settings, name, reply.token)
+            save_token(lab, name, reply.token)
     for pair in PAIRS:
         ends = []
         for party, text in zip(
@@ -217,22 +301,28 @@ def seed(settings: Settings) -> None:
 def down(settings: Settings) -> list[str]:
     """Stop the exchange and the network; returns what was stopped."""
     state = lab_dir(settings)
-    stopped = []
-    for name, pidfile in (("exchange", state / "exchange.pid"), ("Mininet network", state / "mininet.pid")):
-        pid = _alive(pidfile)
-        if pid is None:
-            continue
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 30
-        while _alive(pidfile) is not None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _alive(pidfile) is not None:
-            os.kill(pid, signal.SIGKILL)
-        pidfile.unlink(missing_ok=True)
-        stopped.append(name)
+    stopped = [name for name in ("exchange", "Mininet network") if _stop(state / PIDFILES[name])]
     if shutil.which("ovs-vsctl"):
         clean_leftovers(state)  # whatever a killed lab left
     return stopped
+
+
+PIDFILES = {"exchange": "exchange.pid", "Mininet network": "mininet.pid"}
+
+
+def _stop(pidfile: Path) -> bool:
+    """SIGTERM the process of `pidfile`, SIGKILL after 30 s; False when it was not running."""
+    pid = _alive(pidfile)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while _alive(pidfile) is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _alive(pidfile) is not None:
+        os.kill(pid, signal.SIGKILL)
+    pidfile.unlink(missing_ok=True)
+    return True
 
 
 def host_pid(settings: Settings, host: str) -> int:

@@ -18,6 +18,7 @@ class NodeStatus:
     kind: str  # "openflow" or "router"
     connected: bool
     address: str  # datapath id, or NAPALM driver and host
+    since_us: int = 0  # when `connected` last changed; 0: not since the start
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class LinkStatus:
     deals: int
     seen: bool  # LLDP sees it
     untagged: bool
+    since_us: int = 0  # when `seen` last changed; 0: never
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,7 @@ class FabricStatus:
     links: tuple[LinkStatus, ...]
     link_problems: tuple[str, ...] = field(default_factory=tuple)
     provisioned_deals: int = 0
+    as_of_us: int = 0  # when this was read
 
 
 class Provisioner(Protocol):

@@ -17,6 +17,10 @@ def default_data_dir() -> Path:
     return Path(base) / "ixchange"
 
 
+def default_lab_dir() -> Path:
+    return default_data_dir().with_name("ixchange-lab")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything `ixchange serve` and the CLI can be told. Environment: IXCHANGE_<FIELD>."""
@@ -82,6 +86,16 @@ class Settings:
     max_message_bytes: int = 1_048_576
     # Market report rows shown to participants aggregate at least this many deals.
     report_min_deals: int = 5
+    # Money: every price is an integer count of minor units of this ISO 4217 currency
+    # (exponent = digits after the decimal point: 2 for EUR, 0 for JPY).
+    currency: str = "EUR"
+    currency_exponent: int = 2
+    # Seconds between heartbeats on an idle WatchEvents stream.
+    heartbeat_s: float = 15.0
+    # The Mininet lab (`ixchange lab`): its own data directory (database, credentials,
+    # network state, logs) and the address its exchange listens on, apart from `make run`'s.
+    lab_dir: Path = field(default_factory=default_lab_dir)
+    lab_listen: str = "127.0.0.1:50061"
 
     @property
     def resolved_database_url(self) -> str:
@@ -126,6 +140,12 @@ class Settings:
         for name in ("rate_limit", "rate_burst", "auth_failures_per_s"):
             if not 0 <= getattr(self, name) <= 10_000_000:
                 raise InvalidArgument(f"IXCHANGE_{name.upper()}", "must be 0..10000000")
+        if not (len(self.currency) == 3 and self.currency.isascii() and self.currency.isupper()):
+            raise InvalidArgument("IXCHANGE_CURRENCY", "must be an ISO 4217 code: three capital letters, e.g. EUR")
+        if not 0 <= self.currency_exponent <= 4:
+            raise InvalidArgument("IXCHANGE_CURRENCY_EXPONENT", "must be 0..4 (ISO 4217 minor unit digits)")
+        if not 0.05 <= self.heartbeat_s <= 3600:
+            raise InvalidArgument("IXCHANGE_HEARTBEAT_S", "must be 0.05..3600 seconds")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise InvalidArgument("IXCHANGE_TLS_CERT", "TLS needs both a certificate and a key")
         if self.tls_client_ca and not self.tls_cert:

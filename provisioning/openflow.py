@@ -23,6 +23,7 @@ import logging
 import os
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -103,6 +104,9 @@ class OpenFlowDriver:
         self.reconciled: dict[int, threading.Event] = {}  # set after each (re)connect's reconcile
         self._probes: dict[bytes, Future[None]] = {}  # nonce -> waiting data-plane probe
         self.links_seen: set[tuple[int, int, int, int]] = set()  # LLDP: (dpid, port, dpid, port)
+        # When each fact last changed (µs since the epoch), so a reader knows how fresh it is.
+        self.switch_changed_us: dict[int, int] = {}
+        self.link_changed_us: dict[frozenset[tuple[int, int]], int] = {}
         # Until the exchange has said what must exist (after a restart, from the store), a
         # connecting switch waits: reconciling it against nothing would delete every deal.
         self._wants_known = False
@@ -205,6 +209,7 @@ class OpenFlowDriver:
                 self.links_seen.add((*src, *dst))
             else:
                 self.links_seen.discard((*src, *dst))
+            self.link_changed_us[frozenset({src, dst})] = _now_us()
 
     def connected_switches(self) -> set[int]:
         with self._lock:
@@ -215,6 +220,7 @@ class OpenFlowDriver:
         with self._lock:
             old = self._switches.get(dp.id)
             self._switches[dp.id] = _Switch(dp)
+            self.switch_changed_us[dp.id] = _now_us()
             self.reconciled.setdefault(dp.id, threading.Event()).clear()
             if self._wants_known:
                 self._ask_what_it_has(dp)
@@ -231,6 +237,7 @@ class OpenFlowDriver:
                 return
             del self._switches[dpid]
             self._reconciling.pop(dpid, None)
+            self.switch_changed_us[dpid] = _now_us()
         _fail_all(switch, f"switch {dpid:#x} disconnected")
 
     def flow_stats(self, dp: Any, cookies: Iterable[int], more: bool) -> None:
@@ -437,3 +444,7 @@ def _probe_frame(vlan: int, nonce: bytes) -> bytes:
     tag = struct.pack("!HH", 0x8100, vlan) if vlan else b""
     body = PROBE_MARK + nonce
     return (head + tag + struct.pack("!H", PROBE_ETHERTYPE) + body).ljust(60, b"\0")
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000

@@ -402,7 +402,8 @@ class FabricProvisioner:
                 up, address = node.datapath_id in connected, f"dpid {node.datapath_id:#x}"
             else:
                 up, address = node.name in sessions, f"{node.driver} at {node.host}"
-            nodes.append(NodeStatus(node.name, node.kind.value, up, address))
+            since = self.openflow.switch_changed_us.get(node.datapath_id, 0) if node.kind is NodeKind.OPENFLOW else 0
+            nodes.append(NodeStatus(node.name, node.kind.value, up, address, since))
         seen = {frozenset({(a, b), (c, d)}) for a, b, c, d in self.openflow.links_seen}
         links = []
         for link in self.inventory.links:
@@ -419,9 +420,11 @@ class FabricProvisioner:
                     len(on_it),
                     ends in seen,
                     link.untagged,
+                    self.openflow.link_changed_us.get(ends, 0),
                 )
             )
-        return FabricStatus(tuple(nodes), tuple(links), tuple(self.link_problems), len(self.intents))
+        as_of = time.time_ns() // 1000
+        return FabricStatus(tuple(nodes), tuple(links), tuple(self.link_problems), len(self.intents), as_of)
 
     # ----- LLDP cross-check -----------------------------------------------------------
 

@@ -34,12 +34,14 @@ class LabDriver:
 
     @classmethod
     def up(cls, data_dir: Path, metrics: bool = True) -> LabDriver:
-        """`ixchange lab up` with its own data dir and free loopback ports, so it clashes
+        """`ixchange lab up` with its own lab dir and free loopback ports, so it clashes
         with nothing else running (but only one lab runs per machine: Mininet names)."""
         server = f"127.0.0.1:{_free_port()}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("IXCHANGE_")}
         env.update(
-            IXCHANGE_DATA_DIR=str(data_dir),
+            IXCHANGE_LAB_DIR=str(data_dir),
+            IXCHANGE_LAB_LISTEN=server,
+            IXCHANGE_DATA_DIR=str(data_dir),  # CLI calls made here talk to the lab
             IXCHANGE_SERVER=server,
             IXCHANGE_OPENFLOW_LISTEN=f"127.0.0.1:{_free_port()}",
             IXCHANGE_METRICS_LISTEN="127.0.0.1:0" if metrics else "",
@@ -159,10 +161,10 @@ class LabDriver:
         self.wait_status(deal_id, common_pb2.DEAL_STATUS_TERMINATED)
 
     def host_pid(self, host: str) -> int:
-        return int(json.loads((self.data_dir / "lab" / "lab.json").read_text())["hosts"][host])
+        return int(json.loads((self.data_dir / "run" / "lab.json").read_text())["hosts"][host])
 
     def exchange_pid(self) -> int:
-        return int((self.data_dir / "lab" / "exchange.pid").read_text())
+        return int((self.data_dir / "run" / "exchange.pid").read_text())
 
 
 def _free_port() -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from google.protobuf.timestamp_pb2 import Timestamp
 from ixchange.v1 import classes_pb2, common_pb2, exchange_pb2, market_pb2, participants_pb2
 
@@ -15,6 +17,19 @@ from marketplace.parameters import Direction, Parameter
 from marketplace.participants import Participant, Role, TokenInfo
 from marketplace.quotes import Alternate, Quote, Recommendation
 from marketplace.report import MarketRow
+
+# The exchange's currency: one per exchange, set once when the server starts
+# (IXCHANGE_CURRENCY, IXCHANGE_CURRENCY_EXPONENT).
+_MONEY: dict[str, Any] = {"currency": "EUR", "exponent": 2}
+
+
+def configure_money(currency: str, exponent: int) -> None:
+    _MONEY.update(currency=currency, exponent=exponent)
+
+
+def price_unit(service: ServiceType | int) -> common_pb2.PriceUnit:
+    per = "minute" if service == ServiceType.VOICE_TERMINATION else "circuit-month"
+    return common_pb2.PriceUnit(currency=_MONEY["currency"], exponent=_MONEY["exponent"], per=per)
 
 
 def ts(micros: int) -> Timestamp | None:
@@ -53,6 +68,7 @@ def order_msg(o: Order) -> common_pb2.Order:
         remaining_circuits=o.remaining,
         values=o.values,
         price=o.price,
+        price_unit=price_unit(o.service_type),
         class_scheme=o.class_scheme,
         scheme_version=o.scheme_version,
         grade=o.grade,
@@ -86,6 +102,7 @@ def deal_msg(d: Deal) -> common_pb2.Deal:
         capacity_kbps=d.capacity_kbps,
         circuits=d.circuits,
         price=d.price,
+        price_unit=price_unit(d.service_type),
         class_scheme=d.class_scheme,
         scheme_version=d.scheme_version,
         grade=d.grade,
@@ -156,6 +173,7 @@ def quote_msg(q: Quote) -> market_pb2.Quote:
         fillable_circuits=q.fillable,
         full=q.full,
         price=q.price,
+        price_unit=price_unit(q.service_type),
         total_value=q.total_value,
         created_at=ts(q.created_at),
         expires_at=ts(q.expires_at),
@@ -216,6 +234,7 @@ def report_row_msg(r: MarketRow) -> market_pb2.MarketReportRow:
         vwap=r.vwap,
         min_price=r.min_price,
         max_price=r.max_price,
+        price_unit=price_unit(r.service_type),
         total_value=min(r.total_value, limits.INT64_MAX),
         capped=capped,
     )

@@ -80,7 +80,9 @@ class FabricServicer(fabric_pb2_grpc.FabricServiceServicer):
         return fabric_pb2.GetFabricResponse(
             enabled=True,
             nodes=[
-                fabric_pb2.FabricNode(name=n.name, kind=n.kind, connected=n.connected, address=n.address)
+                fabric_pb2.FabricNode(
+                    name=n.name, kind=n.kind, connected=n.connected, address=n.address, since=convert.ts(n.since_us)
+                )
                 for n in status.nodes
             ],
             links=[
@@ -91,11 +93,13 @@ class FabricServicer(fabric_pb2_grpc.FabricServiceServicer):
                     deals=link.deals,
                     seen=link.seen,
                     untagged=link.untagged,
+                    since=convert.ts(link.since_us),
                 )
                 for link in status.links
             ],
             link_problems=list(status.link_problems),
             provisioned_deals=status.provisioned_deals,
+            as_of=convert.ts(status.as_of_us),
         )
 
 

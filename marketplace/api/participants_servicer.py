@@ -8,7 +8,8 @@ from typing import Any
 from ixchange.v1 import participants_pb2, participants_pb2_grpc
 
 from marketplace import limits
-from marketplace.api import convert
+from marketplace.api import convert, paging
+from marketplace.api.quotas import ROW_COST
 from marketplace.api.servicers import Api
 from marketplace.deals import validate_agreement
 from marketplace.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
@@ -45,8 +46,13 @@ class ParticipantsServicer(participants_pb2_grpc.ParticipantsServiceServicer):
 
     async def ListParticipants(self, request: participants_pb2.ListParticipantsRequest, context: Any) -> Any:
         who = await self.auth.require(context, Role.OPERATOR)
-        found = await self._read(who, self.store.participants)
-        return participants_pb2.ListParticipantsResponse(participants=[convert.participant_msg(p) for p in found])
+        size = paging.page_size(request.page_size)
+        everyone = sorted(await self._read(who, self.store.participants), key=lambda p: p.name)
+        found, token = paging.page_of(everyone, lambda p: p.name, request.page_token, size, str)
+        self.auth.charge(who, len(found) * ROW_COST)
+        return participants_pb2.ListParticipantsResponse(
+            participants=[convert.participant_msg(p) for p in found], next_page_token=token
+        )
 
     async def IssueToken(self, request: participants_pb2.IssueTokenRequest, context: Any) -> Any:
         who = await self.auth.require(context, Role.OPERATOR)
@@ -125,5 +131,13 @@ class ParticipantsServicer(participants_pb2_grpc.ParticipantsServiceServicer):
 
     async def ListAgreements(self, request: participants_pb2.ListAgreementsRequest, context: Any) -> Any:
         who = await self.auth.participant(context)
-        found = [a for a in self.seq.engine.agreements.values() if who.is_operator or who.name in (a.buyer, a.seller)]
-        return participants_pb2.ListAgreementsResponse(agreements=[convert.agreement_msg(a) for a in found])
+        size = paging.page_size(request.page_size)
+        mine = sorted(
+            (a for a in self.seq.engine.agreements.values() if who.is_operator or who.name in (a.buyer, a.seller)),
+            key=lambda a: a.agreement_id,
+        )
+        found, token = paging.page_of(mine, lambda a: a.agreement_id, request.page_token, size, int)
+        self.auth.charge(who, len(found) * ROW_COST)
+        return participants_pb2.ListAgreementsResponse(
+            agreements=[convert.agreement_msg(a) for a in found], next_page_token=token
+        )

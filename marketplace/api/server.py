@@ -18,7 +18,6 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
 from ixchange.v1 import (
     classes_pb2,
     classes_pb2_grpc,
@@ -32,6 +31,7 @@ from ixchange.v1 import (
     participants_pb2_grpc,
 )
 
+from marketplace.api import convert, reflection
 from marketplace.api.auth import Authenticator
 from marketplace.api.guard import Guard
 from marketplace.api.market_servicers import ClassesServicer, FabricServicer, MarketServicer
@@ -152,9 +152,9 @@ async def create_server(
     )
     auth = Authenticator(store, calls, failures)
     await auth.reload()
-    api = Api(
-        sequencer, auth, ReadPool(settings.read_threads, settings.reads_per_participant), settings.report_min_deals
-    )
+    reads = ReadPool(settings.read_threads, settings.reads_per_participant)
+    api = Api(sequencer, auth, reads, settings.report_min_deals, settings.heartbeat_s)
+    convert.configure_money(settings.currency, settings.currency_exponent)
     metrics.watch_fairness(calls, auth, sequencer.streams)
     server = grpc.aio.server(options=[("grpc.max_receive_message_length", settings.max_message_bytes)])
     guard = Guard()
@@ -166,10 +166,7 @@ async def create_server(
     guard.register(server, fabric_pb2_grpc.add_FabricServiceServicer_to_server, FabricServicer(api))
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
-    reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
-        server,
-    )
+    reflection.enable(server, (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name))
     port = _bind(server, settings)
     await server.start()
     for name in ("", *SERVICE_NAMES):

@@ -4,17 +4,15 @@ statuses in guard.py, which wraps every method."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from ixchange.v1 import exchange_pb2, exchange_pb2_grpc
 
-from marketplace.api import convert
+from marketplace.api import convert, paging
 from marketplace.api.auth import Authenticator
 from marketplace.api.guard import Refusal
 from marketplace.api.quotas import BOOK_COST, EVENT_COST, ROW_COST
@@ -42,6 +40,7 @@ class Api:
     auth: Authenticator
     reads: ReadPool
     report_min_deals: int = 5
+    heartbeat_s: float = 15.0
 
     @property
     def store(self) -> Store:
@@ -64,29 +63,12 @@ def subject(outcome: Outcome) -> Any:
     return order
 
 
-def page_size(requested: int, field: str = "page_size", default: int = 100, most: int = 1000) -> int:
-    if requested == 0:
-        return default
-    if requested > most:
-        raise InvalidArgument(field, f"must be 0..{most}")
-    return requested
-
-
-def encode_page_token(key: SortKey) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()
-
-
-def decode_page_token(token: str) -> SortKey | None:
-    if not token:
-        return None
-    try:
-        if len(token) > 1024:
-            raise ValueError("too long")
-        s, a, z, scheme, grade, capacity = json.loads(base64.urlsafe_b64decode(token.encode()))
-        key = (int(s), str(a), str(z), str(scheme), str(grade), int(capacity))
-    except (ValueError, TypeError, binascii.Error, UnicodeError):
-        raise InvalidArgument("page_token", "not a next_page_token from an earlier page") from None
-    return key
+def heartbeat(last: int, now_us: int) -> bytes:
+    """The sign of life of an idle stream: the last sequence number this stream delivered
+    (resuming after it misses nothing) and the server's time."""
+    return exchange_pb2.WatchEventsResponse(
+        sequence=last, time=convert.stamp(now_us), kind=exchange_pb2.EVENT_KIND_HEARTBEAT
+    ).SerializeToString()
 
 
 class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
@@ -255,14 +237,19 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
 
     async def ListOrders(self, request: exchange_pb2.ListOrdersRequest, context: Any) -> Any:
         who = await self.auth.participant(context)
-        limit = page_size(request.page_size)
+        limit = paging.page_size(request.page_size)
         owner = None if who.is_operator else who.name
+        after = paging.after_id(request.page_token)
 
         # Rows become messages on the read thread too: a page of 1,000 built on the event
         # loop would hold up every other call for tens of milliseconds.
         def page() -> exchange_pb2.ListOrdersResponse:
-            found = self.store.list_orders(owner, request.open_only, request.after_order_id, limit)
-            return exchange_pb2.ListOrdersResponse(orders=[convert.order_msg(o) for o in found])
+            found = self.store.list_orders(owner, request.open_only, after, limit + 1)
+            more = len(found) > limit
+            return exchange_pb2.ListOrdersResponse(
+                orders=[convert.order_msg(o) for o in found[:limit]],
+                next_page_token=paging.encode([found[limit - 1].order_id]) if more else "",
+            )
 
         reply = await self.reads.run(who.name, page)
         self.auth.charge(who, len(reply.orders) * ROW_COST)
@@ -270,8 +257,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
 
     async def GetBook(self, request: exchange_pb2.GetBookRequest, context: Any) -> Any:
         who = await self.auth.participant(context)
-        depth = page_size(request.depth, "depth", default=10, most=100)
-        size = page_size(request.page_size, default=20, most=100)
+        depth = paging.page_size(request.depth, "depth", default=10, most=100)
+        size = paging.page_size(request.page_size, default=20, most=100)
         services = list(ServiceType)
         if request.service_type:
             try:
@@ -283,10 +270,11 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             # Directed services list the route as asked; E-Line circuits either way round.
             routes = [(s, Route.parse(s, request.route.a_end, request.route.z_end)) for s in services]
             prefixes = [(int(s), *r) for s, r in routes]
-        after = decode_page_token(request.page_token)
+        position = paging.decode(request.page_token, (int, str, str, str, str, int))
+        after = cast(SortKey, position)
         engine = self.seq.engine
         keys, last, scanned = engine.book_index.page(prefixes, request.grade, after, size, BOOK_SCAN_LIMIT)
-        reply = exchange_pb2.GetBookResponse(next_page_token=encode_page_token(last) if last else "")
+        reply = exchange_pb2.GetBookResponse(next_page_token=paging.encode(last) if last else "")
         summed = 0  # orders added up into price levels
         for k in keys:
             book = engine.books[k]
@@ -307,11 +295,16 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
     async def ListDeals(self, request: exchange_pb2.ListDealsRequest, context: Any) -> Any:
         who = await self.auth.participant(context)
         owner = None if who.is_operator else who.name
-        limit = page_size(request.page_size)
+        limit = paging.page_size(request.page_size)
+        after = paging.after_id(request.page_token)
 
         def page() -> exchange_pb2.ListDealsResponse:
-            found = self.store.list_deals(owner, request.status, request.after_deal_id, limit)
-            return exchange_pb2.ListDealsResponse(deals=[convert.deal_msg(d) for d in found])
+            found = self.store.list_deals(owner, request.status, after, limit + 1)
+            more = len(found) > limit
+            return exchange_pb2.ListDealsResponse(
+                deals=[convert.deal_msg(d) for d in found[:limit]],
+                next_page_token=paging.encode([found[limit - 1].deal_id]) if more else "",
+            )
 
         reply = await self.reads.run(who.name, page)
         self.auth.charge(who, len(reply.deals) * ROW_COST)
@@ -370,7 +363,11 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
                 if len(rows) < EVENT_PAGE:
                     break
             while True:
-                entry = await sub.next()
+                try:
+                    entry = await asyncio.wait_for(sub.next(), self.api.heartbeat_s)
+                except TimeoutError:
+                    yield heartbeat(last, self.seq.now())
+                    continue
                 if entry is FELL_BEHIND:
                     raise ResourceExhausted(
                         "after_sequence",

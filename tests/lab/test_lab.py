@@ -194,7 +194,7 @@ def test_restarting_ixchange_reconciles_the_switches(lab: Lab) -> None:
     lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE)
     os.kill(lab.exchange_pid(), signal.SIGTERM)
     deadline = time.monotonic() + 20
-    while (lab.data_dir / "lab" / "exchange.pid").exists() and time.monotonic() < deadline:
+    while (lab.data_dir / "run" / "exchange.pid").exists() and time.monotonic() < deadline:
         try:
             os.kill(lab.exchange_pid(), 0)
         except ProcessLookupError:
@@ -223,7 +223,7 @@ def test_restarting_ixchange_reconciles_the_switches(lab: Lab) -> None:
     sampler = threading.Thread(target=sample)
     sampler.start()
     try:
-        up = lab.ixchange("lab", "up", check=False)  # the network is up: this starts the exchange only
+        up = lab.ixchange("lab", "restart-exchange", check=False)  # the network stays up
         assert up.returncode == 0, up.stdout + up.stderr
         deadline = time.monotonic() + 20
         while (not flows_of(deal_id, "s3") or flows_of(999_999, "s1")) and time.monotonic() < deadline:
@@ -329,7 +329,7 @@ def test_an_unreachable_router_fails_the_deal_cleanly(lab: Lab) -> None:
 
 
 def test_lldp_agrees_with_the_topology(lab: Lab) -> None:
-    log = (lab.data_dir / "lab" / "exchange.log").read_text()
+    log = (lab.data_dir / "run" / "exchange.log").read_text()
     found = re.findall(r"metrics: http://127\.0\.0\.1:(\d+)/metrics", log)
     assert found, log[-2000:]
     metrics_port = int(found[-1])

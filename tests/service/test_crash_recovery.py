@@ -65,22 +65,22 @@ def start_server(data_dir: Path, database_url: str, port: int) -> subprocess.Pop
 
 def all_orders(client: Client) -> list[common_pb2.Order]:
     out: list[common_pb2.Order] = []
-    while page := client(
-        client.exchange.ListOrders,
-        exchange_pb2.ListOrdersRequest(page_size=1000, after_order_id=out[-1].order_id if out else 0),
-    ).orders:
-        out += page
-    return out
+    token = ""
+    while True:
+        page = client(client.exchange.ListOrders, exchange_pb2.ListOrdersRequest(page_size=1000, page_token=token))
+        out += page.orders
+        if not (token := page.next_page_token):
+            return out
 
 
 def all_deals(client: Client) -> list[common_pb2.Deal]:
     out: list[common_pb2.Deal] = []
-    while page := client(
-        client.exchange.ListDeals,
-        exchange_pb2.ListDealsRequest(page_size=1000, after_deal_id=out[-1].deal_id if out else 0),
-    ).deals:
-        out += page
-    return out
+    token = ""
+    while True:
+        page = client(client.exchange.ListDeals, exchange_pb2.ListDealsRequest(page_size=1000, page_token=token))
+        out += page.deals
+        if not (token := page.next_page_token):
+            return out
 
 
 def test_sigkill_loses_no_acknowledged_order_and_makes_no_deal_twice(database_url: str, tmp_path: Path) -> None:

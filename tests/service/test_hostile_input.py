@@ -15,6 +15,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from ixchange.v1 import classes_pb2, common_pb2, exchange_pb2, market_pb2, participants_pb2
 
+from marketplace.api import paging
 from tests.conftest import ServerThread
 from tests.service.client import ELINE, PLATINUM, Client, agreement
 
@@ -188,8 +189,9 @@ def test_ids_beyond_int64_are_not_found_or_empty(exchange: ServerThread, operato
         code, details = refused(lambda m=method, r=request: buyer(m, r))
         assert code == grpc.StatusCode.NOT_FOUND and details.startswith(f"{field}:"), (code, details)
         assert not any(leak in details for leak in LEAKS)
-    assert buyer(buyer.exchange.ListOrders, exchange_pb2.ListOrdersRequest(after_order_id=big)).orders == []
-    assert buyer(buyer.exchange.ListDeals, exchange_pb2.ListDealsRequest(after_deal_id=2**64 - 1)).deals == []
+    beyond = paging.encode([big])
+    assert buyer(buyer.exchange.ListOrders, exchange_pb2.ListOrdersRequest(page_token=beyond)).orders == []
+    assert buyer(buyer.exchange.ListDeals, exchange_pb2.ListDealsRequest(page_token=beyond)).deals == []
     stream = buyer.exchange.WatchEvents(
         exchange_pb2.WatchEventsRequest(after_sequence=big), metadata=buyer.metadata, timeout=5
     )

@@ -27,6 +27,7 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_ORDER_CLASS_REJECTED: _ClassVar[EventKind]
     EVENT_KIND_ORDER_REBID: _ClassVar[EventKind]
     EVENT_KIND_ALTERNATES_PROPOSED: _ClassVar[EventKind]
+    EVENT_KIND_HEARTBEAT: _ClassVar[EventKind]
 EVENT_KIND_UNSPECIFIED: EventKind
 EVENT_KIND_ORDER_ACCEPTED: EventKind
 EVENT_KIND_ORDER_FILLED: EventKind
@@ -40,6 +41,7 @@ EVENT_KIND_ORDER_CLASS_APPROVED: EventKind
 EVENT_KIND_ORDER_CLASS_REJECTED: EventKind
 EVENT_KIND_ORDER_REBID: EventKind
 EVENT_KIND_ALTERNATES_PROPOSED: EventKind
+EVENT_KIND_HEARTBEAT: EventKind
 
 class SubmitOfferRequest(_message.Message):
     __slots__ = ("client_order_id", "service_type", "route", "capacity_kbps", "circuits", "values", "price", "grade", "class_scheme", "valid_from", "valid_until", "time_in_force")
@@ -214,20 +216,22 @@ class GetOrderResponse(_message.Message):
     def __init__(self, order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ...) -> None: ...
 
 class ListOrdersRequest(_message.Message):
-    __slots__ = ("open_only", "page_size", "after_order_id")
+    __slots__ = ("open_only", "page_size", "page_token")
     OPEN_ONLY_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
-    AFTER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     open_only: bool
     page_size: int
-    after_order_id: int
-    def __init__(self, open_only: _Optional[bool] = ..., page_size: _Optional[int] = ..., after_order_id: _Optional[int] = ...) -> None: ...
+    page_token: str
+    def __init__(self, open_only: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListOrdersResponse(_message.Message):
-    __slots__ = ("orders",)
+    __slots__ = ("orders", "next_page_token")
     ORDERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     orders: _containers.RepeatedCompositeFieldContainer[_common_pb2.Order]
-    def __init__(self, orders: _Optional[_Iterable[_Union[_common_pb2.Order, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, orders: _Optional[_Iterable[_Union[_common_pb2.Order, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetBookRequest(_message.Message):
     __slots__ = ("service_type", "route", "grade", "depth", "page_size", "page_token")
@@ -282,20 +286,22 @@ class GetBookResponse(_message.Message):
     def __init__(self, books: _Optional[_Iterable[_Union[BookDepth, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ListDealsRequest(_message.Message):
-    __slots__ = ("status", "page_size", "after_deal_id")
+    __slots__ = ("status", "page_size", "page_token")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
-    AFTER_DEAL_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     status: _common_pb2.DealStatus
     page_size: int
-    after_deal_id: int
-    def __init__(self, status: _Optional[_Union[_common_pb2.DealStatus, str]] = ..., page_size: _Optional[int] = ..., after_deal_id: _Optional[int] = ...) -> None: ...
+    page_token: str
+    def __init__(self, status: _Optional[_Union[_common_pb2.DealStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListDealsResponse(_message.Message):
-    __slots__ = ("deals",)
+    __slots__ = ("deals", "next_page_token")
     DEALS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     deals: _containers.RepeatedCompositeFieldContainer[_common_pb2.Deal]
-    def __init__(self, deals: _Optional[_Iterable[_Union[_common_pb2.Deal, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, deals: _Optional[_Iterable[_Union[_common_pb2.Deal, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetDealRequest(_message.Message):
     __slots__ = ("deal_id",)

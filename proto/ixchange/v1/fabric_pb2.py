@@ -22,23 +22,24 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18ixchange/v1/fabric.proto\x12\x0bixchange.v1\"\x12\n\x10GetFabricRequest\"L\n\nFabricNode\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x11\n\tconnected\x18\x03 \x01(\x08\x12\x0f\n\x07\x61\x64\x64ress\x18\x04 \x01(\t\"s\n\nFabricLink\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rcapacity_kbps\x18\x02 \x01(\x03\x12\x11\n\tload_kbps\x18\x03 \x01(\x03\x12\r\n\x05\x64\x65\x61ls\x18\x04 \x01(\r\x12\x0c\n\x04seen\x18\x05 \x01(\x08\x12\x10\n\x08untagged\x18\x06 \x01(\x08\"\xa6\x01\n\x11GetFabricResponse\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12&\n\x05nodes\x18\x02 \x03(\x0b\x32\x17.ixchange.v1.FabricNode\x12&\n\x05links\x18\x03 \x03(\x0b\x32\x17.ixchange.v1.FabricLink\x12\x15\n\rlink_problems\x18\x04 \x03(\t\x12\x19\n\x11provisioned_deals\x18\x05 \x01(\r2[\n\rFabricService\x12J\n\tGetFabric\x12\x1d.ixchange.v1.GetFabricRequest\x1a\x1e.ixchange.v1.GetFabricResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18ixchange/v1/fabric.proto\x12\x0bixchange.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x12\n\x10GetFabricRequest\"w\n\nFabricNode\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x11\n\tconnected\x18\x03 \x01(\x08\x12\x0f\n\x07\x61\x64\x64ress\x18\x04 \x01(\t\x12)\n\x05since\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9e\x01\n\nFabricLink\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rcapacity_kbps\x18\x02 \x01(\x03\x12\x11\n\tload_kbps\x18\x03 \x01(\x03\x12\r\n\x05\x64\x65\x61ls\x18\x04 \x01(\r\x12\x0c\n\x04seen\x18\x05 \x01(\x08\x12\x10\n\x08untagged\x18\x06 \x01(\x08\x12)\n\x05since\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd1\x01\n\x11GetFabricResponse\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12&\n\x05nodes\x18\x02 \x03(\x0b\x32\x17.ixchange.v1.FabricNode\x12&\n\x05links\x18\x03 \x03(\x0b\x32\x17.ixchange.v1.FabricLink\x12\x15\n\rlink_problems\x18\x04 \x03(\t\x12\x19\n\x11provisioned_deals\x18\x05 \x01(\r\x12)\n\x05\x61s_of\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2[\n\rFabricService\x12J\n\tGetFabric\x12\x1d.ixchange.v1.GetFabricRequest\x1a\x1e.ixchange.v1.GetFabricResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ixchange.v1.fabric_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETFABRICREQUEST']._serialized_start=41
-  _globals['_GETFABRICREQUEST']._serialized_end=59
-  _globals['_FABRICNODE']._serialized_start=61
-  _globals['_FABRICNODE']._serialized_end=137
-  _globals['_FABRICLINK']._serialized_start=139
-  _globals['_FABRICLINK']._serialized_end=254
-  _globals['_GETFABRICRESPONSE']._serialized_start=257
-  _globals['_GETFABRICRESPONSE']._serialized_end=423
-  _globals['_FABRICSERVICE']._serialized_start=425
-  _globals['_FABRICSERVICE']._serialized_end=516
+  _globals['_GETFABRICREQUEST']._serialized_start=74
+  _globals['_GETFABRICREQUEST']._serialized_end=92
+  _globals['_FABRICNODE']._serialized_start=94
+  _globals['_FABRICNODE']._serialized_end=213
+  _globals['_FABRICLINK']._serialized_start=216
+  _globals['_FABRICLINK']._serialized_end=374
+  _globals['_GETFABRICRESPONSE']._serialized_start=377
+  _globals['_GETFABRICRESPONSE']._serialized_end=586
+  _globals['_FABRICSERVICE']._serialized_start=588
+  _globals['_FABRICSERVICE']._serialized_end=679
 # @@protoc_insertion_point(module_scope)

@@ -60,7 +60,7 @@ class Fill(_message.Message):
     def __init__(self, price: _Optional[int] = ..., circuits: _Optional[int] = ...) -> None: ...
 
 class Quote(_message.Message):
-    __slots__ = ("quote_id", "participant", "service_type", "route", "capacity_kbps", "circuits", "requirements", "class_scheme", "scheme_version", "grade", "class_reason", "routing_policy", "fills", "fillable_circuits", "full", "price", "total_value", "created_at", "expires_at")
+    __slots__ = ("quote_id", "participant", "service_type", "route", "capacity_kbps", "circuits", "requirements", "class_scheme", "scheme_version", "grade", "class_reason", "routing_policy", "fills", "fillable_circuits", "full", "price", "total_value", "created_at", "expires_at", "price_unit")
     class RequirementsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -87,6 +87,7 @@ class Quote(_message.Message):
     TOTAL_VALUE_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    PRICE_UNIT_FIELD_NUMBER: _ClassVar[int]
     quote_id: int
     participant: str
     service_type: _common_pb2.ServiceType
@@ -106,7 +107,8 @@ class Quote(_message.Message):
     total_value: int
     created_at: _timestamp_pb2.Timestamp
     expires_at: _timestamp_pb2.Timestamp
-    def __init__(self, quote_id: _Optional[int] = ..., participant: _Optional[str] = ..., service_type: _Optional[_Union[_common_pb2.ServiceType, str]] = ..., route: _Optional[_Union[_common_pb2.Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., requirements: _Optional[_Mapping[str, int]] = ..., class_scheme: _Optional[str] = ..., scheme_version: _Optional[int] = ..., grade: _Optional[str] = ..., class_reason: _Optional[str] = ..., routing_policy: _Optional[_Union[_common_pb2.RoutingPolicy, str]] = ..., fills: _Optional[_Iterable[_Union[Fill, _Mapping]]] = ..., fillable_circuits: _Optional[int] = ..., full: _Optional[bool] = ..., price: _Optional[int] = ..., total_value: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    price_unit: _common_pb2.PriceUnit
+    def __init__(self, quote_id: _Optional[int] = ..., participant: _Optional[str] = ..., service_type: _Optional[_Union[_common_pb2.ServiceType, str]] = ..., route: _Optional[_Union[_common_pb2.Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., requirements: _Optional[_Mapping[str, int]] = ..., class_scheme: _Optional[str] = ..., scheme_version: _Optional[int] = ..., grade: _Optional[str] = ..., class_reason: _Optional[str] = ..., routing_policy: _Optional[_Union[_common_pb2.RoutingPolicy, str]] = ..., fills: _Optional[_Iterable[_Union[Fill, _Mapping]]] = ..., fillable_circuits: _Optional[int] = ..., full: _Optional[bool] = ..., price: _Optional[int] = ..., total_value: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., price_unit: _Optional[_Union[_common_pb2.PriceUnit, _Mapping]] = ...) -> None: ...
 
 class GetQuoteRequest(_message.Message):
     __slots__ = ("request",)
@@ -211,7 +213,7 @@ class GetMarketReportRequest(_message.Message):
     def __init__(self, start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class MarketReportRow(_message.Message):
-    __slots__ = ("class_scheme", "grade", "service_type", "route", "capacity_kbps", "deals", "circuits", "volume_kbps", "vwap", "min_price", "max_price", "total_value", "median_quality", "capped")
+    __slots__ = ("class_scheme", "grade", "service_type", "route", "capacity_kbps", "deals", "circuits", "volume_kbps", "vwap", "min_price", "max_price", "total_value", "median_quality", "capped", "price_unit")
     CLASS_SCHEME_FIELD_NUMBER: _ClassVar[int]
     GRADE_FIELD_NUMBER: _ClassVar[int]
     SERVICE_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -226,6 +228,7 @@ class MarketReportRow(_message.Message):
     TOTAL_VALUE_FIELD_NUMBER: _ClassVar[int]
     MEDIAN_QUALITY_FIELD_NUMBER: _ClassVar[int]
     CAPPED_FIELD_NUMBER: _ClassVar[int]
+    PRICE_UNIT_FIELD_NUMBER: _ClassVar[int]
     class_scheme: str
     grade: str
     service_type: _common_pb2.ServiceType
@@ -240,7 +243,8 @@ class MarketReportRow(_message.Message):
     total_value: int
     median_quality: int
     capped: bool
-    def __init__(self, class_scheme: _Optional[str] = ..., grade: _Optional[str] = ..., service_type: _Optional[_Union[_common_pb2.ServiceType, str]] = ..., route: _Optional[_Union[_common_pb2.Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., deals: _Optional[int] = ..., circuits: _Optional[int] = ..., volume_kbps: _Optional[int] = ..., vwap: _Optional[int] = ..., min_price: _Optional[int] = ..., max_price: _Optional[int] = ..., total_value: _Optional[int] = ..., median_quality: _Optional[int] = ..., capped: _Optional[bool] = ...) -> None: ...
+    price_unit: _common_pb2.PriceUnit
+    def __init__(self, class_scheme: _Optional[str] = ..., grade: _Optional[str] = ..., service_type: _Optional[_Union[_common_pb2.ServiceType, str]] = ..., route: _Optional[_Union[_common_pb2.Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., deals: _Optional[int] = ..., circuits: _Optional[int] = ..., volume_kbps: _Optional[int] = ..., vwap: _Optional[int] = ..., min_price: _Optional[int] = ..., max_price: _Optional[int] = ..., total_value: _Optional[int] = ..., median_quality: _Optional[int] = ..., capped: _Optional[bool] = ..., price_unit: _Optional[_Union[_common_pb2.PriceUnit, _Mapping]] = ...) -> None: ...
 
 class GetMarketReportResponse(_message.Message):
     __slots__ = ("start", "end", "rows")

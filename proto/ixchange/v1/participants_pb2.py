@@ -25,17 +25,17 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eixchange/v1/participants.proto\x12\x0bixchange.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaa\x01\n\x0bParticipant\x12\x0c\n\x04name\x18\x01 \x01(\t\x12 \n\x05roles\x18\x02 \x03(\x0e\x32\x11.ixchange.v1.Role\x12\x0f\n\x07\x63\x61rrier\x18\x03 \x01(\x08\x12\x14\n\x0c\x64isplay_name\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x63\x65rt_subject\x18\x06 \x01(\t\"K\n\x1aRegisterParticipantRequest\x12-\n\x0bparticipant\x18\x01 \x01(\x0b\x32\x18.ixchange.v1.Participant\"L\n\x1bRegisterParticipantResponse\x12-\n\x0bparticipant\x18\x01 \x01(\x0b\x32\x18.ixchange.v1.Participant\"\x19\n\x17ListParticipantsRequest\"J\n\x18ListParticipantsResponse\x12.\n\x0cparticipants\x18\x01 \x03(\x0b\x32\x18.ixchange.v1.Participant\"g\n\x11IssueTokenRequest\x12\x13\n\x0bparticipant\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05label\x18\x03 \x01(\t\"z\n\x12IssueTokenResponse\x12\x13\n\x0bparticipant\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\t\x12\x10\n\x08token_id\x18\x03 \x01(\t\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd1\x01\n\tTokenInfo\x12\x10\n\x08token_id\x18\x01 \x01(\t\x12\x13\n\x0bparticipant\x18\x02 \x01(\t\x12\r\n\x05label\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"5\n\x12RevokeTokenRequest\x12\x10\n\x08token_id\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\t\">\n\x13RevokeTokenResponse\x12\'\n\x07revoked\x18\x01 \x03(\x0b\x32\x16.ixchange.v1.TokenInfo\"(\n\x11ListTokensRequest\x12\x13\n\x0bparticipant\x18\x01 \x01(\t\"<\n\x12ListTokensResponse\x12&\n\x06tokens\x18\x01 \x03(\x0b\x32\x16.ixchange.v1.TokenInfo\"I\n\x1cSetCertificateSubjectRequest\x12\x13\n\x0bparticipant\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x65rt_subject\x18\x02 \x01(\t\"N\n\x1dSetCertificateSubjectResponse\x12-\n\x0bparticipant\x18\x01 \x01(\x0b\x32\x18.ixchange.v1.Participant\"q\n\x0cInterconnect\x12!\n\x05party\x18\x01 \x01(\x0e\x32\x12.ixchange.v1.Party\x12\x0c\n\x04node\x18\x02 \x01(\t\x12\x0c\n\x04port\x18\x03 \x01(\t\x12\x10\n\x08vlan_min\x18\x04 \x01(\r\x12\x10\n\x08vlan_max\x18\x05 \x01(\r\"\xdb\x01\n\tAgreement\x12\x14\n\x0c\x61greement_id\x18\x01 \x01(\x04\x12\x11\n\treference\x18\x02 \x01(\t\x12\r\n\x05\x62uyer\x18\x03 \x01(\t\x12\x0e\n\x06seller\x18\x04 \x01(\t\x12\x30\n\rinterconnects\x18\x05 \x03(\x0b\x32\x19.ixchange.v1.Interconnect\x12\x15\n\rmax_rate_kbps\x18\x06 \x01(\x03\x12\r\n\x05terms\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"E\n\x18RegisterAgreementRequest\x12)\n\tagreement\x18\x01 \x01(\x0b\x32\x16.ixchange.v1.Agreement\"a\n\x19RegisterAgreementResponse\x12)\n\tagreement\x18\x01 \x01(\x0b\x32\x16.ixchange.v1.Agreement\x12\x19\n\x11released_deal_ids\x18\x02 \x03(\x04\"\x17\n\x15ListAgreementsRequest\"D\n\x16ListAgreementsResponse\x12*\n\nagreements\x18\x01 \x03(\x0b\x32\x16.ixchange.v1.Agreement*P\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_SELLER\x10\x01\x12\x0e\n\nROLE_BUYER\x10\x02\x12\x11\n\rROLE_OPERATOR\x10\x03*A\n\x05Party\x12\x15\n\x11PARTY_UNSPECIFIED\x10\x00\x12\x0f\n\x0bPARTY_BUYER\x10\x01\x12\x10\n\x0cPARTY_SELLER\x10\x02\x32\xff\x05\n\x13ParticipantsService\x12h\n\x13RegisterParticipant\x12\'.ixchange.v1.RegisterParticipantRequest\x1a(.ixchange.v1.RegisterParticipantResponse\x12_\n\x10ListParticipants\x12$.ixchange.v1.ListParticipantsRequest\x1a%.ixchange.v1.ListParticipantsResponse\x12M\n\nIssueToken\x12\x1e.ixchange.v1.IssueTokenRequest\x1a\x1f.ixchange.v1.IssueTokenResponse\x12P\n\x0bRevokeToken\x12\x1f.ixchange.v1.RevokeTokenRequest\x1a .ixchange.v1.RevokeTokenResponse\x12M\n\nListTokens\x12\x1e.ixchange.v1.ListTokensRequest\x1a\x1f.ixchange.v1.ListTokensResponse\x12n\n\x15SetCertificateSubject\x12).ixchange.v1.SetCertificateSubjectRequest\x1a*.ixchange.v1.SetCertificateSubjectResponse\x12\x62\n\x11RegisterAgreement\x12%.ixchange.v1.RegisterAgreementRequest\x1a&.ixchange.v1.RegisterAgreementResponse\x12Y\n\x0eListAgreements\x12\".ixchange.v1.ListAgreementsRequest\x1a#.ixchange.v1.ListAgreementsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eixchange/v1/participants.proto\x12\x0bixchange.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaa\x01\n\x0bParticipant\x12\x0c\n\x04name\x18\x01 \x01(\t\x12 \n\x05roles\x18\x02 \x03(\x0e\x32\x11.ixchange.v1.Role\x12\x0f\n\x07\x63\x61rrier\x18\x03 \x01(\x08\x12\x14\n\x0c\x64isplay_name\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x63\x65rt_subject\x18\x06 \x01(\t\"K\n\x1aRegisterParticipantRequest\x12-\n\x0bparticipant\x18\x01 \x01(\x0b\x32\x18.ixchange.v1.Participant\"L\n\x1bRegisterParticipantResponse\x12-\n\x0bparticipant\x18\x01 \x01(\x0b\x32\x18.ixchange.v1.Participant\"@\n\x17ListParticipantsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\"c\n\x18ListParticipantsResponse\x12.\n\x0cparticipants\x18\x01 \x03(\x0b\x32\x18.ixchange.v1.Participant\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"g\n\x11IssueTokenRequest\x12\x13\n\x0bparticipant\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05label\x18\x03 \x01(\t\"z\n\x12IssueTokenResponse\x12\x13\n\x0bparticipant\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\t\x12\x10\n\x08token_id\x18\x03 \x01(\t\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd1\x01\n\tTokenInfo\x12\x10\n\x08token_id\x18\x01 \x01(\t\x12\x13\n\x0bparticipant\x18\x02 \x01(\t\x12\r\n\x05label\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"5\n\x12RevokeTokenRequest\x12\x10\n\x08token_id\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\t\">\n\x13RevokeTokenResponse\x12\'\n\x07revoked\x18\x01 \x03(\x0b\x32\x16.ixchange.v1.TokenInfo\"(\n\x11ListTokensRequest\x12\x13\n\x0bparticipant\x18\x01 \x01(\t\"<\n\x12ListTokensResponse\x12&\n\x06tokens\x18\x01 \x03(\x0b\x32\x16.ixchange.v1.TokenInfo\"I\n\x1cSetCertificateSubjectRequest\x12\x13\n\x0bparticipant\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x65rt_subject\x18\x02 \x01(\t\"N\n\x1dSetCertificateSubjectResponse\x12-\n\x0bparticipant\x18\x01 \x01(\x0b\x32\x18.ixchange.v1.Participant\"q\n\x0cInterconnect\x12!\n\x05party\x18\x01 \x01(\x0e\x32\x12.ixchange.v1.Party\x12\x0c\n\x04node\x18\x02 \x01(\t\x12\x0c\n\x04port\x18\x03 \x01(\t\x12\x10\n\x08vlan_min\x18\x04 \x01(\r\x12\x10\n\x08vlan_max\x18\x05 \x01(\r\"\xdb\x01\n\tAgreement\x12\x14\n\x0c\x61greement_id\x18\x01 \x01(\x04\x12\x11\n\treference\x18\x02 \x01(\t\x12\r\n\x05\x62uyer\x18\x03 \x01(\t\x12\x0e\n\x06seller\x18\x04 \x01(\t\x12\x30\n\rinterconnects\x18\x05 \x03(\x0b\x32\x19.ixchange.v1.Interconnect\x12\x15\n\rmax_rate_kbps\x18\x06 \x01(\x03\x12\r\n\x05terms\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"E\n\x18RegisterAgreementRequest\x12)\n\tagreement\x18\x01 \x01(\x0b\x32\x16.ixchange.v1.Agreement\"a\n\x19RegisterAgreementResponse\x12)\n\tagreement\x18\x01 \x01(\x0b\x32\x16.ixchange.v1.Agreement\x12\x19\n\x11released_deal_ids\x18\x02 \x03(\x04\">\n\x15ListAgreementsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\"]\n\x16ListAgreementsResponse\x12*\n\nagreements\x18\x01 \x03(\x0b\x32\x16.ixchange.v1.Agreement\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*P\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_SELLER\x10\x01\x12\x0e\n\nROLE_BUYER\x10\x02\x12\x11\n\rROLE_OPERATOR\x10\x03*A\n\x05Party\x12\x15\n\x11PARTY_UNSPECIFIED\x10\x00\x12\x0f\n\x0bPARTY_BUYER\x10\x01\x12\x10\n\x0cPARTY_SELLER\x10\x02\x32\xff\x05\n\x13ParticipantsService\x12h\n\x13RegisterParticipant\x12\'.ixchange.v1.RegisterParticipantRequest\x1a(.ixchange.v1.RegisterParticipantResponse\x12_\n\x10ListParticipants\x12$.ixchange.v1.ListParticipantsRequest\x1a%.ixchange.v1.ListParticipantsResponse\x12M\n\nIssueToken\x12\x1e.ixchange.v1.IssueTokenRequest\x1a\x1f.ixchange.v1.IssueTokenResponse\x12P\n\x0bRevokeToken\x12\x1f.ixchange.v1.RevokeTokenRequest\x1a .ixchange.v1.RevokeTokenResponse\x12M\n\nListTokens\x12\x1e.ixchange.v1.ListTokensRequest\x1a\x1f.ixchange.v1.ListTokensResponse\x12n\n\x15SetCertificateSubject\x12).ixchange.v1.SetCertificateSubjectRequest\x1a*.ixchange.v1.SetCertificateSubjectResponse\x12\x62\n\x11RegisterAgreement\x12%.ixchange.v1.RegisterAgreementRequest\x1a&.ixchange.v1.RegisterAgreementResponse\x12Y\n\x0eListAgreements\x12\".ixchange.v1.ListAgreementsRequest\x1a#.ixchange.v1.ListAgreementsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ixchange.v1.participants_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ROLE']._serialized_start=1932
-  _globals['_ROLE']._serialized_end=2012
-  _globals['_PARTY']._serialized_start=2014
-  _globals['_PARTY']._serialized_end=2079
+  _globals['_ROLE']._serialized_start=2060
+  _globals['_ROLE']._serialized_end=2140
+  _globals['_PARTY']._serialized_start=2142
+  _globals['_PARTY']._serialized_end=2207
   _globals['_PARTICIPANT']._serialized_start=81
   _globals['_PARTICIPANT']._serialized_end=251
   _globals['_REGISTERPARTICIPANTREQUEST']._serialized_start=253
@@ -43,39 +43,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REGISTERPARTICIPANTRESPONSE']._serialized_start=330
   _globals['_REGISTERPARTICIPANTRESPONSE']._serialized_end=406
   _globals['_LISTPARTICIPANTSREQUEST']._serialized_start=408
-  _globals['_LISTPARTICIPANTSREQUEST']._serialized_end=433
-  _globals['_LISTPARTICIPANTSRESPONSE']._serialized_start=435
-  _globals['_LISTPARTICIPANTSRESPONSE']._serialized_end=509
-  _globals['_ISSUETOKENREQUEST']._serialized_start=511
-  _globals['_ISSUETOKENREQUEST']._serialized_end=614
-  _globals['_ISSUETOKENRESPONSE']._serialized_start=616
-  _globals['_ISSUETOKENRESPONSE']._serialized_end=738
-  _globals['_TOKENINFO']._serialized_start=741
-  _globals['_TOKENINFO']._serialized_end=950
-  _globals['_REVOKETOKENREQUEST']._serialized_start=952
-  _globals['_REVOKETOKENREQUEST']._serialized_end=1005
-  _globals['_REVOKETOKENRESPONSE']._serialized_start=1007
-  _globals['_REVOKETOKENRESPONSE']._serialized_end=1069
-  _globals['_LISTTOKENSREQUEST']._serialized_start=1071
-  _globals['_LISTTOKENSREQUEST']._serialized_end=1111
-  _globals['_LISTTOKENSRESPONSE']._serialized_start=1113
-  _globals['_LISTTOKENSRESPONSE']._serialized_end=1173
-  _globals['_SETCERTIFICATESUBJECTREQUEST']._serialized_start=1175
-  _globals['_SETCERTIFICATESUBJECTREQUEST']._serialized_end=1248
-  _globals['_SETCERTIFICATESUBJECTRESPONSE']._serialized_start=1250
-  _globals['_SETCERTIFICATESUBJECTRESPONSE']._serialized_end=1328
-  _globals['_INTERCONNECT']._serialized_start=1330
-  _globals['_INTERCONNECT']._serialized_end=1443
-  _globals['_AGREEMENT']._serialized_start=1446
-  _globals['_AGREEMENT']._serialized_end=1665
-  _globals['_REGISTERAGREEMENTREQUEST']._serialized_start=1667
-  _globals['_REGISTERAGREEMENTREQUEST']._serialized_end=1736
-  _globals['_REGISTERAGREEMENTRESPONSE']._serialized_start=1738
-  _globals['_REGISTERAGREEMENTRESPONSE']._serialized_end=1835
-  _globals['_LISTAGREEMENTSREQUEST']._serialized_start=1837
-  _globals['_LISTAGREEMENTSREQUEST']._serialized_end=1860
-  _globals['_LISTAGREEMENTSRESPONSE']._serialized_start=1862
-  _globals['_LISTAGREEMENTSRESPONSE']._serialized_end=1930
-  _globals['_PARTICIPANTSSERVICE']._serialized_start=2082
-  _globals['_PARTICIPANTSSERVICE']._serialized_end=2849
+  _globals['_LISTPARTICIPANTSREQUEST']._serialized_end=472
+  _globals['_LISTPARTICIPANTSRESPONSE']._serialized_start=474
+  _globals['_LISTPARTICIPANTSRESPONSE']._serialized_end=573
+  _globals['_ISSUETOKENREQUEST']._serialized_start=575
+  _globals['_ISSUETOKENREQUEST']._serialized_end=678
+  _globals['_ISSUETOKENRESPONSE']._serialized_start=680
+  _globals['_ISSUETOKENRESPONSE']._serialized_end=802
+  _globals['_TOKENINFO']._serialized_start=805
+  _globals['_TOKENINFO']._serialized_end=1014
+  _globals['_REVOKETOKENREQUEST']._serialized_start=1016
+  _globals['_REVOKETOKENREQUEST']._serialized_end=1069
+  _globals['_REVOKETOKENRESPONSE']._serialized_start=1071
+  _globals['_REVOKETOKENRESPONSE']._serialized_end=1133
+  _globals['_LISTTOKENSREQUEST']._serialized_start=1135
+  _globals['_LISTTOKENSREQUEST']._serialized_end=1175
+  _globals['_LISTTOKENSRESPONSE']._serialized_start=1177
+  _globals['_LISTTOKENSRESPONSE']._serialized_end=1237
+  _globals['_SETCERTIFICATESUBJECTREQUEST']._serialized_start=1239
+  _globals['_SETCERTIFICATESUBJECTREQUEST']._serialized_end=1312
+  _globals['_SETCERTIFICATESUBJECTRESPONSE']._serialized_start=1314
+  _globals['_SETCERTIFICATESUBJECTRESPONSE']._serialized_end=1392
+  _globals['_INTERCONNECT']._serialized_start=1394
+  _globals['_INTERCONNECT']._serialized_end=1507
+  _globals['_AGREEMENT']._serialized_start=1510
+  _globals['_AGREEMENT']._serialized_end=1729
+  _globals['_REGISTERAGREEMENTREQUEST']._serialized_start=1731
+  _globals['_REGISTERAGREEMENTREQUEST']._serialized_end=1800
+  _globals['_REGISTERAGREEMENTRESPONSE']._serialized_start=1802
+  _globals['_REGISTERAGREEMENTRESPONSE']._serialized_end=1899
+  _globals['_LISTAGREEMENTSREQUEST']._serialized_start=1901
+  _globals['_LISTAGREEMENTSREQUEST']._serialized_end=1963
+  _globals['_LISTAGREEMENTSRESPONSE']._serialized_start=1965
+  _globals['_LISTAGREEMENTSRESPONSE']._serialized_end=2058
+  _globals['_PARTICIPANTSSERVICE']._serialized_start=2210
+  _globals['_PARTICIPANTSSERVICE']._serialized_end=2977
 # @@protoc_insertion_point(module_scope)

@@ -59,14 +59,20 @@ class RegisterParticipantResponse(_message.Message):
     def __init__(self, participant: _Optional[_Union[Participant, _Mapping]] = ...) -> None: ...
 
 class ListParticipantsRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListParticipantsResponse(_message.Message):
-    __slots__ = ("participants",)
+    __slots__ = ("participants", "next_page_token")
     PARTICIPANTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     participants: _containers.RepeatedCompositeFieldContainer[Participant]
-    def __init__(self, participants: _Optional[_Iterable[_Union[Participant, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, participants: _Optional[_Iterable[_Union[Participant, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class IssueTokenRequest(_message.Message):
     __slots__ = ("participant", "expires_at", "label")
@@ -195,11 +201,17 @@ class RegisterAgreementResponse(_message.Message):
     def __init__(self, agreement: _Optional[_Union[Agreement, _Mapping]] = ..., released_deal_ids: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class ListAgreementsRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListAgreementsResponse(_message.Message):
-    __slots__ = ("agreements",)
+    __slots__ = ("agreements", "next_page_token")
     AGREEMENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     agreements: _containers.RepeatedCompositeFieldContainer[Agreement]
-    def __init__(self, agreements: _Optional[_Iterable[_Union[Agreement, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, agreements: _Optional[_Iterable[_Union[Agreement, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

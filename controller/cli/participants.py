@@ -4,26 +4,27 @@ credentials, under which bilateral agreements."""
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from ixchange.v1 import participants_pb2
-from rich.table import Table
 
-from controller.cli_common import (
+from controller.cli.common import (
     ROLES,
     Client,
     CliError,
+    Table,
+    as_dict,
     capacity,
     console,
+    emit,
     enum_name,
     fmt_kbps,
     fmt_time,
     interconnect,
     save_token,
+    say,
     when,
 )
-from marketplace.settings import Settings
 
 PARTICIPANT_ACTIONS = ("list", "add", "token", "tokens", "revoke", "bind")
 
@@ -45,7 +46,7 @@ def add_parsers(sub: Any) -> None:
     participants.add_argument(
         "--cert-subject", help="add/bind: its calls need a client certificate of this subject (mutual TLS)"
     )
-    participants.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    participants.set_defaults(run=cmd_participants)
 
     agreements = sub.add_parser("agreements", help="list or register bilateral agreements")
     agreements.add_argument("action", nargs="?", choices=("list", "add"), default="list")
@@ -68,6 +69,7 @@ def add_parsers(sub: Any) -> None:
     )
     agreements.add_argument("--max-rate", type=capacity, default=0)
     agreements.add_argument("--terms")
+    agreements.set_defaults(run=cmd_agreements)
 
 
 def check_args(args: argparse.Namespace) -> None:
@@ -86,7 +88,7 @@ def check_args(args: argparse.Namespace) -> None:
             raise CliError(f"agreements add: missing {', '.join(missing)}")
 
 
-def cmd_participants(args: argparse.Namespace, client: Client, settings: Settings) -> int:
+def cmd_participants(args: argparse.Namespace, client: Client) -> int:
     if args.action == "add":
         roles = [ROLES[r] for r in args.role]
         participant = participants_pb2.Participant(
@@ -105,89 +107,75 @@ def cmd_participants(args: argparse.Namespace, client: Client, settings: Setting
         if args.expires is not None:
             request.expires_at.CopyFrom(args.expires)
         reply = client.call(client.participants.IssueToken, request)
-        path = save_token(settings, args.name, reply.token)
+        path = save_token(client.settings, args.name, reply.token)
         expiry = f", expires {fmt_time(reply.expires_at)} UTC" if reply.HasField("expires_at") else ""
-        console.print(
-            f"{args.name}: credential {reply.token_id}{expiry} saved to [bold]{path}[/] (use [bold]--as {args.name}[/])"
+        saved = {k: v for k, v in as_dict(reply).items() if k != "token"}  # the secret stays in its file
+        emit(
+            {**saved, "participant": args.name, "saved_to": str(path)},
+            lambda: say(
+                f"{args.name}: credential {reply.token_id}{expiry} saved to [bold]{path}[/] "
+                f"(use [bold]--as {args.name}[/])"
+            ),
         )
         return 0
     if args.action == "tokens":
         listed = client.call(
             client.participants.ListTokens, participants_pb2.ListTokensRequest(participant=args.name or "")
         )
-        return _show_tokens(listed.tokens, "Tokens", args.json)
+        emit(listed, lambda: console.print(_tokens_table(listed.tokens, "Tokens")))
+        return 0
     if args.action == "revoke":
         revoked = client.call(client.participants.RevokeToken, participants_pb2.RevokeTokenRequest(token_id=args.name))
         if not revoked.revoked:
-            console.print(f"token {args.name} was revoked already")
+            emit(revoked, lambda: console.print(f"token {args.name} was revoked already"))
             return 0
-        return _show_tokens(revoked.revoked, "Revoked (refused within a second)", args.json)
+        emit(revoked, lambda: console.print(_tokens_table(revoked.revoked, "Revoked (refused within a second)")))
+        return 0
     if args.action == "bind":
-        bound = client.call(
+        reply = client.call(
             client.participants.SetCertificateSubject,
             participants_pb2.SetCertificateSubjectRequest(participant=args.name, cert_subject=args.cert_subject),
-        ).participant
+        )
+        bound = reply.participant
         subject = bound.cert_subject or "any certificate the exchange's CA signed"
-        console.print(f"{bound.name}: calls need a client certificate of subject [bold]{subject}[/]")
+        emit(reply, lambda: say(f"{bound.name}: calls need a client certificate of subject [bold]{subject}[/]"))
         return 0
     reply = client.call(client.participants.ListParticipants, participants_pb2.ListParticipantsRequest())
-    if args.json:
-        print(json.dumps([_participant_dict(p) for p in reply.participants], indent=2))
-        return 0
-    table = Table(title="Participants")
-    for col in ("name", "roles", "carrier", "display name", "certificate", "since"):
-        table.add_column(col)
-    for p in reply.participants:
-        d = _participant_dict(p)
-        table.add_row(
-            p.name,
-            ", ".join(d["roles"]),
-            "yes" if p.carrier else "no",
-            p.display_name,
-            p.cert_subject or "-",
-            d["since"],
-        )
-    console.print(table)
+
+    def show() -> None:
+        table = Table(title="Participants")
+        for col in ("name", "roles", "carrier", "display name", "certificate", "since"):
+            table.add_column(col)
+        for p in reply.participants:
+            roles = [enum_name(participants_pb2.Role, r, "ROLE_").lower() for r in p.roles]
+            table.add_row(
+                p.name,
+                ", ".join(roles),
+                "yes" if p.carrier else "no",
+                p.display_name,
+                p.cert_subject or "-",
+                fmt_time(p.created_at),
+            )
+        console.print(table)
+
+    emit(reply, show)
     return 0
 
 
-def _participant_dict(p: participants_pb2.Participant) -> dict[str, Any]:
-    return {
-        "name": p.name,
-        "roles": [enum_name(participants_pb2.Role, r, "ROLE_").lower() for r in p.roles],
-        "carrier": p.carrier,
-        "display_name": p.display_name,
-        "cert_subject": p.cert_subject,
-        "since": fmt_time(p.created_at),
-    }
-
-
-def _show_tokens(tokens: Any, title: str, as_json: bool) -> int:
-    rows = [
-        {
-            "token_id": t.token_id,
-            "participant": t.participant,
-            "label": t.label,
-            "created": fmt_time(t.created_at),
-            "expires": fmt_time(t.expires_at) if t.HasField("expires_at") else "",
-            "revoked": fmt_time(t.revoked_at) if t.HasField("revoked_at") else "",
-        }
-        for t in tokens
-    ]
-    if as_json:
-        print(json.dumps(rows, indent=2))
-        return 0
+def _tokens_table(tokens: Any, title: str) -> Table:
     table = Table(title=title)
     for col in ("token_id", "participant", "label", "created", "expires", "revoked"):
         table.add_column(col)
-    for row in rows:
+    for t in tokens:
         table.add_row(
-            *(str(row[c]) or "-" for c in ("token_id", "participant", "label", "created")),
-            row["expires"] or "never",
-            row["revoked"] or "-",
+            t.token_id,
+            t.participant,
+            t.label or "-",
+            fmt_time(t.created_at),
+            fmt_time(t.expires_at) if t.HasField("expires_at") else "never",
+            fmt_time(t.revoked_at) if t.HasField("revoked_at") else "-",
         )
-    console.print(table)
-    return 0
+    return table
 
 
 def cmd_agreements(args: argparse.Namespace, client: Client) -> int:
@@ -203,20 +191,31 @@ def cmd_agreements(args: argparse.Namespace, client: Client) -> int:
         reply = client.call(
             client.participants.RegisterAgreement, participants_pb2.RegisterAgreementRequest(agreement=agreement)
         )
-        console.print(f"agreement {reply.agreement.agreement_id} registered")
-        if reply.released_deal_ids:
-            console.print(f"deals released from PENDING_AGREEMENT: {', '.join(map(str, reply.released_deal_ids))}")
+        added = reply
+
+        def show_added() -> None:
+            say(f"agreement {added.agreement.agreement_id} registered")
+            if added.released_deal_ids:
+                say(f"deals released from PENDING_AGREEMENT: {', '.join(map(str, added.released_deal_ids))}")
+
+        emit(added, show_added)
         return 0
-    reply = client.call(client.participants.ListAgreements, participants_pb2.ListAgreementsRequest())
-    table = Table(title="Agreements")
-    for col in ("id", "reference", "buyer", "seller", "interconnects", "max rate", "terms"):
-        table.add_column(col)
-    for a in reply.agreements:
-        ports = "; ".join(
-            f"{enum_name(participants_pb2.Party, i.party, 'PARTY_').lower()} {i.node}:{i.port} "
-            f"vlan {i.vlan_min}-{i.vlan_max}"
-            for i in a.interconnects
-        )
-        table.add_row(str(a.agreement_id), a.reference, a.buyer, a.seller, ports, fmt_kbps(a.max_rate_kbps), a.terms)
-    console.print(table)
+    listed = client.call(client.participants.ListAgreements, participants_pb2.ListAgreementsRequest())
+
+    def show() -> None:
+        table = Table(title="Agreements")
+        for col in ("id", "reference", "buyer", "seller", "interconnects", "max rate", "terms"):
+            table.add_column(col)
+        for a in listed.agreements:
+            ports = "; ".join(
+                f"{enum_name(participants_pb2.Party, i.party, 'PARTY_').lower()} {i.node}:{i.port} "
+                f"vlan {i.vlan_min}-{i.vlan_max}"
+                for i in a.interconnects
+            )
+            table.add_row(
+                str(a.agreement_id), a.reference, a.buyer, a.seller, ports, fmt_kbps(a.max_rate_kbps), a.terms
+            )
+        console.print(table)
+
+    emit(listed, show)
     return 0

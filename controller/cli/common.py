@@ -1,15 +1,22 @@
-"""What every `ixchange` command shares: console, argument parsing helpers, formats,
-credentials and the gRPC client."""
+"""What every `ixchange` command shares: console and output (tables or JSON), argument
+parsing helpers, formats, credentials and the gRPC client."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import re
+import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import grpc
+import rich.table
+from google.protobuf import json_format
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from ixchange.v1 import (
     classes_pb2_grpc,
@@ -25,8 +32,67 @@ from rich.console import Console
 from marketplace import limits
 from marketplace.settings import Settings
 
-console = Console()
+
+def _width() -> int | None:
+    """A terminal's own width; piped or logged, wide enough that no table is cut (Rich
+    would otherwise assume 80 columns). COLUMNS, when set, wins either way."""
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return None
+    return 1000
+
+
+console = Console(width=_width())
 err_console = Console(stderr=True)
+
+
+class Table(rich.table.Table):
+    """A Rich table whose cells never end in "…": a cell too wide for the terminal wraps
+    onto more lines instead, so ids, states and names are always whole."""
+
+    def add_column(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("overflow", "fold")
+        super().add_column(*args, **kwargs)
+
+
+# ----- output: tables for people, JSON for scripts ---------------------------------------
+
+OUTPUTS = ("table", "json")
+
+
+class Output:
+    """How this invocation prints data (`-o/--output`)."""
+
+    json = False
+
+
+def as_dict(message: Message) -> dict[str, Any]:
+    """A reply in the proto3 JSON mapping with the proto's own field names: stable, every
+    field present (defaults included), enums by name, 64-bit integers as strings."""
+    result: dict[str, Any] = json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+    return result
+
+
+def emit(reply: Message | list[Message] | dict[str, Any], show: Callable[[], None]) -> None:
+    """`show()` the reply as tables, or print it as one JSON document with `-o json`."""
+    if not Output.json:
+        show()
+        return
+    if isinstance(reply, Message):
+        document: Any = as_dict(reply)
+    elif isinstance(reply, list):
+        document = [as_dict(m) for m in reply]
+    else:
+        document = reply
+    print(json.dumps(document, indent=2, sort_keys=False))
+
+
+def say(text: str) -> None:
+    """A line for people (hints, confirmations): on stdout as a table would be, on stderr
+    with `-o json` so that stdout stays one JSON document. Never wrapped mid-command."""
+    (err_console if Output.json else console).print(text, soft_wrap=True)
+
 
 SERVICES = {
     "eline": common_pb2.SERVICE_TYPE_ETHERNET_ELINE,
@@ -172,6 +238,7 @@ class Client:
     """Stubs and credentials for one CLI invocation."""
 
     def __init__(self, settings: Settings, as_name: str | None) -> None:
+        self.settings = settings
         if settings.ca_cert:
             creds = grpc.ssl_channel_credentials(
                 Path(settings.ca_cert).read_bytes(),

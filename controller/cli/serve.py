@@ -1,0 +1,119 @@
+"""`ixchange serve`: the exchange, and the OpenFlow controller for its fabric."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from controller.cli.common import console
+from marketplace.settings import Settings
+
+
+def add_parsers(sub: Any) -> None:
+    serve = sub.add_parser("serve", help="run the exchange")
+    serve.add_argument("--listen", help="host:port to listen on (IXCHANGE_LISTEN)")
+    serve.add_argument("--database-url", help="SQLAlchemy URL (IXCHANGE_DATABASE_URL); default embedded SQLite")
+    serve.add_argument("--tls-cert", help="PEM certificate (IXCHANGE_TLS_CERT)")
+    serve.add_argument("--tls-key", help="PEM private key (IXCHANGE_TLS_KEY)")
+    serve.add_argument("--tls-client-ca", help="CA for client certificates: mutual TLS (IXCHANGE_TLS_CLIENT_CA)")
+    serve.add_argument("--metrics-listen", help="Prometheus host:port, empty for none (IXCHANGE_METRICS_LISTEN)")
+    serve.add_argument("--topology", help="fabric topology TOML to load and store (IXCHANGE_TOPOLOGY)")
+    serve.add_argument("--openflow-listen", help="OpenFlow host:port (IXCHANGE_OPENFLOW_LISTEN)")
+    serve.add_argument("--no-controller", action="store_true", help="run the exchange alone: deals stay BROKERED")
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        default=None,
+        help="serve plaintext gRPC on an address beyond loopback (IXCHANGE_INSECURE); use TLS instead",
+    )
+    serve.set_defaults(run_local=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from marketplace.api.server import create_server
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    provisioner = None if args.no_controller else fabric_provisioner(settings)
+
+    async def main() -> None:
+        with console.status("opening the store and rebuilding the books..."):
+            server = await create_server(settings, provisioner=provisioner)
+        console.print(
+            f"[bold green]ixchange[/] listening on [bold]{settings.listen.rsplit(':', 1)[0]}:{server.port}[/]"
+            f" ({'TLS' if settings.tls_cert else 'plaintext'}"
+            f"{', mutual TLS' if settings.tls_client_ca else ''})"
+        )
+        console.print(f"database: [bold]{server.store.describe()}[/]")
+        if server.metrics_port:
+            host = settings.metrics_listen.rpartition(":")[0]
+            console.print(f"metrics: http://{host}:{server.metrics_port}/metrics")
+        if server.operator_token_file:
+            console.print(
+                f"new exchange: operator credential written to [bold]{server.operator_token_file}[/]"
+                " (mode 0600; the CLI reads it from there)"
+            )
+        else:
+            console.print(f"operator credential: {settings.operator_token_file}")
+        if provisioner is not None:
+            nodes = provisioner.inventory.nodes
+            console.print(
+                f"OpenFlow controller on [bold]{settings.openflow_listen}[/]; fabric: {len(nodes)} nodes, "
+                f"{len(provisioner.inventory.links)} links, {len(provisioner.inventory.attachments)} attachments"
+            )
+        elif args.no_controller:
+            console.print("no controller (--no-controller): deals stay BROKERED")
+        else:
+            console.print("no fabric topology (give --topology FILE once): no controller, deals stay BROKERED")
+        console.print(
+            f"books: {len(server.sequencer.engine.books)}, open orders: "
+            f"{len(server.sequencer.engine.orders)}; Ctrl-C stops"
+        )
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, lambda: loop.create_task(server.stop(5)))
+        await server.wait()
+        await server.stop(0)
+        if server.sequencer.failed is not None:
+            raise SystemExit(f"stopped: store failure: {server.sequencer.failed}")
+
+    asyncio.run(main())
+    return 0
+
+
+def fabric_provisioner(settings: Settings) -> Any:
+    """The provisioner for the fabric in the topology file (stored for next time) or in
+    the store; None when there is no topology yet. Starts the OpenFlow controller."""
+    from controller.runtime import start_controller
+    from marketplace.store import Store
+    from provisioning.inventory import load_inventory
+    from provisioning.openflow import OpenFlowDriver
+    from provisioning.routers import Credentials, RouterDrivers
+    from provisioning.service import FabricProvisioner, ProvisioningSettings
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.resolved_database_url)
+    try:
+        if settings.topology:
+            text = Path(settings.topology).read_text()
+            inventory = load_inventory(text)
+            if store.save_topology(text, time.time_ns() // 1000):
+                console.print(f"topology loaded from {settings.topology} and stored")
+        else:
+            stored = store.topology()
+            if stored is None:
+                return None
+            inventory = load_inventory(stored)
+    finally:
+        store.close()
+    credentials = Credentials(Path(settings.credentials_file) if settings.credentials_file else None)
+    driver = OpenFlowDriver()
+    host, _, port = settings.openflow_listen.rpartition(":")
+    start_controller(driver, int(port), host)
+    options = ProvisioningSettings(probe_timeout_s=settings.probe_timeout_s, switch_wait_s=settings.switch_wait_s)
+    return FabricProvisioner(inventory, driver, RouterDrivers(credentials), options)
