@@ -11,7 +11,7 @@ from os_ken.controller.handler import CONFIG_DISPATCHER, DEAD_DISPATCHER, MAIN_D
 from os_ken.ofproto import ofproto_v1_3, ofproto_v1_4
 from os_ken.topology import event as topology_event
 
-from provisioning.openflow import OpenFlowDriver
+from provisioning.openflow import FlowCount, OpenFlowDriver
 
 LIVE = [CONFIG_DISPATCHER, MAIN_DISPATCHER]
 
@@ -53,7 +53,8 @@ class SwitchControl(app_manager.OSKenApp):  # type: ignore[misc]
     def on_flow_stats(self, ev: Any) -> None:
         msg = ev.msg
         more = bool(msg.flags & msg.datapath.ofproto.OFPMPF_REPLY_MORE)
-        self._driver().flow_stats(msg.datapath, [s.cookie for s in msg.body], more)
+        counts = [FlowCount(s.cookie, s.match.get("in_port", 0), s.packet_count, s.byte_count) for s in msg.body]
+        self._driver().flow_stats(msg.datapath, msg.xid, counts, more)
 
     @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)  # type: ignore[misc]
     def on_packet_in(self, ev: Any) -> None:

@@ -570,10 +570,13 @@ class ExchangeEngine:
         if quote is None or quote.participant != o.participant:
             raise NotFound("quote_id", f"no quote {qid} of yours (expired quotes are forgotten after an hour)")
         if quote.expires_at <= now:
-            raise FailedPrecondition("quote_id", f"quote {qid} expired at {iso(quote.expires_at)}; ask for a new one")
+            expired = f"quote {qid} expired at {iso(quote.expires_at)}; ask for a new one"
+            raise FailedPrecondition("quote_id", expired, reason="QUOTE_EXPIRED")
         used_by = self._quote_used.get(qid)
         if used_by is not None:
-            raise FailedPrecondition("quote_id", f"quote {qid} was already used by order {used_by}")
+            raise FailedPrecondition(
+                "quote_id", f"quote {qid} was already used by order {used_by}", reason="QUOTE_USED"
+            )
         if not quote.fills:
             raise FailedPrecondition("quote_id", f"quote {qid} found no offer, so it has no price to enter at")
 
@@ -635,6 +638,7 @@ class ExchangeEngine:
                 f"the book moved since quote {quote.quote_id}: {have} of the quoted {quote.fillable} circuits "
                 f"are available at or under {quote.price} now, for {cost} against the quoted {quote.total_value}; "
                 "ask for a new quote",
+                reason="BOOK_MOVED",
             )
 
     # ----- alternates -----------------------------------------------------------------

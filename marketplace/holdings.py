@@ -29,6 +29,7 @@ class Holdings:
                 "open_orders",
                 f"{participant} has {have} live orders, the most allowed (IXCHANGE_MAX_OPEN_ORDERS is "
                 f"{self.max_open_orders}); cancel some or let them fill first",
+                reason="OPEN_ORDERS_LIMIT",
             )
 
     def order_added(self, participant: str) -> None:
@@ -51,6 +52,7 @@ class Holdings:
                 f"{participant} holds {len(live)} quotes still valid, the most allowed (IXCHANGE_MAX_LIVE_QUOTES); "
                 f"enter at one, or the oldest lapses at {iso(live[0])}",
                 retry_after_s=wait,
+                reason="LIVE_QUOTES_LIMIT",
             )
 
     def quote_added(self, participant: str, expires_at: int) -> None:

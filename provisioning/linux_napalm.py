@@ -8,7 +8,8 @@ onto it like this:
 - compare_config: the commands that would run, one `+ ` line each ("" when none);
 - commit_config: run them in order in one shell on the node; the first failing command
   undoes the ones before it, so a commit is all or nothing. The undo of the commit is kept
-  *on the node* (/run/ixchange-napalm/undo.sh) so `rollback` works from any later session;
+  *on the node*, in a directory of its own (optional argument `state_dir`, default
+  /run/ixchange-napalm/<host>), so `rollback` works from any later session;
   `revert_in=N` schedules that undo in N seconds unless `confirm_commit` comes first;
 - rollback: run the last commit's undo.
 
@@ -26,9 +27,9 @@ from napalm.base import NetworkDriver
 from napalm.base.exceptions import CommitError, ConnectionException, MergeConfigException
 from netmiko import ConnectHandler
 
-STATE_DIR = "/run/ixchange-napalm"
-UNDO = f"{STATE_DIR}/undo.sh"
-PENDING = f"{STATE_DIR}/revert.pid"
+# On the node: where each node's undo and pending revert live (per node, so nodes that
+# share a filesystem, as the lab's router shares the host's, never share them).
+STATE_ROOT = "/run/ixchange-napalm"
 BEGIN_MARK = "__ixbeg"
 RC_MARK = "__ixrc="
 FAIL_MARK = "__ixfail="
@@ -75,6 +76,10 @@ class IxLinuxDriver(NetworkDriver):
         self.password = password
         self.optional_args = optional_args or {}
         self.timeout = int(self.optional_args.get("timeout", timeout))  # seconds, per connect and command
+        state_dir = str(self.optional_args.get("state_dir") or f"{STATE_ROOT}/{hostname}")
+        self.state_dir = shlex.quote(state_dir)
+        self.undo_file = shlex.quote(f"{state_dir}/undo.sh")
+        self.pending_file = shlex.quote(f"{state_dir}/revert.pid")
         self.device: Any = None
         self._candidate: list[str] = []
 
@@ -165,14 +170,14 @@ class IxLinuxDriver(NetworkDriver):
         undo = _undo_script(commands)
         lines = [
             f"echo {OUT_MARK}",
-            f"if test -s {PENDING} && kill -0 $(cat {PENDING}) 2>/dev/null; then echo {FAIL_MARK}pending; exit 1; fi",
-            f"mkdir -p {STATE_DIR}",
+            f"if test -s {self.pending_file} && kill -0 $(cat {self.pending_file}) 2>/dev/null; then echo {FAIL_MARK}pending; exit 1; fi",
+            f"mkdir -p {self.state_dir}",
         ]
         lines += [f"{command} || {{ echo {FAIL_MARK}{i}; exit 1; }}" for i, command in enumerate(commands)]
-        lines.append(f"echo {_b64(undo)} | base64 -d > {UNDO}")
+        lines.append(f"echo {_b64(undo)} | base64 -d > {self.undo_file}")
         if revert_in:
             lines.append(
-                f"nohup sh -c 'sleep {int(revert_in)}; sh {UNDO} && rm -f {UNDO}' >/dev/null 2>&1 & echo $! > {PENDING}"
+                f"nohup sh -c 'sleep {int(revert_in)}; sh {self.undo_file} && rm -f {self.undo_file}' >/dev/null 2>&1 & echo $! > {self.pending_file}"
             )
         _rc, out = self._run(f"echo {_b64(lines)} | base64 -d | sh 2>&1")
         failed = out.rpartition(FAIL_MARK)[2].split()[0] if FAIL_MARK in out else None
@@ -186,20 +191,20 @@ class IxLinuxDriver(NetworkDriver):
             raise CommitError(f"{self.hostname}: `{commands[int(failed)]}` failed: {detail}")
 
     def has_pending_commit(self) -> bool:
-        rc, _ = self._run(f"test -s {PENDING} && kill -0 $(cat {PENDING}) 2>/dev/null")
+        rc, _ = self._run(f"test -s {self.pending_file} && kill -0 $(cat {self.pending_file}) 2>/dev/null")
         return rc == 0
 
     def confirm_commit(self, message: str = "") -> None:
-        rc, _ = self._run(f"test -s {PENDING} && kill $(cat {PENDING}) 2>/dev/null && rm -f {PENDING}")
+        rc, _ = self._run(f"test -s {self.pending_file} && kill $(cat {self.pending_file}) 2>/dev/null && rm -f {self.pending_file}")
         if rc != 0:
             raise CommitError(f"{self.hostname}: no commit is waiting for confirmation")
 
     def rollback(self) -> None:
-        self._run(f"test -s {PENDING} && kill $(cat {PENDING}) 2>/dev/null; rm -f {PENDING}")
-        rc, _ = self._run(f"test -f {UNDO}")
+        self._run(f"test -s {self.pending_file} && kill $(cat {self.pending_file}) 2>/dev/null; rm -f {self.pending_file}")
+        rc, _ = self._run(f"test -f {self.undo_file}")
         if rc != 0:
             raise CommitError(f"{self.hostname}: nothing to roll back")
-        self._check(f"sh {UNDO} && rm -f {UNDO}")
+        self._check(f"sh {self.undo_file} && rm -f {self.undo_file}")
 
     # ----- getters --------------------------------------------------------------------
 

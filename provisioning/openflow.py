@@ -86,10 +86,29 @@ class _Switch:
 class _Reconcile:
     """A reconnecting switch's deal cookies and meters, gathered from its stats replies."""
 
+    flows_xid: int = 0  # the flow stats request's xid: only its replies count
     cookies: set[int] = field(default_factory=set)
     meters: set[int] = field(default_factory=set)
     flows_done: bool = False
     meters_done: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FlowCount:
+    """One deal flow's counters, as a switch's flow stats reply gives them."""
+
+    cookie: int
+    in_port: int
+    packets: int
+    bytes: int
+
+
+@dataclass(slots=True)
+class _TrafficPoll:
+    """Deal flow counters being gathered from one switch's (multipart) stats reply."""
+
+    xid: int
+    counts: list[FlowCount] = field(default_factory=list)
 
 
 class OpenFlowDriver:
@@ -107,6 +126,13 @@ class OpenFlowDriver:
         # When each fact last changed (µs since the epoch), so a reader knows how fresh it is.
         self.switch_changed_us: dict[int, int] = {}
         self.link_changed_us: dict[frozenset[tuple[int, int]], int] = {}
+        # Deal flow counters per switch, from the last complete traffic poll of each.
+        self.traffic: dict[int, list[FlowCount]] = {}
+        self._polls: dict[int, _TrafficPoll] = {}
+        # What reconciliations changed since start (for metrics): deal flows and meters
+        # installed, stray deal flows and meters removed.
+        self.reconcile_installed = 0
+        self.reconcile_removed = 0
         # Until the exchange has said what must exist (after a restart, from the store), a
         # connecting switch waits: reconciling it against nothing would delete every deal.
         self._wants_known = False
@@ -240,14 +266,31 @@ class OpenFlowDriver:
             self.switch_changed_us[dpid] = _now_us()
         _fail_all(switch, f"switch {dpid:#x} disconnected")
 
-    def flow_stats(self, dp: Any, cookies: Iterable[int], more: bool) -> None:
+    def flow_stats(self, dp: Any, xid: int, counts: Iterable[FlowCount], more: bool) -> None:
+        """A flow stats reply: for a reconciliation or a traffic poll, told by its xid."""
         with self._lock:
             state = self._reconciling.get(dp.id)
-            if state is None:
+            if state is not None and state.flows_xid == xid:
+                state.cookies.update(c.cookie for c in counts if deal_of_cookie(c.cookie) is not None)
+                state.flows_done = not more
+                self._maybe_reconcile(dp, state)
                 return
-            state.cookies.update(c for c in cookies if deal_of_cookie(c) is not None)
-            state.flows_done = not more
-            self._maybe_reconcile(dp, state)
+            poll = self._polls.get(dp.id)
+            if poll is not None and poll.xid == xid:
+                poll.counts.extend(c for c in counts if deal_of_cookie(c.cookie) is not None)
+                if not more:
+                    self.traffic[dp.id] = poll.counts
+                    del self._polls[dp.id]
+
+    def poll_traffic(self) -> None:
+        """Ask every connected switch for its deal flows' counters; `traffic` holds each
+        switch's answer once complete. A switch still answering the last poll is skipped."""
+        with self._lock:
+            for dpid, switch in self._switches.items():
+                if dpid not in self._polls:
+                    self._polls[dpid] = _TrafficPoll(self._send_deal_flow_stats(switch.dp))
+            for dpid in set(self.traffic) - set(self._switches):
+                del self.traffic[dpid]  # gone: its counters are no longer known
 
     def meter_config(self, dp: Any, meter_ids: Iterable[int], more: bool) -> None:
         with self._lock:
@@ -293,14 +336,20 @@ class OpenFlowDriver:
 
     def _ask_what_it_has(self, dp: Any) -> None:
         """Start a reconcile: the switch's deal flows and meters, by stats request."""
-        self._reconciling[dp.id] = _Reconcile()
+        state = self._reconciling[dp.id] = _Reconcile()
         ofp, parser = dp.ofproto, dp.ofproto_parser
-        dp.send_msg(
-            parser.OFPFlowStatsRequest(
-                dp, 0, ofp.OFPTT_ALL, ofp.OFPP_ANY, ofp.OFPG_ANY, COOKIE_TAG, COOKIE_TAG_MASK, parser.OFPMatch()
-            )
-        )
+        state.flows_xid = self._send_deal_flow_stats(dp)
         dp.send_msg(parser.OFPMeterConfigStatsRequest(dp, 0, ofp.OFPM_ALL))
+
+    def _send_deal_flow_stats(self, dp: Any) -> int:
+        """Ask for every deal flow (by cookie tag); returns the request's xid."""
+        ofp, parser = dp.ofproto, dp.ofproto_parser
+        request = parser.OFPFlowStatsRequest(
+            dp, 0, ofp.OFPTT_ALL, ofp.OFPP_ANY, ofp.OFPG_ANY, COOKIE_TAG, COOKIE_TAG_MASK, parser.OFPMatch()
+        )
+        dp.set_xid(request)
+        dp.send_msg(request)
+        return int(request.xid)
 
     def _maybe_reconcile(self, dp: Any, state: _Reconcile) -> None:
         if not (state.flows_done and state.meters_done):
@@ -318,11 +367,25 @@ class OpenFlowDriver:
                 teardown += [
                     partial(ofwire.meter_delete, meter_id=m) for m in deal_meter_ids(deal_id) if m in state.meters
                 ]
+        strays = len(flows)
         for _deal, (deal_flows, meters) in sorted(wanted.items()):
             for m in meters:
                 command = ofwire.OFPMC_MODIFY if m.meter_id in state.meters else ofwire.OFPMC_ADD
                 setup.append(partial(_meter, meter=m, command=command))
             flows += [partial(_flow, flow=f) for f in deal_flows]  # ADD replaces an identical flow in place
+        installed = len(flows) - strays + len(setup)
+        self.reconcile_installed += installed
+        self.reconcile_removed += strays + len(teardown)
+        log.info(
+            "switch %#x reconciled: %d deal(s) (re)installed (%d flows and meters), %d stray deal(s) removed "
+            "(%d meters); it had %d deal flow cookie(s)",
+            dp.id,
+            len(wanted),
+            installed,
+            strays,
+            len(teardown),
+            len(state.cookies),
+        )
         done = self._submit(dp.id, setup, flows, teardown)
         event = self.reconciled[dp.id]
         done.add_done_callback(lambda f: event.set())

@@ -20,11 +20,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
-
-from prometheus_client import Counter, Gauge, Histogram
 
 from marketplace.deals import Agreement, Deal, DealStatus
 from marketplace.errors import DomainError
@@ -41,6 +39,7 @@ from provisioning.intent import (
 from provisioning.inventory import Inventory, Node, NodeKind, link_mismatches
 from provisioning.openflow import OpenFlowDriver, SwitchError
 from provisioning.routers import RouterDrivers, RouterError
+from provisioning.telemetry import TRAFFIC_POLL_S, ProvisioningMetrics
 
 if TYPE_CHECKING:
     from marketplace.api.sequencer import Sequencer
@@ -62,32 +61,7 @@ class ProvisioningSettings:
     probe_timeout_s: float = 1.0  # one probe attempt, each direction
     probe_attempts: int = 3
     switch_wait_s: float = 10.0  # how long a deal waits for its switches to (re)connect
-
-
-@dataclass(slots=True)
-class ProvisioningMetrics:
-    registry: Any
-    to_active: Histogram = field(init=False)
-    failed: Counter = field(init=False)
-    mismatches: Gauge = field(init=False)
-    links_seen: Gauge = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.to_active = Histogram(
-            "ixchange_provisioning_seconds",
-            "From BROKERED to ACTIVE (path installed and probed)",
-            registry=self.registry,
-            buckets=(0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0),
-        )
-        self.failed = Counter(
-            "ixchange_provisioning_failed", "Deals that went PROVISIONING_FAILED", registry=self.registry
-        )
-        self.mismatches = Gauge(
-            "ixchange_fabric_link_mismatches", "Links where LLDP and the topology disagree", registry=self.registry
-        )
-        self.links_seen = Gauge(
-            "ixchange_fabric_links_seen", "Switch-to-switch links LLDP sees", registry=self.registry
-        )
+    traffic_poll_s: float = TRAFFIC_POLL_S  # how often deal traffic counters are read
 
 
 class FabricProvisioner:
@@ -120,6 +94,7 @@ class FabricProvisioner:
         what was in flight, and remove what ended while we were away."""
         self._seq = sequencer
         self.metrics = ProvisioningMetrics(sequencer.metrics.registry)
+        self.metrics.watch(self.intents, self.inventory, self.openflow)
         stored = await asyncio.to_thread(sequencer.store.intents)
         live: dict[int, Deal] = await sequencer.run(_live_deals)
         for deal_id, text in sorted(stored.items()):
@@ -140,6 +115,7 @@ class FabricProvisioner:
         self._background = [
             asyncio.create_task(self._clean_up_forever(), name="provisioning-cleanup"),
             asyncio.create_task(self._check_links_forever(), name="lldp-check"),
+            asyncio.create_task(self._poll_traffic_forever(), name="traffic-poll"),
         ]
 
     async def stop(self) -> None:
@@ -425,6 +401,11 @@ class FabricProvisioner:
             )
         as_of = time.time_ns() // 1000
         return FabricStatus(tuple(nodes), tuple(links), tuple(self.link_problems), len(self.intents), as_of)
+
+    async def _poll_traffic_forever(self) -> None:
+        while True:
+            self.openflow.poll_traffic()
+            await asyncio.sleep(self.settings.traffic_poll_s)
 
     # ----- LLDP cross-check -----------------------------------------------------------
 

@@ -45,6 +45,7 @@ class LabDriver:
             IXCHANGE_SERVER=server,
             IXCHANGE_OPENFLOW_LISTEN=f"127.0.0.1:{_free_port()}",
             IXCHANGE_METRICS_LISTEN="127.0.0.1:0" if metrics else "",
+            IXCHANGE_TRAFFIC_POLL_S="1",  # deal traffic counters while a test waits
             PYTHONPATH=str(ROOT),
         )
         lab = cls(env, data_dir, server)

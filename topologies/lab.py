@@ -217,7 +217,12 @@ def _start_sshd(router: Any, state: Path) -> None:
     credentials = state / "credentials.toml"
     fd = os.open(credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write(f'[{ROUTER_CREDENTIALS}]\nusername = "root"\nkey_file = "{key}"\nport = 22\ntimeout = 10\n')
+        # The router shares this machine's filesystem: its NAPALM undo stays inside the lab.
+        napalm_state = state / "r1-napalm"
+        f.write(
+            f'[{ROUTER_CREDENTIALS}]\nusername = "root"\nkey_file = "{key}"\nport = 22\ntimeout = 10\n'
+            f'state_dir = "{napalm_state}"\n'
+        )
 
 
 def lab_bridges() -> list[str]:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from controller.cli.common import console
+from controller.cli.common import console, err_console
 from marketplace.settings import Settings
 
 
@@ -35,10 +35,20 @@ def add_parsers(sub: Any) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from marketplace.api.listen import ListenError, check_free
     from marketplace.api.server import create_server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
+    try:
+        check_free("IXCHANGE_LISTEN", settings.listen)
+        if settings.metrics_listen:
+            check_free("IXCHANGE_METRICS_LISTEN", settings.metrics_listen)
+        controller = not args.no_controller and (settings.topology or _has_stored_topology(settings))
+        if controller:
+            check_free("IXCHANGE_OPENFLOW_LISTEN", settings.openflow_listen)
+    except ListenError as err:
+        err_console.print(f"[red]cannot start[/]: {err}", soft_wrap=True)
+        return 2
     provisioner = None if args.no_controller else fabric_provisioner(settings)
 
     async def main() -> None:
@@ -86,6 +96,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _has_stored_topology(settings: Settings) -> bool:
+    from marketplace.store import Store
+
+    if not settings.database_url and not (settings.data_dir / "ixchange.db").exists():
+        return False
+    store = Store(settings.resolved_database_url)
+    try:
+        return store.topology() is not None
+    finally:
+        store.close()
+
+
 def fabric_provisioner(settings: Settings) -> Any:
     """The provisioner for the fabric in the topology file (stored for next time) or in
     the store; None when there is no topology yet. Starts the OpenFlow controller."""
@@ -115,5 +137,9 @@ def fabric_provisioner(settings: Settings) -> Any:
     driver = OpenFlowDriver()
     host, _, port = settings.openflow_listen.rpartition(":")
     start_controller(driver, int(port), host)
-    options = ProvisioningSettings(probe_timeout_s=settings.probe_timeout_s, switch_wait_s=settings.switch_wait_s)
+    options = ProvisioningSettings(
+        probe_timeout_s=settings.probe_timeout_s,
+        switch_wait_s=settings.switch_wait_s,
+        traffic_poll_s=settings.traffic_poll_s,
+    )
     return FabricProvisioner(inventory, driver, RouterDrivers(credentials), options)

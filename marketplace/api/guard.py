@@ -49,12 +49,14 @@ STATUS_FOR: dict[type[DomainError], grpc.StatusCode] = {
 
 
 class Refusal(Exception):
-    """A status the edge answers as it is (authentication, availability, ranges)."""
+    """A status the edge answers as it is (authentication, availability, ranges);
+    `reason` defaults to the status code's name."""
 
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+    def __init__(self, code: grpc.StatusCode, message: str, reason: str = "") -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.reason = reason or code.name
 
 
 class Undecodable:
@@ -94,6 +96,10 @@ def bounded(message: str) -> str:
     return message[: limits.MAX_MESSAGE_CHARS - 3] + "..."
 
 
+# google.rpc.ErrorInfo.domain of every error the exchange answers.
+ERROR_DOMAIN = "ixchange.v1"
+
+
 def _status(code: grpc.StatusCode, message: str, *details: Any) -> grpc.Status:
     status = status_pb2.Status(code=getattr(code_pb2, code.name), message=message)
     for detail in details:
@@ -101,28 +107,38 @@ def _status(code: grpc.StatusCode, message: str, *details: Any) -> grpc.Status:
     return rpc_status.to_status(status)
 
 
+def error_info(reason: str, field: str = "") -> Any:
+    """The stable, machine-readable reason (README "Errors"), with the field it is about."""
+    return error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN, metadata={"field": field} if field else {})
+
+
 def domain_status(err: DomainError) -> grpc.Status:
-    """The status, bounded message and standard error details for a domain refusal."""
+    """The status, bounded message and standard error details for a domain refusal:
+    ErrorInfo first, then the detail of the kind (BadRequest, PreconditionFailure...)."""
     code = STATUS_FOR[type(err)]
     message = bounded(str(err))
     field, rule = bounded(err.field), bounded(err.rule)
+    info = error_info(err.reason, field)
     if isinstance(err, InvalidArgument):
         return _status(
-            code, message, error_details_pb2.BadRequest(field_violations=[{"field": field, "description": rule}])
+            code, message, info, error_details_pb2.BadRequest(field_violations=[{"field": field, "description": rule}])
         )
     if isinstance(err, FailedPrecondition):
         violation = {"type": "STATE", "subject": field, "description": rule}
-        return _status(code, message, error_details_pb2.PreconditionFailure(violations=[violation]))
+        return _status(code, message, info, error_details_pb2.PreconditionFailure(violations=[violation]))
     if isinstance(err, ResourceExhausted):
-        details: list[Any] = [error_details_pb2.QuotaFailure(violations=[{"subject": field, "description": rule}])]
+        details: list[Any] = [
+            info,
+            error_details_pb2.QuotaFailure(violations=[{"subject": field, "description": rule}]),
+        ]
         if err.retry_after_s > 0:
             delay = duration_pb2.Duration()
             delay.FromNanoseconds(int(err.retry_after_s * 1e9))
             details.append(error_details_pb2.RetryInfo(retry_delay=delay))
         return _status(code, message, *details)
     if isinstance(err, NotFound | AlreadyExists):
-        return _status(code, message, error_details_pb2.ResourceInfo(resource_name=field, description=rule))
-    return _status(code, message)
+        return _status(code, message, info, error_details_pb2.ResourceInfo(resource_name=field, description=rule))
+    return _status(code, message, info)
 
 
 class Guard:
@@ -141,7 +157,7 @@ class Guard:
         if isinstance(err, DomainError):
             status = domain_status(err)
         elif isinstance(err, Refusal):
-            status = _status(err.code, bounded(err.message))
+            status = _status(err.code, bounded(err.message), error_info(err.reason))
         else:
             self.internal_errors += 1
             reference = uuid.uuid4().hex[:16]
@@ -149,13 +165,16 @@ class Guard:
             status = _status(
                 grpc.StatusCode.INTERNAL,
                 f"internal error; the exchange's log has it under reference {reference}",
+                error_info("INTERNAL"),
                 error_details_pb2.RequestInfo(request_id=reference),
             )
         await context.abort(status.code, status.details, status.trailing_metadata)
 
     async def _refuse_undecodable(self, context: grpc.aio.ServicerContext[Any, Any], request: Undecodable) -> None:
         self.undecodable(f"{request.type_name} from {context.peer()}")
-        err = InvalidArgument("request", f"the bytes received are not a valid {request.type_name} message")
+        err = InvalidArgument(
+            "request", f"the bytes received are not a valid {request.type_name} message", reason="UNDECODABLE_REQUEST"
+        )
         await self._abort(context, request.type_name, err)
 
     def wrap(self, method: str, handler: Any) -> Any:

@@ -3,10 +3,14 @@ live in one process (as in the tests)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from marketplace.deals import FINAL, DealStatus
 
 
 class ExchangeMetrics:
@@ -33,10 +37,14 @@ class ExchangeMetrics:
         self.open_orders = Gauge("ixchange_open_orders", "Orders live on the books", registry=self.registry)
         self.books = Gauge("ixchange_books", "Non-empty books", registry=self.registry)
 
-    def watch_engine(self, open_orders: Callable[[], int], books: Callable[[], int]) -> None:
-        """Read book sizes at scrape time instead of tracking them on the hot path."""
+    def watch_engine(
+        self, open_orders: Callable[[], int], books: Callable[[], int], deals: Callable[[], Iterable[Any]]
+    ) -> None:
+        """Read book sizes and live deals at scrape time instead of tracking them on the
+        hot path. `deals` returns the deals not yet ended (their `status` an enum)."""
         self.open_orders.set_function(open_orders)
         self.books.set_function(books)
+        self.registry.register(_DealsByStatus(deals))
 
     def watch_fairness(self, calls: Any, auth: Any, streams: Any) -> None:
         """Limits at work: refusals since start and live event streams, read at scrape time."""
@@ -73,6 +81,22 @@ class ExchangeMetrics:
         host, _, port = listen.rpartition(":")
         server, _thread = start_http_server(int(port), addr=host or "127.0.0.1", registry=self.registry)
         return int(server.server_address[1])
+
+
+class _DealsByStatus(Collector):
+    """ixchange_deals_live{status}: deals not yet ended, by state (every state listed)."""
+
+    def __init__(self, deals: Callable[[], Iterable[Any]]) -> None:
+        self.deals = deals
+
+    def collect(self) -> Iterator[Any]:
+        family = GaugeMetricFamily("ixchange_deals_live", "Deals not yet ended, by state", labels=["status"])
+        counts = {status.name: 0 for status in DealStatus if status not in FINAL}
+        for deal in list(self.deals()):
+            counts[deal.status.name] = counts.get(deal.status.name, 0) + 1
+        for status, n in counts.items():
+            family.add_metric([status], n)
+        yield family
 
 
 def _reader(owner: Any, attribute: str) -> Callable[[], float]:

@@ -83,6 +83,7 @@ class RateLimiter:
                 f"{key} is over its share of {self.rate:g} {self.what} per second ({self.setting}); "
                 f"retry in {wait:.2f} s",
                 retry_after_s=wait,
+                reason="RATE_LIMITED",
             )
         bucket.tokens -= units  # reserved: the next caller waits behind this one
         self._waiting[key] = waiting + 1

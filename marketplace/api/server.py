@@ -135,7 +135,7 @@ async def create_server(
     await asyncio.to_thread(store.restore, engine, clock())
     tune_gc()
     metrics = ExchangeMetrics()
-    metrics.watch_engine(lambda: len(engine.orders), lambda: len(engine.books))
+    metrics.watch_engine(lambda: len(engine.orders), lambda: len(engine.books), lambda: engine.deals.values())
     metrics_port = metrics.serve(settings.metrics_listen) if settings.metrics_listen else 0
     provisioner = provisioner or HoldingProvisioner()
     streams = StreamLimits(settings.max_streams_per_participant, settings.max_streams, settings.stream_queue)

@@ -12,6 +12,7 @@ from typing import Any, cast
 import grpc
 from ixchange.v1 import exchange_pb2, exchange_pb2_grpc
 
+from marketplace import limits
 from marketplace.api import convert, paging
 from marketplace.api.auth import Authenticator
 from marketplace.api.guard import Refusal
@@ -22,10 +23,18 @@ from marketplace.api.streams import FELL_BEHIND
 from marketplace.book import SortKey
 from marketplace.changes import Outcome
 from marketplace.deals import DealStatus
-from marketplace.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+from marketplace.errors import (
+    AlreadyExists,
+    DomainError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+)
 from marketplace.orders import OrderInput, OrderStatus, Route, ServiceType, Side
 from marketplace.participants import Participant, Role
 from marketplace.quotes import iso
+from marketplace.retries import first_difference
 from marketplace.store import Store
 
 EVENT_PAGE = 200  # events read per page of a replay: small, so a replay's work comes in small steps
@@ -81,13 +90,23 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
         self.reads = api.reads
         self.store = api.seq.store
 
-    async def _order_reply(self, outcome: Outcome, reply_type: Any, who: Participant) -> Any:
+    async def _order_reply(self, outcome: Outcome, reply_type: Any, who: Participant, entry: OrderInput) -> Any:
         order = outcome.order
-        if outcome.duplicate and order is None:  # a retry of an order that has closed since
-            order = await self.reads.run(who.name, self.store.get_order, outcome.duplicate_order_id)
-            if order is None:
-                raise NotFound("client_order_id", "the order it named is not in the store")
-            return reply_type(order=convert.order_msg(order), duplicate=True)
+        if outcome.duplicate:
+            if order is None:  # a retry of an order that has closed since
+                order = await self.reads.run(who.name, self.store.get_order, outcome.duplicate_order_id)
+                if order is None:
+                    raise NotFound("client_order_id", "the order it named is not in the store")
+            differs = first_difference(entry, order)
+            if differs is not None:
+                raise AlreadyExists(
+                    "client_order_id",
+                    f"{limits.shown(entry.client_order_id)} was used for order {order.order_id}, "
+                    f"whose {differs} differs; use a new client_order_id for a new order",
+                    reason="CLIENT_ORDER_ID_REUSED",
+                )
+            if outcome.order is None:
+                return reply_type(order=convert.order_msg(order), duplicate=True)
         if order is None:
             raise FailedPrecondition("order", "the command answered no order")
         reply = reply_type(
@@ -139,7 +158,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             if err.field != "rebid_of":
                 raise
             raise await self.api.why_not_open(order.rebid_of, who, "rebid_of") from None
-        return await self._order_reply(outcome, reply_type, who)
+        return await self._order_reply(outcome, reply_type, who, order)
 
     async def SubmitOffer(self, request: exchange_pb2.SubmitOfferRequest, context: Any) -> Any:
         return await self._submit(
@@ -346,6 +365,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             raise Refusal(
                 grpc.StatusCode.OUT_OF_RANGE,
                 f"after_sequence: {request.after_sequence} is beyond the newest event, {newest}",
+                reason="SEQUENCE_NOT_REACHED",
             )
         visible = None if who.is_operator else who.name
         # Subscribe before reading the backlog: anything committed from now on is queued,
@@ -373,6 +393,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
                         "after_sequence",
                         f"this stream fell {self.seq.streams.limits.queue} events behind and was dropped; "
                         f"reconnect with after_sequence={last}",
+                        reason="STREAM_FELL_BEHIND",
                     )
                 sequence, payload = entry
                 if sequence <= last:

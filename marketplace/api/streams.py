@@ -51,7 +51,9 @@ class EventHub:
         """A new stream for `participant` (None: an operator, who sees everything)."""
         if self.count >= self.limits.total:
             raise ResourceExhausted(
-                "streams", f"the exchange serves at most {self.limits.total} event streams (IXCHANGE_MAX_STREAMS)"
+                "streams",
+                f"the exchange serves at most {self.limits.total} event streams (IXCHANGE_MAX_STREAMS)",
+                reason="STREAMS_LIMIT",
             )
         mine = self._operators if participant is None else self._by_participant.setdefault(participant, set())
         if len(mine) >= self.limits.per_participant:
@@ -60,6 +62,7 @@ class EventHub:
                 "streams",
                 f"{who} has {len(mine)} event streams open, the most allowed "
                 "(IXCHANGE_MAX_STREAMS_PER_PARTICIPANT); close one first",
+                reason="STREAMS_LIMIT",
             )
         sub = Subscriber(participant, asyncio.Queue(maxsize=self.limits.queue + 1))
         mine.add(sub)

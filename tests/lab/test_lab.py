@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -232,6 +233,10 @@ def test_restarting_ixchange_reconciles_the_switches(lab: Lab) -> None:
         sampling.set()
         sampler.join()
     assert len(flows_of(deal_id, "s3")) == 2 and flows_of(999_999, "s1") == []
+    # One log line per reconciliation, saying what it put back and what it removed.
+    log = (lab.data_dir / "run" / "exchange.log").read_text()
+    assert re.search(r"switch 0x1 reconciled: .* 1 stray deal\(s\) removed", log), log[-3000:]
+    assert re.search(r"switch 0x3 reconciled: 1 deal\(s\) \(re\)installed", log), log[-3000:]
     assert s2_counts and min(s2_counts) == 2, s2_counts
     assert lab.deal(deal_id).status == common_pb2.DEAL_STATUS_ACTIVE
     assert lab.reaches("ba", p.seller_ip)
@@ -289,6 +294,9 @@ def test_the_linux_router_node_carries_a_deal_and_rolls_back_a_failed_commit(lab
     assert deal.status == common_pb2.DEAL_STATUS_ACTIVE, deal.status_reason
     assert "s3 > s1 > r1" in deal.status_reason
     assert f"ixd{deal_id}" in router_state(lab) and "htb" in router_state(lab)
+    # The driver keeps r1's undo inside the lab (r1 shares this machine's filesystem).
+    assert (lab.data_dir / "run" / "r1-napalm" / "undo.sh").exists()
+    assert not Path("/run/ixchange-napalm/10.99.0.2").exists()
     assert lab.reaches("ba", p.seller_ip)
     lab.terminate("buyer-a", deal_id)
     assert f"ixd{deal_id}" not in router_state(lab) and "htb" not in router_state(lab)
@@ -328,14 +336,46 @@ def test_an_unreachable_router_fails_the_deal_cleanly(lab: Lab) -> None:
     lab.terminate("buyer-b", again)
 
 
-def test_lldp_agrees_with_the_topology(lab: Lab) -> None:
+def scrape(lab: Lab) -> str:
+    """The lab exchange's Prometheus page (its port is in its log)."""
     log = (lab.data_dir / "run" / "exchange.log").read_text()
     found = re.findall(r"metrics: http://127\.0\.0\.1:(\d+)/metrics", log)
     assert found, log[-2000:]
-    metrics_port = int(found[-1])
+    return str(urllib.request.urlopen(f"http://127.0.0.1:{found[-1]}/metrics").read().decode())
+
+
+def metric(body: str, name: str) -> float | None:
+    found = re.search(rf"^{re.escape(name)} (\S+)$", body, re.M)
+    return float(found.group(1)) if found else None
+
+
+def test_metrics_show_each_deals_traffic_both_ways_and_the_fabric(lab: Lab) -> None:
+    p = pair("buyer-a", "seller-b")
+    deal_id = lab.trade("buyer-a", "seller-b")
+    lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE)
+    assert lab.on("ba", "ping", "-c", "5", "-i", "0.2", p.seller_ip).returncode == 0
+    deadline = time.monotonic() + 15
+    while True:
+        body = scrape(lab)
+        sent = metric(body, f'ixchange_deal_traffic_packets_total{{deal="{deal_id}",direction="to_seller"}}')
+        back = metric(body, f'ixchange_deal_traffic_packets_total{{deal="{deal_id}",direction="to_buyer"}}')
+        if sent and sent >= 5 and back and back >= 5:
+            break
+        assert time.monotonic() < deadline, body[-3000:]
+        time.sleep(0.5)
+    octets = metric(body, f'ixchange_deal_traffic_bytes_total{{deal="{deal_id}",direction="to_seller"}}')
+    assert octets and octets >= 5 * 98  # an ICMP echo of 84 bytes in a tagged frame, at least
+    assert metric(body, "ixchange_switches_connected") == 3
+    assert metric(body, 'ixchange_deals_live{status="ACTIVE"}') == 1
+    fabric = json.loads(lab.ixchange("-o", "json", "fabric").stdout)
+    assert fabric["as_of"] and all(n["since"] for n in fabric["nodes"] if n["kind"] == "openflow")
+    lab.terminate("buyer-a", deal_id)
+
+
+def test_lldp_agrees_with_the_topology(lab: Lab) -> None:
     deadline = time.monotonic() + 40
     while True:
-        body = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics").read().decode()
+        body = scrape(lab)
         seen = re.search(r"^ixchange_fabric_links_seen (\S+)", body, re.M)
         mismatches = re.search(r"^ixchange_fabric_link_mismatches (\S+)", body, re.M)
         if seen and float(seen.group(1)) >= 3 and mismatches and float(mismatches.group(1)) == 0:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from ixchange.v1 import (
@@ -15,6 +15,7 @@ from ixchange.v1 import (
     participants_pb2_grpc,
 )
 
+T = TypeVar("T")
 PLATINUM = {"latency_us": 4_000, "jitter_us": 500, "loss_ppm": 5, "availability_ppm": 999_995}
 ELINE = common_pb2.SERVICE_TYPE_ETHERNET_ELINE
 G = 1_000_000
@@ -87,3 +88,15 @@ def agreement(reference: str, buyer: str, seller: str, max_rate: int = 100 * G) 
             ),
         ],
     )
+
+
+def error_detail(err: grpc.RpcError, kind: type[T]) -> T | None:
+    """The google.rpc detail of type `kind` in a refusal's grpc-status-details-bin."""
+    from grpc_status import rpc_status
+
+    status = rpc_status.from_call(err)  # type: ignore[arg-type]
+    for packed in status.details if status is not None else ():
+        found = kind()
+        if packed.Unpack(found):  # type: ignore[attr-defined]
+            return found
+    return None

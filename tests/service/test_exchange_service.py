@@ -289,6 +289,8 @@ def test_prometheus_metrics_count_commands_and_deals(exchange: ServerThread, ope
     assert float(metrics["ixchange_deals_total"]) == 1
     assert float(metrics["ixchange_commands_total"]) >= 2
     assert float(metrics["ixchange_open_orders"]) == 0
+    assert float(metrics['ixchange_deals_live{status="PENDING_AGREEMENT"}']) == 1  # no agreement yet
+    assert float(metrics['ixchange_deals_live{status="ACTIVE"}']) == 0
 
 
 def test_terminating_a_deal_through_the_api(operator: Client) -> None:

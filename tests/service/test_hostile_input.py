@@ -11,13 +11,12 @@ from collections.abc import Callable
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-from google.rpc import error_details_pb2, status_pb2
-from grpc_status import rpc_status
+from google.rpc import error_details_pb2
 from ixchange.v1 import classes_pb2, common_pb2, exchange_pb2, market_pb2, participants_pb2
 
 from marketplace.api import paging
 from tests.conftest import ServerThread
-from tests.service.client import ELINE, PLATINUM, Client, agreement
+from tests.service.client import ELINE, PLATINUM, Client, agreement, error_detail
 
 SELLER = participants_pb2.ROLE_SELLER
 BUYER = participants_pb2.ROLE_BUYER
@@ -216,10 +215,10 @@ def test_unexpected_errors_are_internal_with_a_reference_and_no_text(
     details = err.value.details()
     assert "SELECT" not in details and "secret" not in details
     reference = details.rsplit(" ", 1)[-1]
-    status = rpc_status.from_call(err.value)
-    assert status is not None
-    info = error_details_pb2.RequestInfo()
-    assert status.details[0].Unpack(info) and info.request_id == reference
+    info = error_detail(err.value, error_details_pb2.RequestInfo)
+    assert info is not None and info.request_id == reference
+    reason = error_detail(err.value, error_details_pb2.ErrorInfo)
+    assert reason is not None and reason.reason == "INTERNAL" and reason.domain == "ixchange.v1"
     assert any(reference in r.getMessage() and r.exc_info for r in caplog.records)
     still_serving(operator, "internal")
 
@@ -240,11 +239,10 @@ def test_invalid_argument_carries_standard_bad_request_details(operator: Client)
     seller = operator.as_participant("acme", SELLER)
     with pytest.raises(grpc.RpcError) as err:
         seller.offer("bad", circuits=0)
-    status = rpc_status.from_call(err.value)
-    assert isinstance(status, status_pb2.Status)
-    bad = error_details_pb2.BadRequest()
-    assert status.details[0].Unpack(bad)
-    assert bad.field_violations[0].field == "circuits"
+    bad = error_detail(err.value, error_details_pb2.BadRequest)
+    assert bad is not None and bad.field_violations[0].field == "circuits"
+    info = error_detail(err.value, error_details_pb2.ErrorInfo)
+    assert info is not None and (info.reason, info.metadata["field"]) == ("INVALID_FIELD", "circuits")
 
 
 def test_undecodable_requests_are_refused_and_logged_once_per_interval(

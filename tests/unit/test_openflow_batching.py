@@ -12,7 +12,7 @@ from os_ken.ofproto import ofproto_v1_3, ofproto_v1_4
 
 from provisioning import ofwire
 from provisioning.intent import Flow, Meter, VlanAction, deal_cookie
-from provisioning.openflow import OpenFlowDriver, SwitchError
+from provisioning.openflow import FlowCount, OpenFlowDriver, SwitchError
 
 
 class RecordingDatapath:
@@ -24,6 +24,7 @@ class RecordingDatapath:
         self.xid = 100
         self.writes: list[list[tuple[int, int]]] = []
         self.stats_requests = 0
+        self.flow_stats_xids: list[int] = []  # of each flow stats request, in order
 
     def send(self, buf: bytes) -> bool:
         messages = []
@@ -35,14 +36,26 @@ class RecordingDatapath:
         self.writes.append(messages)
         return True
 
+    def set_xid(self, msg: Any) -> None:
+        self.xid += 1
+        msg.xid = self.xid
+
     def send_msg(self, msg: Any) -> None:
-        self.stats_requests += 1  # the reconnect's stats requests (os-ken messages)
+        self.stats_requests += 1  # stats requests (os-ken messages)
+        if msg.xid is None:
+            self.set_xid(msg)
+        if type(msg).__name__ == "OFPFlowStatsRequest":
+            self.flow_stats_xids.append(msg.xid)
 
     @property
     def ofproto_parser(self) -> Any:
         from os_ken.ofproto import ofproto_v1_3_parser, ofproto_v1_4_parser
 
         return ofproto_v1_3_parser if self.ofproto is ofproto_v1_3 else ofproto_v1_4_parser
+
+
+def count(deal: int, in_port: int = 1, packets: int = 0) -> FlowCount:
+    return FlowCount(deal_cookie(deal), in_port, packets, packets * 100)
 
 
 def flows(deal: int) -> list[Flow]:
@@ -60,7 +73,7 @@ def connected(version: int) -> tuple[OpenFlowDriver, RecordingDatapath]:
     driver.wants_known()  # nothing to restore: switches reconcile as they connect
     dp = RecordingDatapath(version)
     driver.switch_connected(dp)
-    driver.flow_stats(dp, [], more=False)
+    driver.flow_stats(dp, dp.flow_stats_xids[-1], [], more=False)
     driver.meter_config(dp, [], more=False)  # reconcile: nothing wanted, one empty batch
     driver.barrier_reply(dp.id, barrier_of(dp.writes[-1]))
     assert driver.reconciled[dp.id].is_set()
@@ -139,10 +152,42 @@ def test_switches_wait_to_reconcile_until_the_exchange_says_what_must_exist() ->
     driver.want(dp.id, 5, flows(5), [Meter("s", 9, 1000, 100)])
     driver.wants_known()
     assert dp.stats_requests == 2  # flow and meter stats: the reconcile starts
-    driver.flow_stats(dp, [deal_cookie(5), deal_cookie(6)], more=False)
+    driver.flow_stats(dp, dp.flow_stats_xids[-1], [count(5), count(6)], more=False)
     driver.meter_config(dp, [9], more=False)
     kinds = [k for k, _ in dp.writes[0]]
     # meter 9 exists: modified, not added; deal 6 is a stray: deleted; deal 5 re-added
     assert kinds == [ofwire.OFPT_METER_MOD, 33, 34, 34, 33, ofwire.OFPT_BARRIER_REQUEST]
     driver.barrier_reply(dp.id, barrier_of(dp.writes[0]))
     assert driver.reconciled[dp.id].is_set()
+
+
+def test_a_traffic_poll_reply_never_completes_a_reconciliation() -> None:
+    """Both ask for deal flow stats: each reply goes where its xid says. A poll's reply
+    taken for the reconcile's would reconcile from half the cookies (strays kept)."""
+    driver = OpenFlowDriver()
+    dp = RecordingDatapath(ofwire.OF14)
+    driver.switch_connected(dp)
+    driver.poll_traffic()  # the switch is connected: its counters are asked for
+    driver.wants_known()  # now the reconcile asks too
+    poll_xid, reconcile_xid = dp.flow_stats_xids
+    driver.flow_stats(dp, poll_xid, [count(5, packets=3)], more=False)
+    driver.meter_config(dp, [], more=False)
+    assert not dp.writes  # the reconcile still waits for its own flow stats
+    assert driver.traffic[dp.id] == [count(5, packets=3)]
+    driver.flow_stats(dp, reconcile_xid, [count(6)], more=False)
+    assert dp.writes and driver.reconcile_removed == 1  # deal 6 is a stray
+
+
+def test_traffic_polls_gather_multipart_replies_per_switch() -> None:
+    driver, dp = connected(ofwire.OF13)
+    driver.poll_traffic()
+    xid = dp.flow_stats_xids[-1]
+    driver.poll_traffic()  # still answering: not asked again
+    assert dp.flow_stats_xids[-1] == xid
+    driver.flow_stats(dp, xid, [count(1, packets=2)], more=True)
+    assert dp.id not in driver.traffic  # incomplete
+    driver.flow_stats(dp, xid, [count(1, in_port=2, packets=4), FlowCount(0x1234, 1, 9, 9)], more=False)
+    assert driver.traffic[dp.id] == [count(1, packets=2), count(1, in_port=2, packets=4)]  # strangers left out
+    driver.switch_left(dp)
+    driver.poll_traffic()
+    assert dp.id not in driver.traffic

@@ -163,3 +163,14 @@ def test_credentials_readable_by_others_are_refused(tmp_path: Path) -> None:
 )
 def test_ixlinux_accepts_only_commands_it_can_undo(command: str, undo: str | None) -> None:
     assert undo_of(command) == undo
+
+
+def test_the_linux_driver_keeps_each_nodes_undo_in_its_own_directory() -> None:
+    from provisioning.linux_napalm import IxLinuxDriver
+
+    default = IxLinuxDriver("10.0.0.7", "root", "")
+    assert default.undo_file == "/run/ixchange-napalm/10.0.0.7/undo.sh"
+    other = IxLinuxDriver("10.0.0.8", "root", "")
+    assert other.undo_file != default.undo_file and other.pending_file != default.pending_file
+    lab = IxLinuxDriver("10.99.0.2", "root", "", optional_args={"state_dir": "/var/lib/lab dir/r1"})
+    assert lab.undo_file == "'/var/lib/lab dir/r1/undo.sh'"  # quoted for the node's shell

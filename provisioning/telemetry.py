@@ -1,0 +1,131 @@
+"""What the provisioning layer shows Prometheus: time to ACTIVE, failures, the fabric
+(switches connected, LLDP), reconciliation changes, and each live deal's traffic per
+direction from the switches' own flow counters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
+
+from provisioning.intent import Intent, deal_cookie
+from provisioning.inventory import Inventory, NodeKind
+from provisioning.openflow import FlowCount, OpenFlowDriver
+
+# How often the switches are asked for their deal flows' counters.
+TRAFFIC_POLL_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Traffic:
+    """Packets and bytes a deal carried, each way, where they entered the fabric."""
+
+    to_seller: tuple[int, int] = (0, 0)  # (packets, bytes) in from the buyer's port
+    to_buyer: tuple[int, int] = (0, 0)  # in from the seller's port
+
+
+def ingress_ports(intent: Intent, inventory: Inventory) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """(datapath id, port) where the buyer's and the seller's traffic enter the OpenFlow
+    part of the path; None for a path of router-type nodes only."""
+    switches = [h for h in intent.path if inventory.nodes[h.node].kind is NodeKind.OPENFLOW]
+    if not switches:
+        return None
+    first, last = inventory.nodes[switches[0].node], inventory.nodes[switches[-1].node]
+    buyer_port, seller_port = first.port(switches[0].buyer_side_port), last.port(switches[-1].seller_side_port)
+    if buyer_port is None or seller_port is None:
+        return None
+    return (first.datapath_id, buyer_port.number), (last.datapath_id, seller_port.number)
+
+
+def traffic_by_deal(
+    intents: Iterable[Intent], inventory: Inventory, counts: dict[int, list[FlowCount]]
+) -> dict[int, Traffic]:
+    """Each deal's traffic from the last counters of its ingress flows (absent switches
+    count nothing until they answer)."""
+    by_flow = {(dpid, c.cookie, c.in_port): (c.packets, c.bytes) for dpid, found in counts.items() for c in found}
+    result = {}
+    for intent in intents:
+        ports = ingress_ports(intent, inventory)
+        if ports is None:
+            continue
+        cookie = deal_cookie(intent.deal_id)
+        (buyer_dpid, buyer_port), (seller_dpid, seller_port) = ports
+        result[intent.deal_id] = Traffic(
+            by_flow.get((buyer_dpid, cookie, buyer_port), (0, 0)),
+            by_flow.get((seller_dpid, cookie, seller_port), (0, 0)),
+        )
+    return result
+
+
+class DealTrafficCollector(Collector):
+    """ixchange_deal_traffic_{packets,bytes}_total{deal, direction}, read at scrape time."""
+
+    def __init__(self, intents: dict[int, Intent], inventory: Inventory, openflow: OpenFlowDriver) -> None:
+        self.intents = intents
+        self.inventory = inventory
+        self.openflow = openflow
+
+    def collect(self) -> Iterator[Any]:
+        labels = ["deal", "direction"]
+        packets = CounterMetricFamily(
+            "ixchange_deal_traffic_packets", "Packets a live deal carried, by direction", labels=labels
+        )
+        octets = CounterMetricFamily(
+            "ixchange_deal_traffic_bytes", "Bytes a live deal carried, by direction", labels=labels
+        )
+        intents = list(self.intents.values())  # copied: the event loop changes the dict
+        traffic_now = traffic_by_deal(intents, self.inventory, dict(self.openflow.traffic))
+        for deal_id, traffic in sorted(traffic_now.items()):
+            for direction, (n, size) in (("to_seller", traffic.to_seller), ("to_buyer", traffic.to_buyer)):
+                packets.add_metric([str(deal_id), direction], n)
+                octets.add_metric([str(deal_id), direction], size)
+        yield packets
+        yield octets
+
+
+@dataclass(slots=True)
+class ProvisioningMetrics:
+    registry: Any
+    to_active: Histogram = field(init=False)
+    failed: Counter = field(init=False)
+    mismatches: Gauge = field(init=False)
+    links_seen: Gauge = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.to_active = Histogram(
+            "ixchange_provisioning_seconds",
+            "From BROKERED to ACTIVE (path installed and probed)",
+            registry=self.registry,
+            buckets=(0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0),
+        )
+        self.failed = Counter(
+            "ixchange_provisioning_failed", "Deals that went PROVISIONING_FAILED", registry=self.registry
+        )
+        self.mismatches = Gauge(
+            "ixchange_fabric_link_mismatches", "Links where LLDP and the topology disagree", registry=self.registry
+        )
+        self.links_seen = Gauge(
+            "ixchange_fabric_links_seen", "Switch-to-switch links LLDP sees", registry=self.registry
+        )
+
+    def watch(self, intents: dict[int, Intent], inventory: Inventory, openflow: OpenFlowDriver) -> None:
+        """Gauges read at scrape time: switches connected, reconciliation changes since
+        start, and the per-deal traffic counters."""
+        Gauge("ixchange_switches_connected", "OpenFlow switches connected", registry=self.registry).set_function(
+            lambda: len(openflow.connected_switches())
+        )
+        Gauge(
+            "ixchange_reconcile_installed",
+            "Deal flows and meters (re)installed by reconciliations, since start",
+            registry=self.registry,
+        ).set_function(lambda: openflow.reconcile_installed)
+        Gauge(
+            "ixchange_reconcile_removed",
+            "Stray deal flows and meters removed by reconciliations, since start",
+            registry=self.registry,
+        ).set_function(lambda: openflow.reconcile_removed)
+        self.registry.register(DealTrafficCollector(intents, inventory, openflow))
