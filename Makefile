@@ -14,6 +14,7 @@ APT_TEST_PACKAGES := $(call apt_packages,test) $(APT_LAB_PACKAGES)
 
 help:
 	@echo "make run        run the exchange (embedded SQLite, default class schemes)"
+	@echo "make venv       only the virtualenv (.venv) with ixchange and its Python dependencies"
 	@echo "make test       install test dependencies, start PostgreSQL and Open vSwitch, lint, type-check, run every test"
 	@echo "make check      ruff, mypy, buf lint and the generated-code check only"
 	@echo "make format     ruff format + autofix"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shlex
 from typing import Any
 
@@ -77,9 +78,11 @@ class IxLinuxDriver(NetworkDriver):
         self.optional_args = optional_args or {}
         self.timeout = int(self.optional_args.get("timeout", timeout))  # seconds, per connect and command
         state_dir = str(self.optional_args.get("state_dir") or f"{STATE_ROOT}/{hostname}")
-        self.state_dir = shlex.quote(state_dir)
-        self.undo_file = shlex.quote(f"{state_dir}/undo.sh")
-        self.pending_file = shlex.quote(f"{state_dir}/revert.pid")
+        if not re.fullmatch(r"/[A-Za-z0-9._/-]+", state_dir):  # it goes into shell lines unquoted
+            raise ValueError(f"state_dir {state_dir[:64]!r}: an absolute path of A-Z a-z 0-9 . _ / - only")
+        self.state_dir = state_dir
+        self.undo_file = f"{state_dir}/undo.sh"
+        self.pending_file = f"{state_dir}/revert.pid"
         self.device: Any = None
         self._candidate: list[str] = []
 
@@ -168,17 +171,17 @@ class IxLinuxDriver(NetworkDriver):
         `revert_in`, schedule it. One round trip when all goes well."""
         commands, self._candidate = self._candidate, []
         undo = _undo_script(commands)
+        pending, undo_file = self.pending_file, self.undo_file
         lines = [
             f"echo {OUT_MARK}",
-            f"if test -s {self.pending_file} && kill -0 $(cat {self.pending_file}) 2>/dev/null; then echo {FAIL_MARK}pending; exit 1; fi",
+            f"if test -s {pending} && kill -0 $(cat {pending}) 2>/dev/null; then echo {FAIL_MARK}pending; exit 1; fi",
             f"mkdir -p {self.state_dir}",
         ]
         lines += [f"{command} || {{ echo {FAIL_MARK}{i}; exit 1; }}" for i, command in enumerate(commands)]
-        lines.append(f"echo {_b64(undo)} | base64 -d > {self.undo_file}")
+        lines.append(f"echo {_b64(undo)} | base64 -d > {undo_file}")
         if revert_in:
-            lines.append(
-                f"nohup sh -c 'sleep {int(revert_in)}; sh {self.undo_file} && rm -f {self.undo_file}' >/dev/null 2>&1 & echo $! > {self.pending_file}"
-            )
+            revert = f"sleep {int(revert_in)}; sh {undo_file} && rm -f {undo_file}"
+            lines.append(f"nohup sh -c '{revert}' >/dev/null 2>&1 & echo $! > {pending}")
         _rc, out = self._run(f"echo {_b64(lines)} | base64 -d | sh 2>&1")
         failed = out.rpartition(FAIL_MARK)[2].split()[0] if FAIL_MARK in out else None
         if failed == "pending":
@@ -195,12 +198,14 @@ class IxLinuxDriver(NetworkDriver):
         return rc == 0
 
     def confirm_commit(self, message: str = "") -> None:
-        rc, _ = self._run(f"test -s {self.pending_file} && kill $(cat {self.pending_file}) 2>/dev/null && rm -f {self.pending_file}")
+        pending = self.pending_file
+        rc, _ = self._run(f"test -s {pending} && kill $(cat {pending}) 2>/dev/null && rm -f {pending}")
         if rc != 0:
             raise CommitError(f"{self.hostname}: no commit is waiting for confirmation")
 
     def rollback(self) -> None:
-        self._run(f"test -s {self.pending_file} && kill $(cat {self.pending_file}) 2>/dev/null; rm -f {self.pending_file}")
+        pending = self.pending_file
+        self._run(f"test -s {pending} && kill $(cat {pending}) 2>/dev/null; rm -f {pending}")
         rc, _ = self._run(f"test -f {self.undo_file}")
         if rc != 0:
             raise CommitError(f"{self.hostname}: nothing to roll back")

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -97,7 +98,7 @@ def test_sigkill_loses_no_acknowledged_order_and_makes_no_deal_twice(database_ur
         )
 
         acked: dict[str, int] = {}  # client id -> order id, from acknowledged replies
-        unsure: list[tuple[Client, str, str]] = []  # sent, no answer: outcome unknown
+        unsure: list[tuple[Client, str, dict[str, int]]] = []  # sent, no answer: outcome unknown
         lock = threading.Lock()
         stop = threading.Event()
 
@@ -107,14 +108,15 @@ def test_sigkill_loses_no_acknowledged_order_and_makes_no_deal_twice(database_ur
                 if stop.is_set():
                     return
                 cid = f"w{worker}-{i}"
+                if client is seller:
+                    content = {"price": 100 + i % 7, "circuits": 1 + i % 3}
+                else:
+                    content = {"limit": 100 + i % 5, "circuits": 1 + i % 2}
                 try:
-                    if client is seller:
-                        reply = client.offer(cid, price=100 + i % 7, circuits=1 + i % 3)
-                    else:
-                        reply = client.request(cid, limit=100 + i % 5, circuits=1 + i % 2)
+                    reply = client.offer(cid, **content) if client is seller else client.request(cid, **content)
                 except grpc.RpcError:
                     with lock:
-                        unsure.append((client, cid, "offer" if client is seller else "request"))
+                        unsure.append((client, cid, content))
                     return
                 with lock:
                     acked[cid] = reply.order.order_id
@@ -138,11 +140,15 @@ def test_sigkill_loses_no_acknowledged_order_and_makes_no_deal_twice(database_ur
             assert cid in by_cid, f"acknowledged order {cid} was lost"
             assert by_cid[cid].order_id == order_id
 
-        # Orders in flight at the kill: a retry returns the stored one or enters it once.
-        for client, cid, kind in unsure:
-            reply = client.offer(cid, price=100) if kind == "offer" else client.request(cid, limit=100)
-            assert reply.duplicate == (cid in by_cid)
-            assert client.offer(cid).duplicate if kind == "offer" else client.request(cid).duplicate
+        # Orders in flight at the kill: a retry (the same content) returns the stored one or
+        # enters it once.
+        for client, cid, content in unsure:
+
+            def retry(client: Client = client, cid: str = cid, content: dict[str, int] = content) -> Any:
+                return client.offer(cid, **content) if client is seller else client.request(cid, **content)
+
+            assert retry().duplicate == (cid in by_cid)
+            assert retry().duplicate
 
         deals = all_deals(operator)
         assert deals, "crossing flow should have traded"

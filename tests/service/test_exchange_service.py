@@ -65,8 +65,11 @@ def test_seller_and_buyer_trade_and_deal_waits_for_agreement(exchange: ServerThr
 def test_retry_with_same_client_id_returns_the_original(operator: Client) -> None:
     seller = operator.as_participant("acme", SELLER)
     first = seller.offer("same", price=900)
-    again = seller.offer("same", price=100)
+    again = seller.offer("same", price=900)
     assert again.duplicate and again.order.order_id == first.order.order_id and again.order.price == 900
+    with pytest.raises(grpc.RpcError) as err:  # the same id for other content (test_api_contract.py)
+        seller.offer("same", price=100)
+    assert err.value.code() == grpc.StatusCode.ALREADY_EXISTS
     orders = operator(operator.exchange.ListOrders, exchange_pb2.ListOrdersRequest()).orders
     assert len(orders) == 1
 

@@ -22,9 +22,10 @@ def undocumented() -> list[str]:
             if found := re.match(r"\s*message (\w+)", line):
                 message = found.group(1)
             field = re.match(r"\s+(?:repeated |optional )?[\w.<>, ]+ (\w+) = \d+;", line)
-            if field and (message.endswith("Request") or message in SENT):
-                if not lines[i - 1].strip().startswith("//") and "//" not in line:
-                    missing.append(f"{path.name}: {message}.{field.group(1)}")
+            sent = message.endswith("Request") or message in SENT
+            documented = lines[i - 1].strip().startswith("//") or "//" in line
+            if field and sent and not documented:
+                missing.append(f"{path.name}: {message}.{field.group(1)}")
     return missing
 
 

@@ -172,5 +172,7 @@ def test_the_linux_driver_keeps_each_nodes_undo_in_its_own_directory() -> None:
     assert default.undo_file == "/run/ixchange-napalm/10.0.0.7/undo.sh"
     other = IxLinuxDriver("10.0.0.8", "root", "")
     assert other.undo_file != default.undo_file and other.pending_file != default.pending_file
-    lab = IxLinuxDriver("10.99.0.2", "root", "", optional_args={"state_dir": "/var/lib/lab dir/r1"})
-    assert lab.undo_file == "'/var/lib/lab dir/r1/undo.sh'"  # quoted for the node's shell
+    lab = IxLinuxDriver("10.99.0.2", "root", "", optional_args={"state_dir": "/var/lib/lab/r1-napalm"})
+    assert lab.undo_file == "/var/lib/lab/r1-napalm/undo.sh"
+    with pytest.raises(ValueError, match="state_dir"):  # it goes into shell lines unquoted
+        IxLinuxDriver("10.99.0.2", "root", "", optional_args={"state_dir": "/tmp/x; rm -rf /"})
