@@ -4,7 +4,6 @@ statuses in guard.py, which wraps every method."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, cast
@@ -383,9 +382,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
                 if len(rows) < EVENT_PAGE:
                     break
             while True:
-                try:
-                    entry = await asyncio.wait_for(sub.next(), self.api.heartbeat_s)
-                except TimeoutError:
+                entry = await sub.next_within(self.api.heartbeat_s)
+                if entry is None:
                     yield heartbeat(last, self.seq.now())
                     continue
                 if entry is FELL_BEHIND:

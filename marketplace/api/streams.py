@@ -29,6 +29,16 @@ class Subscriber:
     async def next(self) -> Entry:
         return await self.queue.get()
 
+    async def next_within(self, seconds: float) -> Entry | None:
+        """The next entry, or None when none came within `seconds` (time for a
+        heartbeat). A queued entry is taken at once, without a timer."""
+        if not self.queue.empty():
+            return self.queue.get_nowait()
+        try:
+            return await asyncio.wait_for(self.queue.get(), seconds)
+        except TimeoutError:
+            return None
+
 
 @dataclass(slots=True)
 class StreamLimits:

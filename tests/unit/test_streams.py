@@ -56,3 +56,16 @@ def test_streams_are_limited_per_participant_and_in_total() -> None:
         hub.subscribe("globex")
 
     asyncio.run(run())
+
+
+def test_next_within_takes_what_is_queued_and_says_none_after_the_wait() -> None:
+    import asyncio
+
+    from marketplace.api.streams import Subscriber
+
+    async def scenario() -> tuple[object, object]:
+        sub = Subscriber(None, asyncio.Queue())
+        sub.queue.put_nowait((1, b"x"))
+        return await sub.next_within(0.01), await sub.next_within(0.01)
+
+    assert asyncio.run(scenario()) == ((1, b"x"), None)
