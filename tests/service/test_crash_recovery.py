@@ -64,24 +64,23 @@ def start_server(data_dir: Path, database_url: str, port: int) -> subprocess.Pop
     raise AssertionError("server did not start")
 
 
-def all_orders(client: Client) -> list[common_pb2.Order]:
-    out: list[common_pb2.Order] = []
-    token = ""
+def every_page(client: Client, method: Any, request: Any, field: str) -> list[Any]:
+    """All rows of a paged list, following next_page_token."""
+    out: list[Any] = []
     while True:
-        page = client(client.exchange.ListOrders, exchange_pb2.ListOrdersRequest(page_size=1000, page_token=token))
-        out += page.orders
-        if not (token := page.next_page_token):
+        page = client(method, request)
+        out += getattr(page, field)
+        if not page.next_page_token:
             return out
+        request.page_token = page.next_page_token
+
+
+def all_orders(client: Client) -> list[common_pb2.Order]:
+    return every_page(client, client.exchange.ListOrders, exchange_pb2.ListOrdersRequest(page_size=1000), "orders")
 
 
 def all_deals(client: Client) -> list[common_pb2.Deal]:
-    out: list[common_pb2.Deal] = []
-    token = ""
-    while True:
-        page = client(client.exchange.ListDeals, exchange_pb2.ListDealsRequest(page_size=1000, page_token=token))
-        out += page.deals
-        if not (token := page.next_page_token):
-            return out
+    return every_page(client, client.exchange.ListDeals, exchange_pb2.ListDealsRequest(page_size=1000), "deals")
 
 
 def test_sigkill_loses_no_acknowledged_order_and_makes_no_deal_twice(database_url: str, tmp_path: Path) -> None:
