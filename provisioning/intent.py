@@ -126,6 +126,12 @@ class Intent:
         seller_side = self.seller_vlan if index == len(self.path) - 1 else self.link_vlans[index]
         return buyer_side, seller_side
 
+    def ports(self) -> tuple[tuple[str, str], ...]:
+        """Every (node, port) the deal passes: both hand-offs and both ends of each link."""
+        return tuple(
+            port for hop in self.path for port in ((hop.node, hop.buyer_side_port), (hop.node, hop.seller_side_port))
+        )
+
     def end_vlans(self) -> tuple[tuple[tuple[str, str], int], ...]:
         """((node, port), VLAN) at the buyer's and at the seller's hand-off."""
         first, last = self.path[0], self.path[-1]
@@ -160,9 +166,12 @@ def intent_from_json(text: str) -> Intent:
 
 @dataclass(slots=True)
 class FabricState:
-    """What provisioned deals already hold: rate per link, VLANs per port and per link."""
+    """What provisioned deals already hold: rate per link and per port, VLANs per port and
+    per link. Deals are symmetric (their rate each way), so one committed figure per port
+    or link stands for both directions."""
 
     link_load: dict[str, int] = field(default_factory=dict)
+    port_load: dict[tuple[str, str], int] = field(default_factory=dict)
     port_vlans: dict[tuple[str, str], set[int]] = field(default_factory=dict)
     link_vlans: dict[str, set[int]] = field(default_factory=dict)
 
@@ -170,6 +179,8 @@ class FabricState:
         for key, vlan in zip(intent.links, intent.link_vlans, strict=True):
             self.link_load[key] = self.link_load.get(key, 0) + intent.rate_kbps
             self.link_vlans.setdefault(key, set()).add(vlan)  # 0 holds an access link whole
+        for port in intent.ports():
+            self.port_load[port] = self.port_load.get(port, 0) + intent.rate_kbps
         for end, vlan in intent.end_vlans():
             self.port_vlans.setdefault(end, set()).add(vlan)  # UNTAGGED holds the whole port
 
@@ -177,8 +188,16 @@ class FabricState:
         for key, vlan in zip(intent.links, intent.link_vlans, strict=True):
             self.link_load[key] -= intent.rate_kbps
             self.link_vlans[key].discard(vlan)
+        for port in intent.ports():
+            self.port_load[port] -= intent.rate_kbps
         for end, vlan in intent.end_vlans():
             self.port_vlans.get(end, set()).discard(vlan)
+
+    def port_room(self, inventory: Inventory, node: str, port: str) -> int:
+        """kbit/s still free (each way) on a port."""
+        found = inventory.nodes[node].port(port)
+        assert found is not None
+        return found.capacity_kbps - self.port_load.get((node, port), 0)
 
 
 def hand_off(agreement: Agreement, party: Party, participant: str, inventory: Inventory) -> Interconnect:
@@ -221,6 +240,12 @@ def compile_intent(
         assert port is not None  # hand_off found the attachment, so the port exists
         if port.capacity_kbps < rate:
             raise NotAdmitted(f"{ic.node}:{ic.port} carries {port.capacity_kbps} kbit/s, the deal needs {rate}")
+        room = state.port_room(inventory, ic.node, ic.port)
+        if room < rate:
+            raise NotAdmitted(
+                f"{ic.node}:{ic.port} has {room} kbit/s left of {port.capacity_kbps} (committed to other deals), "
+                f"the deal needs {rate}"
+            )
     nodes, links = _route(inventory, state, buyer_ic.node, seller_ic.node, rate, unavailable)
     tagged = [link for link in links if not link.untagged]
     fabric_vlan = _fabric_vlan(tagged, state) if tagged else 0
@@ -269,7 +294,11 @@ def _route(
     graph: nx.Graph[str] = nx.Graph()
     graph.add_nodes_from(inventory.nodes)
     for link in inventory.links:
-        room = link.capacity_kbps - state.link_load.get(link.key, 0)
+        room = min(
+            link.capacity_kbps - state.link_load.get(link.key, 0),
+            state.port_room(inventory, link.a_node, link.a_port),
+            state.port_room(inventory, link.z_node, link.z_port),
+        )
         if room < rate or link.a_node in avoid or link.z_node in avoid:
             continue
         if link.untagged and state.link_vlans.get(link.key):
@@ -280,7 +309,7 @@ def _route(
     try:
         nodes: list[str] = nx.shortest_path(graph, source, target)
     except nx.NetworkXNoPath:
-        raise NotAdmitted(f"no path from {source} to {target} with {rate} kbit/s free on every link") from None
+        raise NotAdmitted(f"no path from {source} to {target} with {rate} kbit/s free on every link and port") from None
     links = [graph.edges[a, z]["link"] for a, z in itertools.pairwise(nodes)]
     return nodes, links
 

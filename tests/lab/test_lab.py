@@ -153,6 +153,19 @@ def test_the_committed_rate_holds(lab: Lab) -> None:
     lab.terminate("buyer-a", deal_id)
 
 
+def test_a_sellers_port_is_never_committed_beyond_its_capacity(lab: Lab) -> None:
+    """Found in the lab: two 900M deals both ending on seller-a's 1G port s1:p1 were
+    ACTIVE. The second is refused for the port, though the fabric could route it."""
+    first = lab.trade("buyer-a", "seller-a", mbps=900)
+    assert lab.wait_status(first, common_pb2.DEAL_STATUS_ACTIVE).status == common_pb2.DEAL_STATUS_ACTIVE
+    second = lab.trade("buyer-b", "seller-a", mbps=900)
+    deal = lab.wait_status(second, common_pb2.DEAL_STATUS_PROVISIONING_FAILED, common_pb2.DEAL_STATUS_ACTIVE)
+    assert deal.status == common_pb2.DEAL_STATUS_PROVISIONING_FAILED
+    assert "s1:p1 has 100000 kbit/s left of 1000000" in deal.status_reason, deal.status_reason
+    assert deal_flows_anywhere(second) == {}
+    lab.terminate("buyer-a", first)
+
+
 def test_termination_removes_every_flow_of_the_deal_and_traffic_stops(lab: Lab) -> None:
     p = pair("buyer-b", "seller-b")
     deal_id = lab.trade("buyer-b", "seller-b")

@@ -240,8 +240,9 @@ def test_refusals_say_why(ring) -> None:  # type: ignore[no-untyped-def]
     st.data(),
 )
 def test_admission_never_oversubscribes_a_link_or_reuses_a_tag(deals: list[tuple[str, int, int]], data) -> None:  # type: ignore[no-untyped-def]
-    """Property: whatever deals come and go, every link carries at most its capacity and
-    no two live deals share a VLAN on a port or a fabric VLAN on a link."""
+    """Property: whatever deals come and go, every link and every port (hand-offs and
+    link ends) carries at most its capacity, and no two live deals share a VLAN on a port
+    or a fabric VLAN on a link."""
     ring = load_inventory(RING)
     ends = {"acme": ("s2", "1", (300, 399)), "initech": ("s3", "1", (1, 1)), "hooli": ("r1", "eth2", (500, 599))}
     state = FabricState()
@@ -273,6 +274,14 @@ def test_admission_never_oversubscribes_a_link_or_reuses_a_tag(deals: list[tuple
             end_tags.setdefault(seller_end, []).append(intent.seller_vlan)
         capacity_of = {link.key: link.capacity_kbps for link in ring.links}
         assert all(load[k] <= capacity_of[k] for k in load)
+        port_load: dict[tuple[str, str], int] = {}
+        for intent, _ in live:
+            for port in intent.ports():
+                port_load[port] = port_load.get(port, 0) + intent.rate_kbps
+        for (node, port), committed in port_load.items():
+            found = ring.nodes[node].port(port)
+            assert found is not None and committed <= found.capacity_kbps, (node, port, committed)
+        assert {k: v for k, v in state.port_load.items() if v} == port_load
         assert all(len(v) == len(set(v)) for v in (*tags.values(), *end_tags.values()))
 
 
@@ -321,3 +330,25 @@ def test_intents_survive_the_store_format(ring) -> None:  # type: ignore[no-unty
         )
         assert intent_from_json(intent_to_json(intent)) == intent
         state.hold(intent)
+
+
+def test_an_edge_port_is_admitted_like_a_link(ring) -> None:  # type: ignore[no-untyped-def]
+    """Found in the lab: two 900M deals both ending on seller-a's 1G port were ACTIVE."""
+    s2 = RING.index('name = "s2"')
+    one_g = load_inventory(RING[:s2] + RING[s2:].replace('capacity = "10G"', 'capacity = "1G"', 1))
+    assert one_g.nodes["s2"].port("1").capacity_kbps == G  # acme's hand-off is 1G here
+    state = FabricState()
+    first = compile_intent(deal(1, capacity=900_000), agreement(), one_g, state)
+    state.hold(first)
+    assert state.port_load[("s2", "1")] == 900_000 and state.port_load[("s1", "1")] == 900_000
+    with pytest.raises(NotAdmitted, match=r"s2:1 has 100000 kbit/s left of 1000000"):
+        compile_intent(deal(2, capacity=900_000), agreement(vlans=(300, 310)), one_g, state)
+    state.release(first)
+    assert compile_intent(deal(2, capacity=900_000), agreement(vlans=(300, 310)), one_g, state)
+
+
+def test_a_link_whose_end_port_is_full_is_routed_around(ring) -> None:  # type: ignore[no-untyped-def]
+    state = FabricState()
+    state.port_load[("s1", "2")] = 900_000  # s1's port towards s2 (1G) carries other traffic
+    routed = compile_intent(deal(1, capacity=400_000), agreement(), ring, state)
+    assert routed.nodes() == ["s1", "s3", "s2"]
