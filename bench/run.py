@@ -12,10 +12,10 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import e2e, fairness, flowmods, match_to_traffic, matching
+from bench import e2e, fairness, flowmods, goodput, match_to_traffic, matching
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BENCHES = ("matching", "e2e", "fairness", "flowmods", "match_to_traffic")
+BENCHES = ("matching", "e2e", "fairness", "flowmods", "match_to_traffic", "goodput")
 
 
 def machine() -> dict[str, object]:
@@ -56,6 +56,8 @@ def main() -> None:
         rows += flowmods.main(500 if args.quick else 2_500)
     if "match_to_traffic" in chosen:
         rows += match_to_traffic.main(deals=8 if args.quick else 24, router_deals=2 if args.quick else 10)
+    if "goodput" in chosen:
+        rows += goodput.main(rates=(10,) if args.quick else (1, 10, 100), repeat=1 if args.quick else 3)
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     out = RESULTS / f"{stamp}.json"

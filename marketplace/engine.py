@@ -13,6 +13,7 @@ import heapq
 from collections.abc import Callable, Iterable, Iterator
 
 from marketplace import fills, limits
+from marketplace.agreements import agreement_for, why_no_agreement
 from marketplace.alternates import find_alternates
 from marketplace.book import Book, BookIndex, BookKey, BookSide
 from marketplace.changes import Changes, Counters, DealState, Outcome, Struck
@@ -66,7 +67,7 @@ from marketplace.orders import (
     check_pop,
 )
 from marketplace.parameters import Parameter, validate_parameter
-from marketplace.quotes import Quote, Recommendation, iso, merge_fills
+from marketplace.quotes import Quote, Recommendation, entered_at, iso, merge_fills
 
 # Enum members as module constants: reading a member off an Enum class costs ~100 ns on
 # CPython 3.11 (a global ~10 ns), and the per-order path reads dozens.
@@ -225,6 +226,32 @@ class ExchangeEngine:
                 self._changes.released_deals.append(deal)
                 released.append(deal.snapshot())
         return stored, released
+
+    def rebind_agreement(self, deal_id: int, agreement_id: int, now: int) -> Deal:
+        """Move a deal being provisioned, with its share of the rate, to another agreement
+        between the same parties: provisioning found its own cannot carry it in the
+        network (no free VLAN at a hand-off) and this one can."""
+        deal, new = self.deals.get(deal_id), self.agreements.get(agreement_id)
+        if deal is None or new is None or (new.buyer, new.seller) != (deal.buyer, deal.seller):
+            raise FailedPrecondition("agreement_id", f"agreement {agreement_id} is not one of deal {deal_id}'s parties")
+        if (
+            deal.status is not DealStatus.PROVISIONING
+            or self._agreement_use[agreement_id] + deal.rate_kbps > new.max_rate_kbps
+        ):
+            raise FailedPrecondition("agreement_id", f"deal {deal_id} cannot move to agreement {new.reference} now")
+        self._agreement_use[deal.agreement_id] -= deal.rate_kbps
+        self._agreement_use[agreement_id] += deal.rate_kbps
+        deal.agreement_id = agreement_id
+        self._set_deal_status(deal, deal.status, f"under agreement {new.reference}", now)
+        return deal.snapshot()
+
+    def agreement_use(self) -> dict[int, int]:
+        """kbit/s each agreement's live deals use, by agreement id (a copy)."""
+        return dict(self._agreement_use)
+
+    def agreements_of(self, buyer: str, seller: str) -> list[Agreement]:
+        """The agreements between a buyer and a seller, earliest first."""
+        return [self.agreements[aid] for aid in self._agreements_by_pair.get((buyer, seller), ())]
 
     def _install_agreement(self, a: Agreement) -> None:
         self.agreements[a.agreement_id] = a
@@ -580,46 +607,9 @@ class ExchangeEngine:
         if not quote.fills:
             raise FailedPrecondition("quote_id", f"quote {qid} found no offer, so it has no price to enter at")
 
-        def same(field_name: str, given: object, quoted: object, shown: object = None) -> None:
-            if given != quoted:
-                raise InvalidArgument(
-                    field_name, f"must be left unset or equal quote {qid}'s ({shown if shown is not None else quoted})"
-                )
-
-        service = o.service_type or int(quote.service_type)
-        same("service_type", service, int(quote.service_type), quote.service_type.name)
-        if o.a_end or o.z_end:
-            route = Route.parse(quote.service_type, o.a_end, o.z_end)
-            same("route", route, quote.route, str(quote.route))
-        for field_name, given, quoted in (
-            ("capacity_kbps", o.capacity_kbps, quote.capacity_kbps),
-            ("circuits", o.circuits, quote.circuits),
-            ("grade", o.grade, quote.grade),
-            ("class_scheme", o.class_scheme, quote.class_scheme),
-            ("routing_policy", o.routing_policy, int(quote.routing)),
-            ("limit_price", o.price, quote.price),
-        ):
-            if given:
-                same(field_name, given, quoted)
-        if o.values:
-            same("requirements", o.values, quote.requirements, fills.requirements(quote.requirements))
-        if o.propose_class:
-            raise InvalidArgument("propose_class", "a quoted request already has its class")
+        entered = entered_at(o, quote)
         if self.schemes[quote.class_scheme].version != quote.scheme_version:
             raise FailedPrecondition("quote_id", f"class scheme {quote.class_scheme} changed since quote {qid}")
-        entered = dataclasses.replace(
-            o,
-            service_type=service,
-            a_end=quote.route.a_end,
-            z_end=quote.route.z_end,
-            capacity_kbps=quote.capacity_kbps,
-            circuits=quote.circuits,
-            values=dict(quote.requirements),
-            price=quote.price,
-            grade=quote.grade,
-            class_scheme=quote.class_scheme,
-            routing_policy=int(quote.routing),
-        )
         return entered, quote
 
     def _check_quote_holds(self, quote: Quote, order: Order, now: int) -> None:
@@ -947,13 +937,16 @@ class ExchangeEngine:
         )
         if deal.ends_at:
             heapq.heappush(self._deal_ends, (deal.ends_at, deal.deal_id))
-        agreement = self._agreement_for(deal)
+        pair = self.agreements_of(deal.buyer, deal.seller)
+        agreement = agreement_for(deal, pair, self._agreement_use)
         if agreement is not None:
             deal.agreement_id = agreement.agreement_id
             deal.status = BROKERED
             deal.status_reason = f"agreement {agreement.reference}"
             self._agreement_use[agreement.agreement_id] += deal.rate_kbps
             self._changes.released_deals.append(deal)
+        else:
+            deal.status_reason = why_no_agreement(deal, pair, self._agreement_use)
         self.deals[deal.deal_id] = deal
         self._changes.new_deals[deal.deal_id] = deal
         self._emit(now, DEAL_CREATED, deal)
@@ -962,14 +955,6 @@ class ExchangeEngine:
             if order.remaining == 0:
                 self._forget(order)
         return deal, deal.state()
-
-    def _agreement_for(self, deal: Deal) -> Agreement | None:
-        """The earliest agreement between the two parties with room for the deal's rate."""
-        for aid in self._agreements_by_pair.get((deal.buyer, deal.seller), ()):
-            agreement = self.agreements[aid]
-            if self._agreement_use[aid] + deal.rate_kbps <= agreement.max_rate_kbps:
-                return agreement
-        return None
 
     # ----- deals ----------------------------------------------------------------------
 

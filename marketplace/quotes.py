@@ -7,12 +7,15 @@ there. Both are immutable records; the engine makes them and journals them as ev
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
 from fractions import Fraction
 
-from marketplace.orders import Route, RoutingPolicy, ServiceType
+from marketplace import fills
+from marketplace.errors import InvalidArgument
+from marketplace.orders import OrderInput, Route, RoutingPolicy, ServiceType
 
 
 def iso(micros: int) -> str:
@@ -171,3 +174,48 @@ class Recommendation:
 
     def snapshot(self, state: tuple[()] | None = None) -> Recommendation:
         return self
+
+
+def entered_at(o: OrderInput, quote: Quote) -> OrderInput:
+    """A request entered at `quote`: fields left empty come from the quote, fields given
+    must equal it, and the limit is the quote's price (never re-priced)."""
+
+    def same(field_name: str, given: object, quoted: object, shown: object = None) -> None:
+        if given != quoted:
+            raise InvalidArgument(
+                field_name,
+                f"must be left unset or equal quote {quote.quote_id}'s ({shown if shown is not None else quoted})",
+            )
+
+    service = o.service_type or int(quote.service_type)
+    same("service_type", service, int(quote.service_type), quote.service_type.name)
+    if o.a_end or o.z_end:
+        route = Route.parse(quote.service_type, o.a_end, o.z_end)
+        same("route", route, quote.route, str(quote.route))
+    for field_name, given, quoted in (
+        ("capacity_kbps", o.capacity_kbps, quote.capacity_kbps),
+        ("circuits", o.circuits, quote.circuits),
+        ("grade", o.grade, quote.grade),
+        ("class_scheme", o.class_scheme, quote.class_scheme),
+        ("routing_policy", o.routing_policy, int(quote.routing)),
+        ("limit_price", o.price, quote.price),
+    ):
+        if given:
+            same(field_name, given, quoted)
+    if o.values:
+        same("requirements", o.values, quote.requirements, fills.requirements(quote.requirements))
+    if o.propose_class:
+        raise InvalidArgument("propose_class", "a quoted request already has its class")
+    return dataclasses.replace(
+        o,
+        service_type=service,
+        a_end=quote.route.a_end,
+        z_end=quote.route.z_end,
+        capacity_kbps=quote.capacity_kbps,
+        circuits=quote.circuits,
+        values=dict(quote.requirements),
+        price=quote.price,
+        grade=quote.grade,
+        class_scheme=quote.class_scheme,
+        routing_policy=int(quote.routing),
+    )

@@ -28,7 +28,7 @@ from provisioning.inventory import UNTAGGED, Inventory, Link, NodeKind
 
 COOKIE_TAG = 0x1F << 56  # high byte of every deal flow's cookie: tells ours from strangers'
 FABRIC_VLANS = range(2, 4095)
-BURST_SECONDS = 0.1  # meter burst: 100 ms at the committed rate
+BURST_SECONDS = 0.25  # meter burst: 250 ms at the committed rate; TCP needs it (BENCHMARKS.md: goodput)
 
 
 class NotAdmitted(Exception):

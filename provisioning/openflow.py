@@ -46,6 +46,11 @@ class SwitchError(Exception):
     """A switch refused a change, or is not connected."""
 
 
+class SwitchGone(SwitchError):
+    """The switch's connection closed (or was never there) before it confirmed a change:
+    nothing was refused; what it was asked to hold is installed when it reconnects."""
+
+
 Op = Callable[[int, int], bytes]  # (OpenFlow version, xid) -> one packed message
 
 
@@ -197,7 +202,7 @@ class OpenFlowDriver:
         with self._lock:
             switch = self._switches.get(dpid)
             if switch is None:
-                return _failed(SwitchError(f"switch {dpid:#x} is not connected"))
+                return _failed(SwitchGone(f"switch {dpid:#x} is not connected"))
             dp = switch.dp
             self._probes[nonce] = future
             ofp, parser = dp.ofproto, dp.ofproto_parser
@@ -393,7 +398,7 @@ class OpenFlowDriver:
     def _submit(self, dpid: int, setup: Sequence[Op], flows: Sequence[Op], teardown: Sequence[Op] = ()) -> Future[None]:
         switch = self._switches.get(dpid)
         if switch is None:
-            return _failed(SwitchError(f"switch {dpid:#x} is not connected"))
+            return _failed(SwitchGone(f"switch {dpid:#x} is not connected"))
         change = _ChangeSet(Future(), list(setup), list(flows), list(teardown))
         switch.pending.append(change)
         if switch.inflight is None:
@@ -476,7 +481,7 @@ def _fail_all(switch: _Switch, why: str) -> None:
     switch.inflight, switch.pending = None, []
     for change in waiting:
         if not change.future.done():
-            change.future.set_exception(SwitchError(why))
+            change.future.set_exception(SwitchGone(why))
 
 
 def _flow(version: int, xid: int, flow: Flow) -> bytes:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from marketplace.agreements import alternatives
 from marketplace.deals import Agreement, Deal, DealStatus
 from marketplace.errors import DomainError
 from marketplace.provisioner import FabricStatus, LinkStatus, NodeStatus
@@ -37,7 +38,7 @@ from provisioning.intent import (
     intent_to_json,
 )
 from provisioning.inventory import Inventory, Node, NodeKind, link_mismatches
-from provisioning.openflow import OpenFlowDriver, SwitchError
+from provisioning.openflow import OpenFlowDriver, SwitchError, SwitchGone
 from provisioning.routers import RouterDrivers, RouterError
 from provisioning.telemetry import TRAFFIC_POLL_S, ProvisioningMetrics
 
@@ -50,6 +51,7 @@ log = logging.getLogger(__name__)
 SWITCH_TIMEOUT_S = 10.0  # one change set on one switch, to its barrier
 CLEANUP_EVERY_S = 15.0  # retry removing what unreachable nodes still hold
 LINK_CHECK_EVERY_S = 10.0
+ROUTER_CHECK_EVERY_S = 30.0  # router sessions: logged in at start, checked this often
 
 
 class ProvisioningFailed(Exception):
@@ -116,6 +118,7 @@ class FabricProvisioner:
             asyncio.create_task(self._clean_up_forever(), name="provisioning-cleanup"),
             asyncio.create_task(self._check_links_forever(), name="lldp-check"),
             asyncio.create_task(self._poll_traffic_forever(), name="traffic-poll"),
+            asyncio.create_task(self._keep_routers_ready_forever(), name="router-sessions"),
         ]
 
     async def stop(self) -> None:
@@ -160,7 +163,7 @@ class FabricProvisioner:
         seq = self._sequencer()
         deal_id = deal.deal_id
         try:
-            agreement = await seq.run(lambda e, now: _begin(e, deal_id, now))
+            agreements, no_room = await seq.run(lambda e, now: _begin(e, deal_id, now))
         except DomainError:
             return  # terminated before we got to it
         old = self.intents.pop(deal_id, None)
@@ -170,16 +173,20 @@ class FabricProvisioner:
         done: list[Hop] = []
         intent: Intent | None = None
         try:
-            intent = self._compile(deal, agreement)
+            intent, agreement = self._compile_any(deal, agreements, no_room)
+            if agreement is not agreements[0]:
+                chosen = agreement.agreement_id
+                await seq.run(lambda e, now: e.rebind_agreement(deal_id, chosen, now))
             self.intents[deal_id] = intent
             self.state.hold(intent)
             await asyncio.to_thread(seq.store.save_intent, deal_id, intent_to_json(intent), seq.now())
-            await self._wait_for_switches(intent)
+            deadline = time.monotonic() + self.settings.switch_wait_s
+            await self._wait_for_switches(intent, deadline)
             for hop in reversed(intent.path):
                 switch = self.inventory.nodes[hop.node].kind is NodeKind.OPENFLOW
                 if switch:  # a refused change set may be half applied: it is removed too
                     done.append(hop)
-                await self._apply(intent, hop)
+                await self._apply(intent, hop, deadline)
                 if not switch:  # a failed router commit was rolled back by its driver
                     done.append(hop)
             probe_ms = await self._probe(intent)
@@ -238,33 +245,58 @@ class FabricProvisioner:
 
     # ----- steps ----------------------------------------------------------------------
 
-    def _compile(self, deal: Deal, agreement: Agreement) -> Intent:
+    def _compile_any(self, deal: Deal, agreements: list[Agreement], no_room: list[str]) -> tuple[Intent, Agreement]:
+        """The intent under the first agreement that can carry the deal in the network (a
+        free VLAN at both hand-offs, a path with room); NotAdmitted saying what ruled out
+        each one when none can."""
         connected = self.openflow.connected_switches()
         switches = (n for n in self.inventory.nodes.values() if n.kind is NodeKind.OPENFLOW)
         down = frozenset(n.name for n in switches if n.datapath_id not in connected)
-        return compile_intent(deal, agreement, self.inventory, self.state, down)
+        reasons = []
+        for agreement in agreements:
+            try:
+                return compile_intent(deal, agreement, self.inventory, self.state, down), agreement
+            except NotAdmitted as err:
+                if len(agreements) == 1 and not no_room:
+                    raise  # the parties have one agreement: its reason is the reason
+                reasons.append(f"agreement {agreement.reference}: {err}")
+        raise NotAdmitted(
+            f"no agreement between {deal.buyer} and {deal.seller} can carry it: {'; '.join([*reasons, *no_room])}"
+        )
 
-    async def _wait_for_switches(self, intent: Intent) -> None:
-        deadline = time.monotonic() + self.settings.switch_wait_s
+    async def _wait_for_switches(self, intent: Intent, deadline: float) -> None:
         for hop in intent.path:
             node = self.inventory.nodes[hop.node]
-            if node.kind is not NodeKind.OPENFLOW:
-                continue
-            while not self._ready(node):
-                if time.monotonic() > deadline:
-                    raise ProvisioningFailed(f"switch {node.name} ({node.datapath_id:#x}) is not connected")
-                await asyncio.sleep(0.05)
+            if node.kind is NodeKind.OPENFLOW:
+                await self._wait_for(node, deadline)
+
+    async def _wait_for(self, node: Node, deadline: float) -> None:
+        """Until the switch is connected and reconciled, or IXCHANGE_SWITCH_WAIT_S is up."""
+        while not self._ready(node):
+            if time.monotonic() > deadline:
+                wait = self.settings.switch_wait_s
+                raise ProvisioningFailed(
+                    f"switch {node.name} ({node.datapath_id:#x}) is not connected (waited {wait:g} s)"
+                )
+            await asyncio.sleep(0.05)
 
     def _ready(self, node: Node) -> bool:
         event = self.openflow.reconciled.get(node.datapath_id)
         return self.openflow.connected(node.datapath_id) and event is not None and event.is_set()
 
-    async def _apply(self, intent: Intent, hop: Hop) -> None:
+    async def _apply(self, intent: Intent, hop: Hop, deadline: float) -> None:
         node = self.inventory.nodes[hop.node]
         if node.kind is NodeKind.OPENFLOW:
             flows = [f for f in intent.flows if f.node == hop.node]
             meters = [m for m in intent.meters if m.node == hop.node]
-            await self._switch(node, self.openflow.install(node.datapath_id, intent.deal_id, flows, meters))
+            try:
+                await self._switch(node, self.openflow.install(node.datapath_id, intent.deal_id, flows, meters))
+            except SwitchGone as err:
+                # Not refused: the connection went. The driver holds the deal as wanted on
+                # that switch, so the reconciliation when it comes back installs it; the
+                # probe afterwards shows whether it did.
+                log.info("deal %d: %s; waiting for it to reconnect", intent.deal_id, err)
+                await self._wait_for(node, deadline)
         else:
             service = next(s for s in intent.router_services if s.node == hop.node)
             await asyncio.to_thread(self.routers.apply, node, service)
@@ -275,7 +307,7 @@ class FabricProvisioner:
         except TimeoutError:
             raise SwitchError(f"switch {node.name} did not confirm within {SWITCH_TIMEOUT_S:.0f} s") from None
         except SwitchError as err:
-            raise SwitchError(f"switch {node.name}: {err}") from None
+            raise type(err)(f"switch {node.name}: {err}") from None  # SwitchGone stays SwitchGone
 
     async def _remove(self, intent: Intent, hops: list[Hop]) -> str:
         """Take the deal off `hops` (in that order). Returns "" when all of it is gone, else
@@ -402,6 +434,14 @@ class FabricProvisioner:
         as_of = time.time_ns() // 1000
         return FabricStatus(tuple(nodes), tuple(links), tuple(self.link_problems), len(self.intents), as_of)
 
+    async def _keep_routers_ready_forever(self) -> None:
+        """Sessions to router-type nodes opened at start and checked every so often, so the
+        first deal through a router does not pay for the login."""
+        routers = [n for n in self.inventory.nodes.values() if n.kind is NodeKind.ROUTER]
+        while routers:
+            await asyncio.to_thread(self.routers.keep_ready, routers)
+            await asyncio.sleep(ROUTER_CHECK_EVERY_S)
+
     async def _poll_traffic_forever(self) -> None:
         while True:
             self.openflow.poll_traffic()
@@ -434,11 +474,15 @@ def describe(intent: Intent) -> str:
     return f"path {path}; {vlans}{fabric}; {intent.rate_kbps} kbit/s"
 
 
-def _begin(engine: ExchangeEngine, deal_id: int, now: int) -> Agreement:
+def _begin(engine: ExchangeEngine, deal_id: int, now: int) -> tuple[list[Agreement], list[str]]:
+    """The deal is PROVISIONING; the agreements that may carry it, its own first, then the
+    parties' others with room for its rate; and why each other one has none."""
     deal = engine.deals.get(deal_id)
     if deal is None or deal.status is not DealStatus.PROVISIONING:  # PROVISIONING: resumed after a restart
         deal = engine.set_deal_status(deal_id, DealStatus.PROVISIONING, "finding a path", now)
-    return engine.agreements[deal.agreement_id]
+    own = engine.agreements[deal.agreement_id]
+    others, no_room = alternatives(deal, engine.agreements_of(deal.buyer, deal.seller), engine.agreement_use())
+    return [own, *others], no_room
 
 
 def _ended(engine: ExchangeEngine, _now: int, deal_ids: list[int]) -> list[int]:

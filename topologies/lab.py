@@ -112,7 +112,10 @@ def build(state: Path, controller: str) -> tuple[Any, Any]:
             datapath="user",
             dpid=f"{dpid:016x}",
             protocols="OpenFlow13,OpenFlow14",
+            # Created with its controller and fail mode in one transaction (README "Pointing
+            # switches at the controller"); reconnect at least once a second.
             failMode="secure",
+            reconnectms=1000,
         )
     # Interfaces are named in the order links are added: r1-eth0 to s1, r1-eth1 to
     # seller-r's equipment, r1-eth2 for management.

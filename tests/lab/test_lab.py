@@ -132,24 +132,30 @@ def test_traffic_passes_when_the_hosts_address_resolution_began_before_the_deal(
     lab.terminate("buyer-a", deal_id)
 
 
-def test_the_committed_rate_holds(lab: Lab) -> None:
+def iperf(lab: Lab, p: Any, seconds: int, udp_mbps: float = 0) -> tuple[float, float]:
+    """(Mbit/s received, % lost) from the buyer's host to the seller's."""
+    lab.on(p.seller.host, "iperf3", "-s", "-1", "-D", "-B", p.seller_ip)
+    time.sleep(0.3)
+    udp = ["-u", "-b", f"{udp_mbps}M"] if udp_mbps else []
+    run = lab.on(p.buyer.host, "iperf3", "-c", p.seller_ip, *udp, "-t", str(seconds), "-J")
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr
+    received = json.loads(run.stdout)["end"]["sum_received"]
+    return received["bits_per_second"] / 1e6, float(received.get("lost_percent", 0.0))
+
+
+def test_the_committed_rate_is_delivered_and_held(lab: Lab) -> None:
+    """The 10M row of the goodput table (bench/goodput.py): TCP gets at least 90 % of
+    the committed rate, UDP at 90 % passes without loss, UDP at 200 % is held to the rate.
+    Found before: TCP 4.7-5.9 Mbit/s on 10M (the meter's 100 ms burst)."""
     p = pair("buyer-a", "seller-a")
-    deal_id = lab.trade("buyer-a", "seller-a")
+    deal_id = lab.trade("buyer-a", "seller-a", mbps=COMMITTED_MBPS)
     lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE)
-    # UDP at twice the committed rate: the meter passes the committed rate and drops the rest.
-    lab.on("sa", "iperf3", "-s", "-1", "-D", "-B", p.seller_ip)
-    time.sleep(0.3)
-    run = lab.on("ba", "iperf3", "-c", p.seller_ip, "-u", "-b", f"{2 * COMMITTED_MBPS}M", "-t", "3", "-J")
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr
-    received_mbps = json.loads(run.stdout)["end"]["sum_received"]["bits_per_second"] / 1e6
-    assert COMMITTED_MBPS * 0.9 <= received_mbps <= COMMITTED_MBPS * 1.1, received_mbps
-    # TCP passes too, below the rate: it backs off at each drop (about half here, README).
-    lab.on("sa", "iperf3", "-s", "-1", "-D", "-B", p.seller_ip)
-    time.sleep(0.3)
-    run = lab.on("ba", "iperf3", "-c", p.seller_ip, "-t", "3", "-J")
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr
-    tcp_mbps = json.loads(run.stdout)["end"]["sum_received"]["bits_per_second"] / 1e6
-    assert COMMITTED_MBPS * 0.25 <= tcp_mbps <= COMMITTED_MBPS * 1.1, tcp_mbps
+    tcp, _ = iperf(lab, p, 4)
+    assert tcp >= 0.9 * COMMITTED_MBPS, tcp
+    _, lost = iperf(lab, p, 3, 0.9 * COMMITTED_MBPS)
+    assert lost < 0.1, lost
+    capped, _ = iperf(lab, p, 5, 2 * COMMITTED_MBPS)
+    assert 0.9 * COMMITTED_MBPS <= capped <= 1.05 * COMMITTED_MBPS, capped
     lab.terminate("buyer-a", deal_id)
 
 
@@ -164,6 +170,24 @@ def test_a_sellers_port_is_never_committed_beyond_its_capacity(lab: Lab) -> None
     assert "s1:p1 has 100000 kbit/s left of 1000000" in deal.status_reason, deal.status_reason
     assert deal_flows_anywhere(second) == {}
     lab.terminate("buyer-a", first)
+
+
+def test_a_deal_waits_for_a_switch_that_lost_its_controller(lab: Lab) -> None:
+    """Found in the lab: a deal placed while s2 had no controller failed after 0.84 s
+    ("switch 0x2 disconnected") instead of waiting IXCHANGE_SWITCH_WAIT_S (10 s)."""
+    p = pair("buyer-a", "seller-b")  # s3 > s2: s2 is seller-b's edge, no way around it
+    target = subprocess.run(["ovs-vsctl", "get-controller", "s2"], capture_output=True, text=True).stdout.strip()
+    subprocess.run(["ovs-vsctl", "del-controller", "s2"], check=True)
+    try:
+        deal_id = lab.trade("buyer-a", "seller-b")
+        time.sleep(2)
+        assert lab.deal(deal_id).status == common_pb2.DEAL_STATUS_PROVISIONING, lab.deal(deal_id).status_reason
+    finally:
+        subprocess.run(["ovs-vsctl", "set-controller", "s2", target], check=True)
+    deal = lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE, common_pb2.DEAL_STATUS_PROVISIONING_FAILED)
+    assert deal.status == common_pb2.DEAL_STATUS_ACTIVE, deal.status_reason
+    assert lab.reaches("ba", p.seller_ip) and len(flows_of(deal_id, "s2")) == 2
+    lab.terminate("buyer-a", deal_id)
 
 
 def test_termination_removes_every_flow_of_the_deal_and_traffic_stops(lab: Lab) -> None:
@@ -409,3 +433,43 @@ def test_lldp_agrees_with_the_topology(lab: Lab) -> None:
     assert re.search(r"s1\s+│\s+openflow\s+│\s+dpid 0x1\s+│\s+yes", shown), shown
     assert re.search(r"r1\s+│\s+router\s+│\s+ixlinux at 10\.99\.0\.2", shown), shown
     assert re.search(r"s1:p2-s2:p2\s+│\s+1G\s+│\s+0k\s+│\s+0\s+│\s+seen", shown), shown
+
+
+def test_a_deal_takes_the_agreement_that_has_a_free_vlan(lab: Lab) -> None:
+    """Found in the lab: a deal took the first agreement with rate room although its only
+    VLAN was in use, and failed, while another agreement between the pair had a free one."""
+    from ixchange.v1 import participants_pb2, participants_pb2_grpc
+
+    _stub, auth = lab.stub(None)
+    participants = participants_pb2_grpc.ParticipantsServiceStub(lab.channel)
+    second = participants_pb2.Agreement(
+        reference="AG-2",
+        buyer="buyer-a",
+        seller="seller-a",
+        max_rate_kbps=1_000_000,
+        interconnects=[
+            participants_pb2.Interconnect(
+                party=participants_pb2.PARTY_BUYER, node="s3", port="p1", vlan_min=150, vlan_max=150
+            ),
+            participants_pb2.Interconnect(
+                party=participants_pb2.PARTY_SELLER, node="s1", port="p1", vlan_min=250, vlan_max=250
+            ),
+        ],
+    )
+    registered = participants.RegisterAgreement(
+        participants_pb2.RegisterAgreementRequest(agreement=second), metadata=auth
+    ).agreement
+    first = lab.trade("buyer-a", "seller-a")  # the lab's agreement: VLAN 101
+    assert lab.wait_status(first, common_pb2.DEAL_STATUS_ACTIVE).agreement_id != registered.agreement_id
+    moved = lab.trade("buyer-a", "seller-a")  # the lab's agreement has rate room, not a VLAN
+    deal = lab.wait_status(moved, common_pb2.DEAL_STATUS_ACTIVE, common_pb2.DEAL_STATUS_PROVISIONING_FAILED)
+    assert deal.status == common_pb2.DEAL_STATUS_ACTIVE, deal.status_reason
+    assert deal.agreement_id == registered.agreement_id and "VLAN 150 at the buyer" in deal.status_reason
+    third = lab.trade("buyer-a", "seller-a")
+    deal = lab.wait_status(third, common_pb2.DEAL_STATUS_PROVISIONING_FAILED, common_pb2.DEAL_STATUS_ACTIVE)
+    assert deal.status == common_pb2.DEAL_STATUS_PROVISIONING_FAILED
+    reason = deal.status_reason
+    assert "no agreement between buyer-a and seller-a can carry it" in reason, reason
+    assert "no free VLAN in 101-101 at s3:p1" in reason and "agreement AG-2: no free VLAN in 150-150" in reason
+    for deal_id in (first, moved):
+        lab.terminate("buyer-a", deal_id)

@@ -349,3 +349,15 @@ def test_a_deal_ends_at_its_service_end() -> None:
     assert engine.deals[active.deal_id].status is DealStatus.TERMINATING
     assert brokered.deal_id not in engine.deals  # nothing provisioned: TERMINATED at once
     assert "service end" in engine.deals[active.deal_id].status_reason
+
+
+def test_a_deal_over_its_agreements_room_says_how_much_is_left() -> None:
+    """Found in the lab: a request over an agreement's remaining room waited with "no
+    bilateral agreement yet", which sent the parties looking for a missing contract."""
+    engine = new_engine()
+    engine.submit(offer(price=1000, circuits=3), 1)
+    assert engine.submit(request(limit=1000, circuits=1), 2).deals[0].status_reason == "no bilateral agreement yet"
+    engine.register_agreement(agreement(max_rate=2 * G), 3)  # releases the first deal: 1G of 2G used
+    waiting = engine.submit(request(limit=1000, circuits=2), 4).deals[0]
+    assert waiting.status is DealStatus.PENDING_AGREEMENT
+    assert waiting.status_reason == "agreement A-1 has 1000000 kbit/s left of 2000000; the deal needs 2000000 kbit/s"
