@@ -12,10 +12,10 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import e2e, fairness, flowmods, goodput, match_to_traffic, matching
+from bench import delivering, e2e, fairness, flowmods, goodput, match_to_traffic, matching
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BENCHES = ("matching", "e2e", "fairness", "flowmods", "match_to_traffic", "goodput")
+BENCHES = ("matching", "delivering", "e2e", "fairness", "flowmods", "match_to_traffic", "goodput")
 
 
 def machine() -> dict[str, object]:
@@ -48,6 +48,8 @@ def main() -> None:
     rows: list[dict[str, object]] = []
     if "matching" in chosen:
         rows += matching.main((20_000,) if args.quick else (100_000, 1_000_000))
+    if "delivering" in chosen:
+        rows += delivering.main(20_000 if args.quick else 100_000, runs=1 if args.quick else 3)
     if "e2e" in chosen:
         rows += e2e.main(open_orders=10_000 if args.quick else 100_000, fixed_seconds=3 if args.quick else 10)
     if "fairness" in chosen:

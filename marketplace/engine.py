@@ -22,11 +22,9 @@ from marketplace.classing import (
     ClassScheme,
     CompiledScheme,
     MedianTracker,
-    check_chosen_grade,
     classify,
     compile_scheme,
     effective_bound,
-    grade_of,
     median_parameters,
     validate_scheme,
 )
@@ -39,6 +37,7 @@ from marketplace.deals import (
     DealStatus,
     validate_agreement,
 )
+from marketplace.deliverability import Deliverability, delivery
 from marketplace.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -48,13 +47,13 @@ from marketplace.errors import (
 )
 from marketplace.events import Event, EventKind, Subject
 from marketplace.fills import meets
+from marketplace.grade_choice import choose_grade
 from marketplace.holdings import Holdings
 from marketplace.orders import (
     ACTS_ON_ENTRY,
     MAX_CIRCUITS,
     MAX_PRICE,
     WHOLE_FILL,
-    ClassAssignment,
     Order,
     OrderInput,
     OrderStatus,
@@ -129,6 +128,7 @@ class ExchangeEngine:
         self.orders: dict[int, Order] = {}  # live orders only
         self.client_ids: dict[tuple[str, str], int] = {}
         self.deals: dict[int, Deal] = {}  # deals not yet final
+        self.deliverability: Deliverability | None = None  # asked before a match (a network is attached)
         self.agreements: dict[int, Agreement] = {}
         self.agreement_refs: dict[str, int] = {}
         self._agreements_by_pair: dict[tuple[str, str], list[int]] = {}
@@ -244,6 +244,15 @@ class ExchangeEngine:
         deal.agreement_id = agreement_id
         self._set_deal_status(deal, deal.status, f"under agreement {new.reference}", now)
         return deal.snapshot()
+
+    def _delivery(self, buyer: str, seller: str, rate_kbps: int) -> Agreement | str | None:
+        pair = self.agreements_of(buyer, seller)
+        return delivery(self.deliverability, pair, self._agreement_use, buyer, seller, rate_kbps)
+
+    def _undeliverable(self, offer: Order, request: Order) -> bool:
+        """The network cannot carry a fill between the two now: skipped like a self-trade."""
+        rate = offer.capacity_kbps * min(offer.remaining, request.remaining)
+        return isinstance(self._delivery(request.participant, offer.participant, rate), str)
 
     def agreement_use(self) -> dict[int, int]:
         """kbit/s each agreement's live deals use, by agreement id (a copy)."""
@@ -364,7 +373,10 @@ class ExchangeEngine:
         values_field = "values" if o.side is OFFER else "requirements"
         self.check_values(values, values_field)
         classing = values if "capacity_kbps" in values else {**values, "capacity_kbps": o.capacity_kbps}
-        grade, assigned_by, reason, score = self._choose_grade(o, scheme, classing, values_field)
+        compiled = self._compiled[(scheme.name, scheme.version)]
+        grade, assigned_by, reason, score = choose_grade(
+            o, scheme, compiled, classing, values_field, self.medians, lambda: self.classify(scheme, classing)
+        )
         status = OPEN
         approve_by = 0
         if o.propose_class:
@@ -404,44 +416,6 @@ class ExchangeEngine:
             o.service_end,
         )
         return order, classing
-
-    def _choose_grade(
-        self, o: OrderInput, scheme: ClassScheme, values: dict[str, int], values_field: str
-    ) -> tuple[str, ClassAssignment, str, int]:
-        """The order's grade, who chose it, a one-line reason and the quality score. The
-        full per-band explanation is built only to word a refusal (and by the Classify
-        dry run)."""
-        where = f"{scheme.name} v{scheme.version}"
-        compiled = self._compiled[(scheme.name, scheme.version)]
-        if o.propose_class:
-            if o.grade:
-                raise InvalidArgument("grade", "leave it empty to have the server propose the class")
-            if not o.values:
-                raise InvalidArgument("requirements", "give per-parameter requirements to class a proposal from")
-        if o.grade:
-            if scheme.grade(o.grade) is None:
-                raise InvalidArgument(
-                    "grade",
-                    f"no grade {limits.shown(o.grade)} in {scheme.name} (grades: {', '.join(scheme.grade_names)})",
-                )
-            if o.side is REQUEST:
-                # A buyer's requirements only narrow which offers of the grade it accepts.
-                extra = f"; requirements {fills.requirements(o.values)}" if o.values else ""
-                return o.grade, ClassAssignment.BUYER, f"{o.grade} in {where} chosen by the buyer{extra}", 0
-            best, score = grade_of(compiled, values, self.medians)
-            if best != o.grade:  # grades need not nest: only the full check can tell
-                check_chosen_grade(self.classify(scheme, values), o.grade, values_field)
-            return o.grade, ClassAssignment.SELLER, f"{o.grade} in {where} chosen by the seller; score {score}", score
-        if o.side is REQUEST and not o.values:
-            raise InvalidArgument("grade", "give a grade or per-parameter requirements")
-        grade, score = grade_of(compiled, values, self.medians)
-        if not grade:
-            lowest = self.classify(scheme, values).verdicts[-1]
-            raise InvalidArgument(
-                values_field, f"qualifies for no grade of {scheme.name}: {lowest.grade} needs {lowest.first_failure()}"
-            )
-        how = "proposed by the server for the buyer's approval" if o.propose_class else "from the values"
-        return grade, ClassAssignment.SERVER, f"{grade} in {where} {how}; score {score}", score
 
     def cancel(self, participant: str, order_id: int, now: int, operator: bool = False) -> Outcome:
         """Take an order off the book."""
@@ -578,6 +552,7 @@ class ExchangeEngine:
             merge_fills([(resting.price, qty) for resting, qty in plan]),
             now,
             now + self.quote_ttl,
+            self.deliverability.provisioning_p50_ms() if self.deliverability is not None else 0,
         )
         self._remember_quote(quote)
         self.holdings.quote_added(quote.participant, quote.expires_at)
@@ -797,6 +772,9 @@ class ExchangeEngine:
                 if offer.participant == request.participant or not meets(offer, request, self.parameters):
                     j += 1
                     continue
+                if self.deliverability is not None and self._undeliverable(offer, request):
+                    j += 1
+                    continue
                 deals.append(self._fill(offer, request, resting.price, now))
                 if resting.remaining == 0:
                     opposite.drop(level, j)
@@ -819,6 +797,8 @@ class ExchangeEngine:
                 continue
             offer, request = (incoming, resting) if is_offer else (resting, incoming)
             if offer.participant == request.participant or not meets(offer, request, self.parameters):
+                continue
+            if self.deliverability is not None and self._undeliverable(offer, request):
                 continue
             deals.append(self._fill(offer, request, resting.price, now))
             if resting.remaining == 0:
@@ -853,7 +833,8 @@ class ExchangeEngine:
                 if resting.valid_until and resting.valid_until <= now:
                     continue
                 offer, request = (incoming, resting) if is_offer else (resting, incoming)
-                if offer.participant != request.participant and meets(offer, request, self.parameters):
+                tradable = offer.participant != request.participant and meets(offer, request, self.parameters)
+                if tradable and (self.deliverability is None or not self._undeliverable(offer, request)):
                     yield resting
 
     def _plan(self, incoming: Order, book: Book | None, now: int) -> list[tuple[Order, int]]:
@@ -938,13 +919,16 @@ class ExchangeEngine:
         if deal.ends_at:
             heapq.heappush(self._deal_ends, (deal.ends_at, deal.deal_id))
         pair = self.agreements_of(deal.buyer, deal.seller)
-        agreement = agreement_for(deal, pair, self._agreement_use)
+        found = self._delivery(deal.buyer, deal.seller, deal.rate_kbps)
+        agreement = found if isinstance(found, Agreement) else agreement_for(deal, pair, self._agreement_use)
         if agreement is not None:
             deal.agreement_id = agreement.agreement_id
             deal.status = BROKERED
             deal.status_reason = f"agreement {agreement.reference}"
             self._agreement_use[agreement.agreement_id] += deal.rate_kbps
             self._changes.released_deals.append(deal)
+            if isinstance(found, Agreement) and self.deliverability is not None:
+                self.deliverability.reserve(deal, agreement)
         else:
             deal.status_reason = why_no_agreement(deal, pair, self._agreement_use)
         self.deals[deal.deal_id] = deal
@@ -1000,6 +984,8 @@ class ExchangeEngine:
         self._emit(now, DEAL_STATUS_CHANGED, deal)
         if status in FINAL:
             del self.deals[deal.deal_id]
+            if self.deliverability is not None:
+                self.deliverability.release(deal.deal_id)
 
     # ----- bookkeeping ----------------------------------------------------------------
 

@@ -42,6 +42,9 @@ class Quote:
     fills: tuple[tuple[int, int], ...]  # (price, circuits), consecutive equal prices merged
     created_at: int
     expires_at: int
+    # Median time from match to ACTIVE of the exchange's recent deals when quoted (0: no
+    # network, or none yet). Shown, not stored.
+    provisioning_p50_ms: int = 0
 
     @property
     def fillable(self) -> int:

@@ -174,8 +174,10 @@ class FabricState:
     port_load: dict[tuple[str, str], int] = field(default_factory=dict)
     port_vlans: dict[tuple[str, str], set[int]] = field(default_factory=dict)
     link_vlans: dict[str, set[int]] = field(default_factory=dict)
+    version: int = 0  # changes with every hold and release (answers derived from it go stale)
 
     def hold(self, intent: Intent) -> None:
+        self.version += 1
         for key, vlan in zip(intent.links, intent.link_vlans, strict=True):
             self.link_load[key] = self.link_load.get(key, 0) + intent.rate_kbps
             self.link_vlans.setdefault(key, set()).add(vlan)  # 0 holds an access link whole
@@ -185,6 +187,7 @@ class FabricState:
             self.port_vlans.setdefault(end, set()).add(vlan)  # UNTAGGED holds the whole port
 
     def release(self, intent: Intent) -> None:
+        self.version += 1
         for key, vlan in zip(intent.links, intent.link_vlans, strict=True):
             self.link_load[key] -= intent.rate_kbps
             self.link_vlans[key].discard(vlan)

@@ -39,6 +39,7 @@ from provisioning.intent import (
 )
 from provisioning.inventory import Inventory, Node, NodeKind, link_mismatches
 from provisioning.openflow import OpenFlowDriver, SwitchError, SwitchGone
+from provisioning.planner import FabricPlanner
 from provisioning.routers import RouterDrivers, RouterError
 from provisioning.telemetry import TRAFFIC_POLL_S, ProvisioningMetrics
 
@@ -81,6 +82,8 @@ class FabricProvisioner:
         self.routers = routers
         self.settings = settings or ProvisioningSettings()
         self.state = FabricState()
+        # What the matcher asks before it strikes a deal; it shares `state`.
+        self.planner = FabricPlanner(inventory, self.state, self._unavailable)
         self.intents: dict[int, Intent] = {}  # deals holding (or being given) a path
         self.link_problems: list[str] = []
         self.metrics: ProvisioningMetrics | None = None
@@ -95,6 +98,7 @@ class FabricProvisioner:
         active deals' flows (reconciliation installs them as switches connect), finish
         what was in flight, and remove what ended while we were away."""
         self._seq = sequencer
+        sequencer.engine.deliverability = self.planner
         self.metrics = ProvisioningMetrics(sequencer.metrics.registry)
         self.metrics.watch(self.intents, self.inventory, self.openflow)
         stored = await asyncio.to_thread(sequencer.store.intents)
@@ -166,6 +170,7 @@ class FabricProvisioner:
             agreements, no_room = await seq.run(lambda e, now: _begin(e, deal_id, now))
         except DomainError:
             return  # terminated before we got to it
+        self.planner.release(deal_id)  # what the match reserved: compiled for real below
         old = self.intents.pop(deal_id, None)
         if old is not None:  # a restart interrupted it: start over from nothing
             await self._remove(old, list(old.path))
@@ -206,6 +211,7 @@ class FabricProvisioner:
             return
         summary = f"{describe(intent)}; probe {probe_ms:.1f} ms"
         if await self._set(deal_id, DealStatus.ACTIVE, summary):
+            self.planner.took(time.monotonic() - started)
             if self.metrics:
                 self.metrics.to_active.observe(time.monotonic() - started)
             log.info("deal %d active: %s", deal_id, summary)
@@ -249,9 +255,7 @@ class FabricProvisioner:
         """The intent under the first agreement that can carry the deal in the network (a
         free VLAN at both hand-offs, a path with room); NotAdmitted saying what ruled out
         each one when none can."""
-        connected = self.openflow.connected_switches()
-        switches = (n for n in self.inventory.nodes.values() if n.kind is NodeKind.OPENFLOW)
-        down = frozenset(n.name for n in switches if n.datapath_id not in connected)
+        down = self._unavailable()
         reasons = []
         for agreement in agreements:
             try:
@@ -263,6 +267,12 @@ class FabricProvisioner:
         raise NotAdmitted(
             f"no agreement between {deal.buyer} and {deal.seller} can carry it: {'; '.join([*reasons, *no_room])}"
         )
+
+    def _unavailable(self) -> frozenset[str]:
+        """Switches not connected now: paths go around them where the fabric allows."""
+        connected = self.openflow.connected_switches()
+        switches = (n for n in self.inventory.nodes.values() if n.kind is NodeKind.OPENFLOW)
+        return frozenset(n.name for n in switches if n.datapath_id not in connected)
 
     async def _wait_for_switches(self, intent: Intent, deadline: float) -> None:
         for hop in intent.path:

@@ -177,6 +177,7 @@ def quote_msg(q: Quote) -> market_pb2.Quote:
         total_value=q.total_value,
         created_at=ts(q.created_at),
         expires_at=ts(q.expires_at),
+        provisioning_p50_ms=q.provisioning_p50_ms,
     )
 
 

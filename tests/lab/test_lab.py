@@ -20,6 +20,7 @@ import pytest
 from ixchange.v1 import common_pb2, exchange_pb2
 
 from provisioning.intent import deal_cookie
+from topologies.driver import QUALITY
 from topologies.driver import LabDriver as Lab
 from topologies.lab import SWITCHES, pair
 
@@ -161,15 +162,42 @@ def test_the_committed_rate_is_delivered_and_held(lab: Lab) -> None:
 
 def test_a_sellers_port_is_never_committed_beyond_its_capacity(lab: Lab) -> None:
     """Found in the lab: two 900M deals both ending on seller-a's 1G port s1:p1 were
-    ACTIVE. The second is refused for the port, though the fabric could route it."""
+    ACTIVE. Now the second offer is not matched at all (the network cannot carry it): the
+    buyer's request stays open, and the quote shows no fill."""
     first = lab.trade("buyer-a", "seller-a", mbps=900)
     assert lab.wait_status(first, common_pb2.DEAL_STATUS_ACTIVE).status == common_pb2.DEAL_STATUS_ACTIVE
-    second = lab.trade("buyer-b", "seller-a", mbps=900)
-    deal = lab.wait_status(second, common_pb2.DEAL_STATUS_PROVISIONING_FAILED, common_pb2.DEAL_STATUS_ACTIVE)
-    assert deal.status == common_pb2.DEAL_STATUS_PROVISIONING_FAILED
-    assert "s1:p1 has 100000 kbit/s left of 1000000" in deal.status_reason, deal.status_reason
-    assert deal_flows_anywhere(second) == {}
+    second = offer_and_request(lab, "buyer-b", "seller-a", mbps=900)
+    assert list(second.deals) == [] and second.order.status == common_pb2.ORDER_STATUS_OPEN
     lab.terminate("buyer-a", first)
+    # With the port free again the same pair trades.
+    again = lab.trade("buyer-b", "seller-a", mbps=900)
+    assert lab.wait_status(again, common_pb2.DEAL_STATUS_ACTIVE).status == common_pb2.DEAL_STATUS_ACTIVE
+    lab.terminate("buyer-b", again)
+
+
+def offer_and_request(lab: Lab, buyer: str, seller: str, mbps: int = 10) -> Any:
+    """lab.trade's offer and request, expecting no deal: both are cancelled again, and the
+    request's reply returned."""
+    route = common_pb2.Route(a_end="LAB1", z_end=seller.upper())
+    shape = {"service_type": common_pb2.SERVICE_TYPE_ETHERNET_ELINE, "route": route, "capacity_kbps": mbps * 1000}
+    stub, seller_auth = lab.stub(seller)
+    offered = stub.SubmitOffer(
+        exchange_pb2.SubmitOfferRequest(
+            client_order_id=f"o-{time.monotonic_ns()}", circuits=1, values=QUALITY, price=100, grade="platinum", **shape
+        ),
+        metadata=seller_auth,
+    )
+    stub, buyer_auth = lab.stub(buyer)
+    requested = stub.SubmitRequest(
+        exchange_pb2.SubmitRequestRequest(
+            client_order_id=f"r-{time.monotonic_ns()}", circuits=1, limit_price=100, grade="platinum", **shape
+        ),
+        metadata=buyer_auth,
+    )
+    for order, auth in ((offered.order, seller_auth), (requested.order, buyer_auth)):
+        if order.status == common_pb2.ORDER_STATUS_OPEN:
+            stub.CancelOrder(exchange_pb2.CancelOrderRequest(order_id=order.order_id), metadata=auth)
+    return requested
 
 
 def test_a_deal_waits_for_a_switch_that_lost_its_controller(lab: Lab) -> None:
@@ -465,11 +493,8 @@ def test_a_deal_takes_the_agreement_that_has_a_free_vlan(lab: Lab) -> None:
     deal = lab.wait_status(moved, common_pb2.DEAL_STATUS_ACTIVE, common_pb2.DEAL_STATUS_PROVISIONING_FAILED)
     assert deal.status == common_pb2.DEAL_STATUS_ACTIVE, deal.status_reason
     assert deal.agreement_id == registered.agreement_id and "VLAN 150 at the buyer" in deal.status_reason
-    third = lab.trade("buyer-a", "seller-a")
-    deal = lab.wait_status(third, common_pb2.DEAL_STATUS_PROVISIONING_FAILED, common_pb2.DEAL_STATUS_ACTIVE)
-    assert deal.status == common_pb2.DEAL_STATUS_PROVISIONING_FAILED
-    reason = deal.status_reason
-    assert "no agreement between buyer-a and seller-a can carry it" in reason, reason
-    assert "no free VLAN in 101-101 at s3:p1" in reason and "agreement AG-2: no free VLAN in 150-150" in reason
+    # A third: neither agreement has a free VLAN at buyer-a's hand-off, so no match is struck.
+    third = offer_and_request(lab, "buyer-a", "seller-a")
+    assert list(third.deals) == [] and third.order.status == common_pb2.ORDER_STATUS_OPEN
     for deal_id in (first, moved):
         lab.terminate("buyer-a", deal_id)

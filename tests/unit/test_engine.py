@@ -361,3 +361,22 @@ def test_a_deal_over_its_agreements_room_says_how_much_is_left() -> None:
     waiting = engine.submit(request(limit=1000, circuits=2), 4).deals[0]
     assert waiting.status is DealStatus.PENDING_AGREEMENT
     assert waiting.status_reason == "agreement A-1 has 1000000 kbit/s left of 2000000; the deal needs 2000000 kbit/s"
+
+
+def test_a_deal_being_provisioned_moves_to_another_agreement_of_its_parties() -> None:
+    """Provisioning's fallback when the deal's own agreement has no free VLAN."""
+    engine = new_engine()
+    first, _ = engine.register_agreement(agreement(max_rate=2 * G), 0)
+    second, _ = engine.register_agreement(agreement(max_rate=1 * G, ref="A-2"), 0)
+    other, _ = engine.register_agreement(agreement(buyer="b2", ref="A-3"), 0)
+    engine.submit(offer(price=1000), 1)
+    deal = engine.submit(request(limit=1000), 2).deals[0]
+    assert deal.agreement_id == first.agreement_id
+    with pytest.raises(FailedPrecondition):  # only while PROVISIONING
+        engine.rebind_agreement(deal.deal_id, second.agreement_id, 3)
+    engine.set_deal_status(deal.deal_id, DealStatus.PROVISIONING, "finding a path", 3)
+    with pytest.raises(FailedPrecondition):  # not an agreement between its parties
+        engine.rebind_agreement(deal.deal_id, other.agreement_id, 4)
+    moved = engine.rebind_agreement(deal.deal_id, second.agreement_id, 4)
+    assert moved.agreement_id == second.agreement_id and moved.status is DealStatus.PROVISIONING
+    assert engine.agreement_use() == {first.agreement_id: 0, second.agreement_id: G, other.agreement_id: 0}

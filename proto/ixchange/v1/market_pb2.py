@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from ixchange.v1 import common_pb2 as ixchange_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18ixchange/v1/market.proto\x12\x0bixchange.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18ixchange/v1/common.proto\"\xd9\x02\n\x0bRequestSpec\x12.\n\x0cservice_type\x18\x01 \x01(\x0e\x32\x18.ixchange.v1.ServiceType\x12!\n\x05route\x18\x02 \x01(\x0b\x32\x12.ixchange.v1.Route\x12\x15\n\rcapacity_kbps\x18\x03 \x01(\x03\x12\x10\n\x08\x63ircuits\x18\x04 \x01(\x05\x12\r\n\x05grade\x18\x05 \x01(\t\x12@\n\x0crequirements\x18\x06 \x03(\x0b\x32*.ixchange.v1.RequestSpec.RequirementsEntry\x12\x14\n\x0c\x63lass_scheme\x18\x07 \x01(\t\x12\x32\n\x0erouting_policy\x18\x08 \x01(\x0e\x32\x1a.ixchange.v1.RoutingPolicy\x1a\x33\n\x11RequirementsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\'\n\x04\x46ill\x12\r\n\x05price\x18\x01 \x01(\x03\x12\x10\n\x08\x63ircuits\x18\x02 \x01(\x05\"\x9d\x05\n\x05Quote\x12\x10\n\x08quote_id\x18\x01 \x01(\x04\x12\x13\n\x0bparticipant\x18\x02 \x01(\t\x12.\n\x0cservice_type\x18\x03 \x01(\x0e\x32\x18.ixchange.v1.ServiceType\x12!\n\x05route\x18\x04 \x01(\x0b\x32\x12.ixchange.v1.Route\x12\x15\n\rcapacity_kbps\x18\x05 \x01(\x03\x12\x10\n\x08\x63ircuits\x18\x06 \x01(\x05\x12:\n\x0crequirements\x18\x07 \x03(\x0b\x32$.ixchange.v1.Quote.RequirementsEntry\x12\x14\n\x0c\x63lass_scheme\x18\x08 \x01(\t\x12\x16\n\x0escheme_version\x18\t \x01(\r\x12\r\n\x05grade\x18\n \x01(\t\x12\x14\n\x0c\x63lass_reason\x18\x0b \x01(\t\x12\x32\n\x0erouting_policy\x18\x0c \x01(\x0e\x32\x1a.ixchange.v1.RoutingPolicy\x12 \n\x05\x66ills\x18\r \x03(\x0b\x32\x11.ixchange.v1.Fill\x12\x19\n\x11\x66illable_circuits\x18\x0e \x01(\x05\x12\x0c\n\x04\x66ull\x18\x0f \x01(\x08\x12\r\n\x05price\x18\x10 \x01(\x03\x12\x13\n\x0btotal_value\x18\x11 \x01(\x03\x12.\n\ncreated_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\nprice_unit\x18\x14 \x01(\x0b\x32\x16.ixchange.v1.PriceUnit\x1a\x33\n\x11RequirementsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"<\n\x0fGetQuoteRequest\x12)\n\x07request\x18\x01 \x01(\x0b\x32\x18.ixchange.v1.RequestSpec\"5\n\x10GetQuoteResponse\x12!\n\x05quote\x18\x01 \x01(\x0b\x32\x12.ixchange.v1.Quote\"W\n\x13ParameterDifference\x12\x11\n\tparameter\x18\x01 \x01(\t\x12\r\n\x05\x61sked\x18\x02 \x01(\x03\x12\x0f\n\x07offered\x18\x03 \x01(\x03\x12\r\n\x05meets\x18\x04 \x01(\x08\"\x8b\x03\n\tAlternate\x12(\n\x04kind\x18\x01 \x01(\x0e\x32\x1a.ixchange.v1.AlternateKind\x12\x14\n\x0c\x63lass_scheme\x18\x02 \x01(\t\x12\r\n\x05grade\x18\x03 \x01(\t\x12.\n\x0cservice_type\x18\x04 \x01(\x0e\x32\x18.ixchange.v1.ServiceType\x12!\n\x05route\x18\x05 \x01(\x0b\x32\x12.ixchange.v1.Route\x12\x15\n\rcapacity_kbps\x18\x06 \x01(\x03\x12\x10\n\x08\x63ircuits\x18\x07 \x01(\x05\x12\x1a\n\x12\x61vailable_circuits\x18\x08 \x01(\x05\x12\x0c\n\x04\x66ull\x18\t \x01(\x08\x12 \n\x05\x66ills\x18\n \x03(\x0b\x32\x11.ixchange.v1.Fill\x12\r\n\x05price\x18\x0b \x01(\x03\x12\x13\n\x0btotal_value\x18\x0c \x01(\x03\x12\x35\n\x0b\x64ifferences\x18\r \x03(\x0b\x32 .ixchange.v1.ParameterDifference\x12\x0c\n\x04note\x18\x0e \x01(\t\"\xb4\x02\n\x0eRecommendation\x12\x13\n\x0bparticipant\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\x04\x12.\n\x0cservice_type\x18\x03 \x01(\x0e\x32\x18.ixchange.v1.ServiceType\x12!\n\x05route\x18\x04 \x01(\x0b\x32\x12.ixchange.v1.Route\x12\x15\n\rcapacity_kbps\x18\x05 \x01(\x03\x12\x10\n\x08\x63ircuits\x18\x06 \x01(\x05\x12\x14\n\x0c\x63lass_scheme\x18\x07 \x01(\t\x12\r\n\x05grade\x18\x08 \x01(\t\x12*\n\nalternates\x18\t \x03(\x0b\x32\x16.ixchange.v1.Alternate\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"]\n\x10RecommendRequest\x12\x12\n\x08order_id\x18\x01 \x01(\x04H\x00\x12+\n\x07request\x18\x02 \x01(\x0b\x32\x18.ixchange.v1.RequestSpecH\x00\x42\x08\n\x06target\"H\n\x11RecommendResponse\x12\x33\n\x0erecommendation\x18\x01 \x01(\x0b\x32\x1b.ixchange.v1.Recommendation\"l\n\x16GetMarketReportRequest\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8b\x03\n\x0fMarketReportRow\x12\x14\n\x0c\x63lass_scheme\x18\x01 \x01(\t\x12\r\n\x05grade\x18\x02 \x01(\t\x12.\n\x0cservice_type\x18\x03 \x01(\x0e\x32\x18.ixchange.v1.ServiceType\x12!\n\x05route\x18\x04 \x01(\x0b\x32\x12.ixchange.v1.Route\x12\x15\n\rcapacity_kbps\x18\x05 \x01(\x03\x12\r\n\x05\x64\x65\x61ls\x18\x06 \x01(\x05\x12\x10\n\x08\x63ircuits\x18\x07 \x01(\x03\x12\x13\n\x0bvolume_kbps\x18\x08 \x01(\x03\x12\x0c\n\x04vwap\x18\t \x01(\x03\x12\x11\n\tmin_price\x18\n \x01(\x03\x12\x11\n\tmax_price\x18\x0b \x01(\x03\x12\x13\n\x0btotal_value\x18\x0c \x01(\x03\x12\x1b\n\x0emedian_quality\x18\r \x01(\x05H\x00\x88\x01\x01\x12\x0e\n\x06\x63\x61pped\x18\x0e \x01(\x08\x12*\n\nprice_unit\x18\x0f \x01(\x0b\x32\x16.ixchange.v1.PriceUnitB\x11\n\x0f_median_quality\"\x99\x01\n\x17GetMarketReportResponse\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x04rows\x18\x03 \x03(\x0b\x32\x1c.ixchange.v1.MarketReportRow\"7\n\x14SetNeighboursRequest\x12\x0b\n\x03pop\x18\x01 \x01(\t\x12\x12\n\nneighbours\x18\x02 \x03(\t\"8\n\x15SetNeighboursResponse\x12\x0b\n\x03pop\x18\x01 \x01(\t\x12\x12\n\nneighbours\x18\x02 \x03(\t\"\x17\n\x15ListNeighboursRequest\"0\n\rPopNeighbours\x12\x0b\n\x03pop\x18\x01 \x01(\t\x12\x12\n\nneighbours\x18\x02 \x03(\t\"B\n\x16ListNeighboursResponse\x12(\n\x04pops\x18\x01 \x03(\x0b\x32\x1a.ixchange.v1.PopNeighbours*\xb4\x01\n\rAlternateKind\x12\x1e\n\x1a\x41LTERNATE_KIND_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x41LTERNATE_KIND_BETTER_CLASS\x10\x01\x12!\n\x1d\x41LTERNATE_KIND_CAPACITY_SPLIT\x10\x02\x12\x1f\n\x1b\x41LTERNATE_KIND_NEARBY_ROUTE\x10\x03\x12\x1e\n\x1a\x41LTERNATE_KIND_WORSE_CLASS\x10\x04\x32\xb5\x03\n\rMarketService\x12G\n\x08GetQuote\x12\x1c.ixchange.v1.GetQuoteRequest\x1a\x1d.ixchange.v1.GetQuoteResponse\x12J\n\tRecommend\x12\x1d.ixchange.v1.RecommendRequest\x1a\x1e.ixchange.v1.RecommendResponse\x12\\\n\x0fGetMarketReport\x12#.ixchange.v1.GetMarketReportRequest\x1a$.ixchange.v1.GetMarketReportResponse\x12V\n\rSetNeighbours\x12!.ixchange.v1.SetNeighboursRequest\x1a\".ixchange.v1.SetNeighboursResponse\x12Y\n\x0eListNeighbours\x12\".ixchange.v1.ListNeighboursRequest\x1a#.ixchange.v1.ListNeighboursResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18ixchange/v1/market.proto\x12\x0bixchange.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18ixchange/v1/common.proto\"\xd9\x02\n\x0bRequestSpec\x12.\n\x0cservice_type\x18\x01 \x01(\x0e\x32\x18.ixchange.v1.ServiceType\x12!\n\x05route\x18\x02 \x01(\x0b\x32\x12.ixchange.v1.Route\x12\x15\n\rcapacity_kbps\x18\x03 \x01(\x03\x12\x10\n\x08\x63ircuits\x18\x04 \x01(\x05\x12\r\n\x05grade\x18\x05 \x01(\t\x12@\n\x0crequirements\x18\x06 \x03(\x0b\x32*.ixchange.v1.RequestSpec.RequirementsEntry\x12\x14\n\x0c\x63lass_scheme\x18\x07 \x01(\t\x12\x32\n\x0erouting_policy\x18\x08 \x01(\x0e\x32\x1a.ixchange.v1.RoutingPolicy\x1a\x33\n\x11RequirementsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\'\n\x04\x46ill\x12\r\n\x05price\x18\x01 \x01(\x03\x12\x10\n\x08\x63ircuits\x18\x02 \x01(\x05\"\xba\x05\n\x05Quote\x12\x10\n\x08quote_id\x18\x01 \x01(\x04\x12\x13\n\x0bparticipant\x18\x02 \x01(\t\x12.\n\x0cservice_type\x18\x03 \x01(\x0e\x32\x18.ixchange.v1.ServiceType\x12!\n\x05route\x18\x04 \x01(\x0b\x32\x12.ixchange.v1.Route\x12\x15\n\rcapacity_kbps\x18\x05 \x01(\x03\x12\x10\n\x08\x63ircuits\x18\x06 \x01(\x05\x12:\n\x0crequirements\x18\x07 \x03(\x0b\x32$.ixchange.v1.Quote.RequirementsEntry\x12\x14\n\x0c\x63lass_scheme\x18\x08 \x01(\t\x12\x16\n\x0escheme_version\x18\t \x01(\r\x12\r\n\x05grade\x18\n \x01(\t\x12\x14\n\x0c\x63lass_reason\x18\x0b \x01(\t\x12\x32\n\x0erouting_policy\x18\x0c \x01(\x0e\x32\x1a.ixchange.v1.RoutingPolicy\x12 \n\x05\x66ills\x18\r \x03(\x0b\x32\x11.ixchange.v1.Fill\x12\x19\n\x11\x66illable_circuits\x18\x0e \x01(\x05\x12\x0c\n\x04\x66ull\x18\x0f \x01(\x08\x12\r\n\x05price\x18\x10 \x01(\x03\x12\x13\n\x0btotal_value\x18\x11 \x01(\x03\x12.\n\ncreated_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\nprice_unit\x18\x14 \x01(\x0b\x32\x16.ixchange.v1.PriceUnit\x12\x1b\n\x13provisioning_p50_ms\x18\x15 \x01(\r\x1a\x33\n\x11RequirementsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"<\n\x0fGetQuoteRequest\x12)\n\x07request\x18\x01 \x01(\x0b\x32\x18.ixchange.v1.RequestSpec\"5\n\x10GetQuoteResponse\x12!\n\x05quote\x18\x01 \x01(\x0b\x32\x12.ixchange.v1.Quote\"W\n\x13ParameterDifference\x12\x11\n\tparameter\x18\x01 \x01(\t\x12\r\n\x05\x61sked\x18\x02 \x01(\x03\x12\x0f\n\x07offered\x18\x03 \x01(\x03\x12\r\n\x05meets\x18\x04 \x01(\x08\"\x8b\x03\n\tAlternate\x12(\n\x04kind\x18\x01 \x01(\x0e\x32\x1a.ixchange.v1.AlternateKind\x12\x14\n\x0c\x63lass_scheme\x18\x02 \x01(\t\x12\r\n\x05grade\x18\x03 \x01(\t\x12.\n\x0cservice_type\x18\x04 \x01(\x0e\x32\x18.ixchange.v1.ServiceType\x12!\n\x05route\x18\x05 \x01(\x0b\x32\x12.ixchange.v1.Route\x12\x15\n\rcapacity_kbps\x18\x06 \x01(\x03\x12\x10\n\x08\x63ircuits\x18\x07 \x01(\x05\x12\x1a\n\x12\x61vailable_circuits\x18\x08 \x01(\x05\x12\x0c\n\x04\x66ull\x18\t \x01(\x08\x12 \n\x05\x66ills\x18\n \x03(\x0b\x32\x11.ixchange.v1.Fill\x12\r\n\x05price\x18\x0b \x01(\x03\x12\x13\n\x0btotal_value\x18\x0c \x01(\x03\x12\x35\n\x0b\x64ifferences\x18\r \x03(\x0b\x32 .ixchange.v1.ParameterDifference\x12\x0c\n\x04note\x18\x0e \x01(\t\"\xb4\x02\n\x0eRecommendation\x12\x13\n\x0bparticipant\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\x04\x12.\n\x0cservice_type\x18\x03 \x01(\x0e\x32\x18.ixchange.v1.ServiceType\x12!\n\x05route\x18\x04 \x01(\x0b\x32\x12.ixchange.v1.Route\x12\x15\n\rcapacity_kbps\x18\x05 \x01(\x03\x12\x10\n\x08\x63ircuits\x18\x06 \x01(\x05\x12\x14\n\x0c\x63lass_scheme\x18\x07 \x01(\t\x12\r\n\x05grade\x18\x08 \x01(\t\x12*\n\nalternates\x18\t \x03(\x0b\x32\x16.ixchange.v1.Alternate\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"]\n\x10RecommendRequest\x12\x12\n\x08order_id\x18\x01 \x01(\x04H\x00\x12+\n\x07request\x18\x02 \x01(\x0b\x32\x18.ixchange.v1.RequestSpecH\x00\x42\x08\n\x06target\"H\n\x11RecommendResponse\x12\x33\n\x0erecommendation\x18\x01 \x01(\x0b\x32\x1b.ixchange.v1.Recommendation\"l\n\x16GetMarketReportRequest\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8b\x03\n\x0fMarketReportRow\x12\x14\n\x0c\x63lass_scheme\x18\x01 \x01(\t\x12\r\n\x05grade\x18\x02 \x01(\t\x12.\n\x0cservice_type\x18\x03 \x01(\x0e\x32\x18.ixchange.v1.ServiceType\x12!\n\x05route\x18\x04 \x01(\x0b\x32\x12.ixchange.v1.Route\x12\x15\n\rcapacity_kbps\x18\x05 \x01(\x03\x12\r\n\x05\x64\x65\x61ls\x18\x06 \x01(\x05\x12\x10\n\x08\x63ircuits\x18\x07 \x01(\x03\x12\x13\n\x0bvolume_kbps\x18\x08 \x01(\x03\x12\x0c\n\x04vwap\x18\t \x01(\x03\x12\x11\n\tmin_price\x18\n \x01(\x03\x12\x11\n\tmax_price\x18\x0b \x01(\x03\x12\x13\n\x0btotal_value\x18\x0c \x01(\x03\x12\x1b\n\x0emedian_quality\x18\r \x01(\x05H\x00\x88\x01\x01\x12\x0e\n\x06\x63\x61pped\x18\x0e \x01(\x08\x12*\n\nprice_unit\x18\x0f \x01(\x0b\x32\x16.ixchange.v1.PriceUnitB\x11\n\x0f_median_quality\"\x99\x01\n\x17GetMarketReportResponse\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x04rows\x18\x03 \x03(\x0b\x32\x1c.ixchange.v1.MarketReportRow\"7\n\x14SetNeighboursRequest\x12\x0b\n\x03pop\x18\x01 \x01(\t\x12\x12\n\nneighbours\x18\x02 \x03(\t\"8\n\x15SetNeighboursResponse\x12\x0b\n\x03pop\x18\x01 \x01(\t\x12\x12\n\nneighbours\x18\x02 \x03(\t\"\x17\n\x15ListNeighboursRequest\"0\n\rPopNeighbours\x12\x0b\n\x03pop\x18\x01 \x01(\t\x12\x12\n\nneighbours\x18\x02 \x03(\t\"B\n\x16ListNeighboursResponse\x12(\n\x04pops\x18\x01 \x03(\x0b\x32\x1a.ixchange.v1.PopNeighbours*\xb4\x01\n\rAlternateKind\x12\x1e\n\x1a\x41LTERNATE_KIND_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x41LTERNATE_KIND_BETTER_CLASS\x10\x01\x12!\n\x1d\x41LTERNATE_KIND_CAPACITY_SPLIT\x10\x02\x12\x1f\n\x1b\x41LTERNATE_KIND_NEARBY_ROUTE\x10\x03\x12\x1e\n\x1a\x41LTERNATE_KIND_WORSE_CLASS\x10\x04\x32\xb5\x03\n\rMarketService\x12G\n\x08GetQuote\x12\x1c.ixchange.v1.GetQuoteRequest\x1a\x1d.ixchange.v1.GetQuoteResponse\x12J\n\tRecommend\x12\x1d.ixchange.v1.RecommendRequest\x1a\x1e.ixchange.v1.RecommendResponse\x12\\\n\x0fGetMarketReport\x12#.ixchange.v1.GetMarketReportRequest\x1a$.ixchange.v1.GetMarketReportResponse\x12V\n\rSetNeighbours\x12!.ixchange.v1.SetNeighboursRequest\x1a\".ixchange.v1.SetNeighboursResponse\x12Y\n\x0eListNeighbours\x12\".ixchange.v1.ListNeighboursRequest\x1a#.ixchange.v1.ListNeighboursResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,8 +37,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REQUESTSPEC_REQUIREMENTSENTRY']._serialized_options = b'8\001'
   _globals['_QUOTE_REQUIREMENTSENTRY']._loaded_options = None
   _globals['_QUOTE_REQUIREMENTSENTRY']._serialized_options = b'8\001'
-  _globals['_ALTERNATEKIND']._serialized_start=3168
-  _globals['_ALTERNATEKIND']._serialized_end=3348
+  _globals['_ALTERNATEKIND']._serialized_start=3197
+  _globals['_ALTERNATEKIND']._serialized_end=3377
   _globals['_REQUESTSPEC']._serialized_start=101
   _globals['_REQUESTSPEC']._serialized_end=446
   _globals['_REQUESTSPEC_REQUIREMENTSENTRY']._serialized_start=395
@@ -46,39 +46,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FILL']._serialized_start=448
   _globals['_FILL']._serialized_end=487
   _globals['_QUOTE']._serialized_start=490
-  _globals['_QUOTE']._serialized_end=1159
+  _globals['_QUOTE']._serialized_end=1188
   _globals['_QUOTE_REQUIREMENTSENTRY']._serialized_start=395
   _globals['_QUOTE_REQUIREMENTSENTRY']._serialized_end=446
-  _globals['_GETQUOTEREQUEST']._serialized_start=1161
-  _globals['_GETQUOTEREQUEST']._serialized_end=1221
-  _globals['_GETQUOTERESPONSE']._serialized_start=1223
-  _globals['_GETQUOTERESPONSE']._serialized_end=1276
-  _globals['_PARAMETERDIFFERENCE']._serialized_start=1278
-  _globals['_PARAMETERDIFFERENCE']._serialized_end=1365
-  _globals['_ALTERNATE']._serialized_start=1368
-  _globals['_ALTERNATE']._serialized_end=1763
-  _globals['_RECOMMENDATION']._serialized_start=1766
-  _globals['_RECOMMENDATION']._serialized_end=2074
-  _globals['_RECOMMENDREQUEST']._serialized_start=2076
-  _globals['_RECOMMENDREQUEST']._serialized_end=2169
-  _globals['_RECOMMENDRESPONSE']._serialized_start=2171
-  _globals['_RECOMMENDRESPONSE']._serialized_end=2243
-  _globals['_GETMARKETREPORTREQUEST']._serialized_start=2245
-  _globals['_GETMARKETREPORTREQUEST']._serialized_end=2353
-  _globals['_MARKETREPORTROW']._serialized_start=2356
-  _globals['_MARKETREPORTROW']._serialized_end=2751
-  _globals['_GETMARKETREPORTRESPONSE']._serialized_start=2754
-  _globals['_GETMARKETREPORTRESPONSE']._serialized_end=2907
-  _globals['_SETNEIGHBOURSREQUEST']._serialized_start=2909
-  _globals['_SETNEIGHBOURSREQUEST']._serialized_end=2964
-  _globals['_SETNEIGHBOURSRESPONSE']._serialized_start=2966
-  _globals['_SETNEIGHBOURSRESPONSE']._serialized_end=3022
-  _globals['_LISTNEIGHBOURSREQUEST']._serialized_start=3024
-  _globals['_LISTNEIGHBOURSREQUEST']._serialized_end=3047
-  _globals['_POPNEIGHBOURS']._serialized_start=3049
-  _globals['_POPNEIGHBOURS']._serialized_end=3097
-  _globals['_LISTNEIGHBOURSRESPONSE']._serialized_start=3099
-  _globals['_LISTNEIGHBOURSRESPONSE']._serialized_end=3165
-  _globals['_MARKETSERVICE']._serialized_start=3351
-  _globals['_MARKETSERVICE']._serialized_end=3788
+  _globals['_GETQUOTEREQUEST']._serialized_start=1190
+  _globals['_GETQUOTEREQUEST']._serialized_end=1250
+  _globals['_GETQUOTERESPONSE']._serialized_start=1252
+  _globals['_GETQUOTERESPONSE']._serialized_end=1305
+  _globals['_PARAMETERDIFFERENCE']._serialized_start=1307
+  _globals['_PARAMETERDIFFERENCE']._serialized_end=1394
+  _globals['_ALTERNATE']._serialized_start=1397
+  _globals['_ALTERNATE']._serialized_end=1792
+  _globals['_RECOMMENDATION']._serialized_start=1795
+  _globals['_RECOMMENDATION']._serialized_end=2103
+  _globals['_RECOMMENDREQUEST']._serialized_start=2105
+  _globals['_RECOMMENDREQUEST']._serialized_end=2198
+  _globals['_RECOMMENDRESPONSE']._serialized_start=2200
+  _globals['_RECOMMENDRESPONSE']._serialized_end=2272
+  _globals['_GETMARKETREPORTREQUEST']._serialized_start=2274
+  _globals['_GETMARKETREPORTREQUEST']._serialized_end=2382
+  _globals['_MARKETREPORTROW']._serialized_start=2385
+  _globals['_MARKETREPORTROW']._serialized_end=2780
+  _globals['_GETMARKETREPORTRESPONSE']._serialized_start=2783
+  _globals['_GETMARKETREPORTRESPONSE']._serialized_end=2936
+  _globals['_SETNEIGHBOURSREQUEST']._serialized_start=2938
+  _globals['_SETNEIGHBOURSREQUEST']._serialized_end=2993
+  _globals['_SETNEIGHBOURSRESPONSE']._serialized_start=2995
+  _globals['_SETNEIGHBOURSRESPONSE']._serialized_end=3051
+  _globals['_LISTNEIGHBOURSREQUEST']._serialized_start=3053
+  _globals['_LISTNEIGHBOURSREQUEST']._serialized_end=3076
+  _globals['_POPNEIGHBOURS']._serialized_start=3078
+  _globals['_POPNEIGHBOURS']._serialized_end=3126
+  _globals['_LISTNEIGHBOURSRESPONSE']._serialized_start=3128
+  _globals['_LISTNEIGHBOURSRESPONSE']._serialized_end=3194
+  _globals['_MARKETSERVICE']._serialized_start=3380
+  _globals['_MARKETSERVICE']._serialized_end=3817
 # @@protoc_insertion_point(module_scope)

@@ -60,7 +60,7 @@ class Fill(_message.Message):
     def __init__(self, price: _Optional[int] = ..., circuits: _Optional[int] = ...) -> None: ...
 
 class Quote(_message.Message):
-    __slots__ = ("quote_id", "participant", "service_type", "route", "capacity_kbps", "circuits", "requirements", "class_scheme", "scheme_version", "grade", "class_reason", "routing_policy", "fills", "fillable_circuits", "full", "price", "total_value", "created_at", "expires_at", "price_unit")
+    __slots__ = ("quote_id", "participant", "service_type", "route", "capacity_kbps", "circuits", "requirements", "class_scheme", "scheme_version", "grade", "class_reason", "routing_policy", "fills", "fillable_circuits", "full", "price", "total_value", "created_at", "expires_at", "price_unit", "provisioning_p50_ms")
     class RequirementsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -88,6 +88,7 @@ class Quote(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     PRICE_UNIT_FIELD_NUMBER: _ClassVar[int]
+    PROVISIONING_P50_MS_FIELD_NUMBER: _ClassVar[int]
     quote_id: int
     participant: str
     service_type: _common_pb2.ServiceType
@@ -108,7 +109,8 @@ class Quote(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     expires_at: _timestamp_pb2.Timestamp
     price_unit: _common_pb2.PriceUnit
-    def __init__(self, quote_id: _Optional[int] = ..., participant: _Optional[str] = ..., service_type: _Optional[_Union[_common_pb2.ServiceType, str]] = ..., route: _Optional[_Union[_common_pb2.Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., requirements: _Optional[_Mapping[str, int]] = ..., class_scheme: _Optional[str] = ..., scheme_version: _Optional[int] = ..., grade: _Optional[str] = ..., class_reason: _Optional[str] = ..., routing_policy: _Optional[_Union[_common_pb2.RoutingPolicy, str]] = ..., fills: _Optional[_Iterable[_Union[Fill, _Mapping]]] = ..., fillable_circuits: _Optional[int] = ..., full: _Optional[bool] = ..., price: _Optional[int] = ..., total_value: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., price_unit: _Optional[_Union[_common_pb2.PriceUnit, _Mapping]] = ...) -> None: ...
+    provisioning_p50_ms: int
+    def __init__(self, quote_id: _Optional[int] = ..., participant: _Optional[str] = ..., service_type: _Optional[_Union[_common_pb2.ServiceType, str]] = ..., route: _Optional[_Union[_common_pb2.Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., requirements: _Optional[_Mapping[str, int]] = ..., class_scheme: _Optional[str] = ..., scheme_version: _Optional[int] = ..., grade: _Optional[str] = ..., class_reason: _Optional[str] = ..., routing_policy: _Optional[_Union[_common_pb2.RoutingPolicy, str]] = ..., fills: _Optional[_Iterable[_Union[Fill, _Mapping]]] = ..., fillable_circuits: _Optional[int] = ..., full: _Optional[bool] = ..., price: _Optional[int] = ..., total_value: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., price_unit: _Optional[_Union[_common_pb2.PriceUnit, _Mapping]] = ..., provisioning_p50_ms: _Optional[int] = ...) -> None: ...
 
 class GetQuoteRequest(_message.Message):
     __slots__ = ("request",)

@@ -1,0 +1,147 @@
+"""The matcher asks whether the network can carry a match before it strikes it: an
+undeliverable offer is passed over as a self-trade is, a deliverable one is always taken;
+the fabric planner answers from the intent compiler's own admission, and reserves what a
+struck deal will need until provisioning takes over."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from marketplace.deals import Agreement, Deal, DealStatus, Interconnect, Party
+from marketplace.orders import Route, ServiceType
+from provisioning.intent import FabricState
+from provisioning.inventory import load_inventory
+from provisioning.planner import FabricPlanner
+from tests.unit.factories import G, new_engine, offer, request
+from tests.unit.test_intent import RING
+
+SELLERS = ("s1", "s2", "s3")
+
+
+def agreement(seller: str, ref: str = "", max_rate: int = 1000 * G) -> Agreement:
+    ends = (Interconnect(Party.BUYER, "sw1", "1", 100, 199), Interconnect(Party.SELLER, "sw2", "2", 100, 199))
+    return Agreement(0, ref or f"AG-{seller}", "b1", seller, ends, max_rate, "", 0)
+
+
+class Refusing:
+    """A network that cannot carry deals with some sellers."""
+
+    def __init__(self, refused: set[str]) -> None:
+        self.refused = refused
+        self.reserved: list[int] = []
+        self.released: list[int] = []
+
+    def check(
+        self, buyer: str, seller: str, rate_kbps: int, agreements: Sequence[Agreement], use: Mapping[int, int]
+    ) -> Agreement | str:
+        return f"{seller}'s hand-off is full" if seller in self.refused else agreements[0]
+
+    def reserve(self, deal: Deal, agreement: Agreement) -> None:
+        self.reserved.append(deal.deal_id)
+
+    def release(self, deal_id: int) -> None:
+        self.released.append(deal_id)
+
+    def provisioning_p50_ms(self) -> int:
+        return 42
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(SELLERS), st.integers(900, 1000), st.integers(1, 3)), min_size=1, max_size=12),
+    st.sets(st.sampled_from(SELLERS)),
+    st.integers(1, 20),
+)
+def test_an_undeliverable_offer_is_never_matched_and_a_deliverable_one_always_is(
+    offers: list[tuple[str, int, int]], refused: set[str], wanted: int
+) -> None:
+    engine = new_engine()
+    engine.deliverability = Refusing(refused)
+    for seller in SELLERS:
+        engine.register_agreement(agreement(seller), 0)
+    for seller, price, circuits in offers:
+        engine.submit(offer(seller, price=price, circuits=circuits), 1)
+    deals = engine.submit(request(limit=1000, circuits=wanted), 2).deals
+    assert all(d.seller not in refused for d in deals)
+    deliverable = sum(c for s, _, c in offers if s not in refused)
+    assert sum(d.circuits for d in deals) == min(wanted, deliverable)
+
+
+def test_the_quote_shows_only_deliverable_fills_and_how_long_provisioning_takes() -> None:
+    engine = new_engine()
+    engine.deliverability = Refusing({"s1"})
+    for seller in ("s1", "s2"):
+        engine.register_agreement(agreement(seller), 0)
+    engine.submit(offer("s1", price=900), 1)  # cheaper, but the network cannot carry it
+    engine.submit(offer("s2", price=950), 1)
+    quote = engine.quote(request(limit=1000, circuits=2), 2)
+    assert quote.fills == ((950, 1),) and quote.provisioning_p50_ms == 42
+
+
+def test_a_struck_deal_is_reserved_and_released_when_it_ends() -> None:
+    engine = new_engine()
+    checker = Refusing(set())
+    engine.deliverability = checker
+    engine.register_agreement(agreement("s1"), 0)
+    engine.submit(offer("s1"), 1)
+    deal = engine.submit(request(), 2).deals[0]
+    assert deal.status is DealStatus.BROKERED and checker.reserved == [deal.deal_id]
+    engine.terminate_deal("b1", deal.deal_id, "", 3)
+    assert checker.released == [deal.deal_id]
+
+
+def test_without_an_agreement_the_match_is_struck_and_waits_as_before() -> None:
+    engine = new_engine()
+    engine.deliverability = Refusing({"s1"})
+    engine.submit(offer("s1"), 1)
+    (deal,) = engine.submit(request(), 2).deals
+    assert deal.status is DealStatus.PENDING_AGREEMENT
+
+
+def probe_deal(deal_id: int, rate: int) -> Deal:
+    return Deal(
+        deal_id,
+        1,
+        2,
+        "acme",
+        "globex",
+        ServiceType.ETHERNET_ELINE,
+        Route("AMS", "FRA"),
+        rate,
+        1,
+        1,
+        "",
+        1,
+        "",
+        1,
+        DealStatus.BROKERED,
+        "",
+        0,
+        0,
+    )
+
+
+def ring_agreement(ref: str, vlans: tuple[int, int], max_rate: int = 100 * G) -> Agreement:
+    ends = (Interconnect(Party.BUYER, "s1", "1", *vlans), Interconnect(Party.SELLER, "s2", "1", 300, 399))
+    return Agreement(len(ref), ref, "globex", "acme", ends, max_rate, "", 0)
+
+
+def test_the_planner_answers_from_the_fabric_and_its_reservations() -> None:
+    ring = load_inventory(RING)
+    planner = FabricPlanner(ring, FabricState(), frozenset)
+    single, wide = ring_agreement("AG-1", (100, 100)), ring_agreement("AG-22", (150, 160))
+    assert planner.check("globex", "acme", 400_000, [single, wide], {}) is single
+    planner.reserve(probe_deal(1, 400_000), single)  # VLAN 100 at s1:1 is taken now
+    assert planner.check("globex", "acme", 400_000, [single, wide], {}) is wide  # the other has VLANs
+    why = planner.check("globex", "acme", 400_000, [single], {})
+    assert isinstance(why, str) and "agreement AG-1: no free VLAN in 100-100 at s1:1" in why
+    assert "0 kbit/s left" in str(planner.check("globex", "acme", 400_000, [wide], {wide.agreement_id: 100 * G}))
+    planner.release(1)
+    assert planner.check("globex", "acme", 400_000, [single], {}) is single
+    assert planner.provisioning_p50_ms() == 0
+    for seconds in (0.1, 0.3, 0.2):
+        planner.took(seconds)
+    assert planner.provisioning_p50_ms() == 200
