@@ -175,12 +175,21 @@ class FabricState:
     port_vlans: dict[tuple[str, str], set[int]] = field(default_factory=dict)
     link_vlans: dict[str, set[int]] = field(default_factory=dict)
     version: int = 0  # changes with every hold and release (answers derived from it go stale)
+    # Per link: every fabric VLAN below the floor is taken there, so the search for a free
+    # one starts at the floor (deals take the lowest free VLAN: taken ones pile up at the
+    # bottom of the range).
+    link_vlan_floor: dict[str, int] = field(default_factory=dict)
 
     def hold(self, intent: Intent) -> None:
         self.version += 1
         for key, vlan in zip(intent.links, intent.link_vlans, strict=True):
             self.link_load[key] = self.link_load.get(key, 0) + intent.rate_kbps
-            self.link_vlans.setdefault(key, set()).add(vlan)  # 0 holds an access link whole
+            taken = self.link_vlans.setdefault(key, set())
+            taken.add(vlan)  # 0 holds an access link whole
+            floor = self.link_vlan_floor.get(key, FABRIC_VLANS.start)
+            while floor in taken:
+                floor += 1
+            self.link_vlan_floor[key] = floor
         for port in intent.ports():
             self.port_load[port] = self.port_load.get(port, 0) + intent.rate_kbps
         for end, vlan in intent.end_vlans():
@@ -191,6 +200,8 @@ class FabricState:
         for key, vlan in zip(intent.links, intent.link_vlans, strict=True):
             self.link_load[key] -= intent.rate_kbps
             self.link_vlans[key].discard(vlan)
+            if vlan in FABRIC_VLANS:
+                self.link_vlan_floor[key] = min(self.link_vlan_floor.get(key, FABRIC_VLANS.start), vlan)
         for port in intent.ports():
             self.port_load[port] -= intent.rate_kbps
         for end, vlan in intent.end_vlans():
@@ -271,6 +282,59 @@ def compile_intent(
     )
 
 
+def replan(
+    earlier: Intent,
+    deal: Deal,
+    agreement: Agreement,
+    inventory: Inventory,
+    state: FabricState,
+    unavailable: frozenset[str] = frozenset(),
+) -> Intent | None:
+    """The deal over the path of an `earlier` allocation between the same hand-offs, with
+    its VLANs chosen again against `state`; None when that path no longer fits (a node
+    unavailable, a port or link without the rate free, no free VLAN). Flows are not built:
+    this answers "can it be carried?" cheaply, and holds what a struck deal needs."""
+    rate = deal.rate_kbps
+    if any(hop.node in unavailable for hop in earlier.path):
+        return None
+    if any(state.port_room(inventory, node, port) < rate for node, port in earlier.ports()):
+        return None
+    capacity = inventory.links_by_key
+    for key in earlier.links:
+        link = capacity[key]
+        if link.capacity_kbps - state.link_load.get(key, 0) < rate or (link.untagged and state.link_vlans.get(key)):
+            return None
+    try:
+        buyer_ic = hand_off(agreement, Party.BUYER, deal.buyer, inventory)
+        seller_ic = hand_off(agreement, Party.SELLER, deal.seller, inventory)
+        if (buyer_ic.node, buyer_ic.port) != (earlier.path[0].node, earlier.path[0].buyer_side_port):
+            return None
+        if (seller_ic.node, seller_ic.port) != (earlier.path[-1].node, earlier.path[-1].seller_side_port):
+            return None
+        buyer_vlan = _end_vlan(buyer_ic, inventory, state, deal.buyer)
+        seller_vlan = _end_vlan(seller_ic, inventory, state, deal.seller)
+        tagged = [capacity[key] for key in earlier.links if not capacity[key].untagged]
+        fabric_vlan = _fabric_vlan(tagged, state) if tagged else 0
+    except NotAdmitted:
+        return None
+    link_vlans = tuple(0 if capacity[key].untagged else fabric_vlan for key in earlier.links)
+    burst = max(1, int(rate * BURST_SECONDS))
+    return Intent(
+        deal.deal_id,
+        earlier.path,
+        earlier.links,
+        link_vlans,
+        buyer_vlan,
+        seller_vlan,
+        fabric_vlan,
+        rate,
+        burst,
+        (),
+        (),
+        (),
+    )
+
+
 def _end_vlan(ic: Interconnect, inventory: Inventory, state: FabricState, participant: str) -> int:
     att = inventory.attachment(participant, ic.node, ic.port)
     assert att is not None
@@ -318,11 +382,12 @@ def _route(
 
 
 def _fabric_vlan(links: Iterable[Link], state: FabricState) -> int:
-    taken: set[int] = set()
-    for link in links:
-        taken |= state.link_vlans.get(link.key, set())
-    for vlan in FABRIC_VLANS:
-        if vlan not in taken:
+    """The lowest VLAN free on every link of the path (below the highest floor, some link
+    has each one taken)."""
+    used = [state.link_vlans.get(link.key, set()) for link in links]
+    start = max((state.link_vlan_floor.get(link.key, FABRIC_VLANS.start) for link in links), default=0)
+    for vlan in range(max(start, FABRIC_VLANS.start), FABRIC_VLANS.stop):
+        if all(vlan not in taken for taken in used):
             return vlan
     raise NotAdmitted("no fabric VLAN is free on every link of the path")
 

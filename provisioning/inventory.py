@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -90,12 +90,17 @@ class Inventory:
     nodes: dict[str, Node]
     links: tuple[Link, ...]
     attachments: tuple[Attachment, ...]
+    # Lookups the matcher's deliverability check makes for every candidate: built once.
+    _attachments: dict[tuple[str, str, str], Attachment] = field(init=False, repr=False, compare=False)
+    links_by_key: dict[str, Link] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_place = {(a.participant, a.node, a.port): a for a in reversed(self.attachments)}  # the first wins
+        object.__setattr__(self, "_attachments", by_place)
+        object.__setattr__(self, "links_by_key", {link.key: link for link in self.links})
 
     def attachment(self, participant: str, node: str, port: str) -> Attachment | None:
-        for a in self.attachments:
-            if (a.participant, a.node, a.port) == (participant, node, port):
-                return a
-        return None
+        return self._attachments.get((participant, node, port))
 
     def by_datapath(self, datapath_id: int) -> Node | None:
         for n in self.nodes.values():

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from marketplace.deals import Agreement, Deal, DealStatus
 from marketplace.orders import Route, ServiceType
-from provisioning.intent import FabricState, Intent, NotAdmitted, compile_intent
+from provisioning.intent import FabricState, Intent, NotAdmitted, compile_intent, replan
 from provisioning.inventory import Inventory
 
 RECENT = 100  # provisioning times kept for the median a quote shows
@@ -31,6 +31,9 @@ class FabricPlanner:
         # The intents behind this version's "deliverable" answers: a deal struck right
         # after its check is reserved with them, not compiled a second time.
         self._checked: dict[tuple[str, str, int, int], Intent] = {}
+        # The last allocation found per pair and agreement: its path is tried first (cheap),
+        # the full compile (path search) only when it no longer fits.
+        self._last: dict[tuple[str, str, int], Intent] = {}
 
     def check(
         self, buyer: str, seller: str, rate_kbps: int, agreements: Sequence[Agreement], use: Mapping[int, int]
@@ -56,11 +59,15 @@ class FabricPlanner:
             if left < rate_kbps:
                 reasons.append(f"agreement {agreement.reference}: {left} kbit/s left of {agreement.max_rate_kbps}")
                 continue
-            try:
-                intent = compile_intent(probe, agreement, self.inventory, self.state, down)
-            except NotAdmitted as err:
-                reasons.append(f"agreement {agreement.reference}: {err}")
-                continue
+            earlier = self._last.get((buyer, seller, agreement.agreement_id))
+            intent = replan(earlier, probe, agreement, self.inventory, self.state, down) if earlier else None
+            if intent is None:
+                try:
+                    intent = compile_intent(probe, agreement, self.inventory, self.state, down)
+                except NotAdmitted as err:
+                    reasons.append(f"agreement {agreement.reference}: {err}")
+                    continue
+                self._last[(buyer, seller, agreement.agreement_id)] = intent
             self._checked[(buyer, seller, rate_kbps, agreement.agreement_id)] = intent
             return agreement
         return "; ".join(reasons) or "no bilateral agreement"

@@ -282,6 +282,8 @@ def test_admission_never_oversubscribes_a_link_or_reuses_a_tag(deals: list[tuple
             found = ring.nodes[node].port(port)
             assert found is not None and committed <= found.capacity_kbps, (node, port, committed)
         assert {k: v for k, v in state.port_load.items() if v} == port_load
+        for key, floor in state.link_vlan_floor.items():  # every fabric VLAN below the floor is taken
+            assert all(v in state.link_vlans[key] for v in range(2, floor)), (key, floor)
         assert all(len(v) == len(set(v)) for v in (*tags.values(), *end_tags.values()))
 
 
