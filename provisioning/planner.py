@@ -1,7 +1,8 @@
 """The provisioning layer's answer to "can this match be delivered?" (the matcher asks
 before it strikes a deal): the intent compiler's own admission over the fabric as it is
-held now, plus what deals just struck have reserved. Answers are cached until the fabric
-or the agreements' use changes: the matcher asks for every candidate it looks at."""
+held now, plus what deals just struck have reserved. Answers are cached until the fabric,
+the agreements' use or the set of connected switches changes: the matcher asks for every
+candidate it looks at."""
 
 from __future__ import annotations
 
@@ -42,18 +43,25 @@ class FabricPlanner:
             self._cache.clear()
             self._checked.clear()
             self._cache_version = self.state.version
-        key = (buyer, seller, rate_kbps, tuple((a.agreement_id, use.get(a.agreement_id, 0)) for a in agreements))
+        down = self.unavailable()  # a switch leaving or coming back changes answers too
+        uses = tuple((a.agreement_id, use.get(a.agreement_id, 0)) for a in agreements)
+        key = (buyer, seller, rate_kbps, uses, down)
         found = self._cache.get(key)
         if found is None:
-            found = self._cache[key] = self._check(buyer, seller, rate_kbps, agreements, use)
+            found = self._cache[key] = self._check(buyer, seller, rate_kbps, agreements, use, down)
         return found
 
     def _check(
-        self, buyer: str, seller: str, rate_kbps: int, agreements: Sequence[Agreement], use: Mapping[int, int]
+        self,
+        buyer: str,
+        seller: str,
+        rate_kbps: int,
+        agreements: Sequence[Agreement],
+        use: Mapping[int, int],
+        down: frozenset[str],
     ) -> Agreement | str:
         reasons = []
         probe = _probe_deal(buyer, seller, rate_kbps)
-        down = self.unavailable()
         for agreement in agreements:
             left = agreement.max_rate_kbps - use.get(agreement.agreement_id, 0)
             if left < rate_kbps:
