@@ -27,6 +27,9 @@ class EventKind(IntEnum):
     ORDER_CLASS_REJECTED = 10
     ORDER_REBID = 11  # the request was superseded by a re-bid
     ALTERNATES_PROPOSED = 12
+    # (13 is the wire's HEARTBEAT, never an event.) A void deal's circuits went back to
+    # the order: it is live again (or closed, if it was cancelled meanwhile or may not rest).
+    ORDER_RESTORED = 14
 
 
 class Event(NamedTuple):

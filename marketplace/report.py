@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from marketplace.deals import Deal
+from marketplace.deals import Deal, DealStatus
 from marketplace.errors import InvalidArgument
 from marketplace.limits import MAX_TIME_US
 from marketplace.orders import Route, ServiceType
@@ -67,15 +67,15 @@ def check_window(start: int, end: int) -> None:
 
 
 def market_report(deals: Iterable[Deal], start: int, end: int) -> list[MarketRow]:
-    """Aggregate the deals struck in [start, end), rows sorted by service, route, class
-    and capacity. (The store aggregates the same way in SQL; this is the reference its
+    """Aggregate the deals struck in [start, end) and not void (PROVISIONING_FAILED), rows
+    sorted by service, route, class and capacity. (The store aggregates the same way in SQL; this is the reference its
     tests compare with.)"""
     check_window(start, end)
     rows: dict[tuple[str, str, ServiceType, Route, int], MarketRow] = {}
     parties: dict[tuple[str, str, ServiceType, Route, int], tuple[set[str], set[str]]] = {}
     for d in deals:
-        if not start <= d.created_at < end:
-            continue
+        if not start <= d.created_at < end or d.status is DealStatus.PROVISIONING_FAILED:
+            continue  # outside the window, or void: nothing was delivered, nothing is charged
         key = (d.class_scheme, d.grade, d.service_type, d.route, d.capacity_kbps)
         row = rows.get(key)
         if row is None:

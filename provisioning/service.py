@@ -207,7 +207,7 @@ class FabricProvisioner:
             if self.metrics:
                 self.metrics.failed.inc()
             log.warning("deal %d: provisioning failed: %s", deal_id, reason)
-            await self._set(deal_id, DealStatus.PROVISIONING_FAILED, reason)
+            await self._void(deal_id, reason)
             return
         summary = f"{describe(intent)}; probe {probe_ms:.1f} ms"
         if await self._set(deal_id, DealStatus.ACTIVE, summary):
@@ -398,6 +398,14 @@ class FabricProvisioner:
         found = node.port(port)
         assert found is not None
         return hop.node, found.number, vlan
+
+    async def _void(self, deal_id: int, reason: str) -> None:
+        """The deal could not be delivered: PROVISIONING_FAILED, void, its circuits back to
+        its orders (the request may trade again at once: those deals come back brokered)."""
+        try:
+            await self._sequencer().run(lambda e, now: e.void_deal(deal_id, reason, now))
+        except DomainError as err:
+            log.info("deal %d: not void: %s", deal_id, err)  # terminated meanwhile
 
     async def _set(self, deal_id: int, status: DealStatus, reason: str) -> bool:
         try:

@@ -98,6 +98,15 @@ class LabDriver:
                     deal.deal_id, common_pb2.DEAL_STATUS_TERMINATED, common_pb2.DEAL_STATUS_PROVISIONING_FAILED
                 )
 
+    def cancel_open_orders(self) -> None:
+        """Cancel every order still open (as the operator): a void deal gives its orders
+        their circuits back, and a test's leftovers would trade with the next test's."""
+        stub, auth = self.stub(None)
+        for order in stub.ListOrders(
+            exchange_pb2.ListOrdersRequest(open_only=True, page_size=1000), metadata=auth
+        ).orders:
+            stub.CancelOrder(exchange_pb2.CancelOrderRequest(order_id=order.order_id), metadata=auth)
+
     def stub(self, name: str | None) -> Any:
         """The exchange stub and the call metadata of participant `name` (None: the operator)."""
         token_file = self.data_dir / "credentials" / f"{name}.token" if name else self.data_dir / "operator.token"

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from marketplace import limits
 from marketplace.changes import Changes, Counters
-from marketplace.deals import FINAL, Deal
+from marketplace.deals import FINAL, Deal, DealStatus
 from marketplace.engine import QUOTE_MEMORY, ExchangeEngine
 from marketplace.errors import AlreadyExists
 from marketplace.orders import (
@@ -266,7 +266,7 @@ class Store:
                 func.count(d.seller.distinct()).label("sellers"),
                 func.count(d.buyer.distinct()).label("buyers"),
             )
-            .where(d.created_at >= start, d.created_at < end)
+            .where(d.created_at >= start, d.created_at < end, d.status != int(DealStatus.PROVISIONING_FAILED))
             .group_by(d.class_scheme, d.grade, d.service_type, d.a_end, d.z_end, d.capacity_kbps)
         )
         with self.engine.connect() as conn:

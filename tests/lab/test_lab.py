@@ -77,9 +77,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 @pytest.fixture(autouse=True)
 def no_deals_left(lab: Lab) -> Iterator[None]:
-    """Whatever a test leaves (also when it fails) is terminated before the next one."""
+    """Whatever a test leaves (also when it fails) is terminated or cancelled before the next one."""
     yield
     lab.end_all_deals()
+    lab.cancel_open_orders()
 
 
 def test_a_deal_brings_traffic_up_within_seconds_and_only_between_its_parties(lab: Lab) -> None:
@@ -358,6 +359,14 @@ def test_a_failed_probe_rolls_back_every_node_including_the_router(lab: Lab) -> 
     assert "probe" in deal.status_reason, deal.status_reason
     assert deal_flows_anywhere(deal_id) == {}
     assert f"ixd{deal_id}" not in router_state(lab) and "htb" not in router_state(lab)
+    # The deal is void: both orders have their circuit back, open on the book again (found:
+    # the buyer was left with neither service nor a live order).
+    assert "void, nothing charged" in deal.status_reason, deal.status_reason
+    for party, order_id in (("seller-r", deal.offer_order_id), ("buyer-b", deal.request_order_id)):
+        stub, auth = lab.stub(party)
+        order = stub.GetOrder(exchange_pb2.GetOrderRequest(order_id=order_id), metadata=auth).order
+        assert order.status == common_pb2.ORDER_STATUS_OPEN and order.remaining_circuits == 1, order
+        stub.CancelOrder(exchange_pb2.CancelOrderRequest(order_id=order_id), metadata=auth)
 
 
 def test_the_linux_router_node_carries_a_deal_and_rolls_back_a_failed_commit(lab: Lab) -> None:
@@ -401,6 +410,7 @@ def test_an_unreachable_router_fails_the_deal_cleanly(lab: Lab) -> None:
     assert deal.status == common_pb2.DEAL_STATUS_PROVISIONING_FAILED
     assert "r1" in deal.status_reason, deal.status_reason
     assert deal_flows_anywhere(deal_id) == {}
+    lab.cancel_open_orders()  # the void deal's orders, open again
     # Reachable again: the next deal through r1 works (a new session).
     p = pair("buyer-b", "seller-r")
     again = lab.trade("buyer-b", "seller-r")

@@ -44,3 +44,27 @@ def test_sql_report_equals_the_reference(database_url: str) -> None:
 
 def vars_of(row: object) -> dict[str, object]:
     return {name: getattr(row, name) for name in row.__dataclass_fields__}  # type: ignore[attr-defined]
+
+
+def test_a_void_deal_is_not_in_the_report(database_url: str) -> None:
+    """Nothing is charged for a deal the network could not deliver (issue 11)."""
+    from marketplace.deals import Agreement, DealStatus, Interconnect, Party
+
+    engine = new_engine()
+    store = Store(database_url)
+    ends = (Interconnect(Party.BUYER, "sw1", "1", 100, 199), Interconnect(Party.SELLER, "sw2", "2", 100, 199))
+    engine.register_agreement(Agreement(0, "AG-1", "b1", "s1", ends, 10**9, "", 0), 1)
+    delivered, void = [], []
+    for t, bucket in ((10, delivered), (20, void)):
+        engine.submit(offer("s1", price=150), t)
+        (deal,) = engine.submit(request("b1", limit=150), t + 1).deals
+        engine.set_deal_status(deal.deal_id, DealStatus.PROVISIONING, "", t + 2)
+        bucket.append(deal.deal_id)
+    engine.set_deal_status(void[0], DealStatus.PROVISIONING_FAILED, "probe failed; void", 30)
+    changes = engine.drain()
+    store.write(changes, [event_msg(e).SerializeToString() for e in changes.events])
+    try:
+        (row,) = store.report_rows(0, 100)
+        assert row.deals == 1 and row.circuits == 1
+    finally:
+        store.close()

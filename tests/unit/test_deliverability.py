@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from marketplace.deals import Agreement, Deal, DealStatus, Interconnect, Party
+from marketplace.engine import ExchangeEngine
 from marketplace.orders import Route, ServiceType
 from provisioning.intent import FabricState
 from provisioning.inventory import load_inventory
@@ -145,3 +146,67 @@ def test_the_planner_answers_from_the_fabric_and_its_reservations() -> None:
     for seconds in (0.1, 0.3, 0.2):
         planner.took(seconds)
     assert planner.provisioning_p50_ms() == 200
+
+
+def network_engine() -> tuple[ExchangeEngine, Refusing]:
+    engine = new_engine()
+    checker = Refusing(set())
+    engine.deliverability = checker
+    for seller in SELLERS:
+        engine.register_agreement(agreement(seller), 0)
+    return engine, checker
+
+
+def test_a_void_deal_gives_both_orders_their_circuits_back_and_the_request_takes_the_next_offer() -> None:
+    engine, _ = network_engine()
+    first = engine.submit(offer("s1", price=900, circuits=2), 1).order
+    second = engine.submit(offer("s2", price=950, circuits=2), 2).order
+    out = engine.submit(request(limit=1000, circuits=2), 3)
+    (deal,) = out.deals
+    assert deal.seller == "s1" and out.order.status.name == "FILLED"
+    engine.set_deal_status(deal.deal_id, DealStatus.PROVISIONING, "finding a path", 4)
+    engine.drain()
+    again = engine.void_deal(deal.deal_id, "probe failed", 5)
+    assert deal.deal_id not in engine.deals
+    # The request traded at once with the next deliverable offer (s2); s1's offer rests again.
+    assert [(d.seller, d.circuits) for d in again] == [("s2", 2)]
+    assert engine.orders[first.order_id].remaining == 2
+    assert engine.orders[first.order_id].status.name == "OPEN"
+    changes = engine.drain()
+    kinds = [e.kind.name for e in changes.events]
+    assert "ORDER_RESTORED" in kinds and kinds.count("ORDER_RESTORED") == 2
+    failed = [d for d in changes.updated_deals.values() if d.deal_id == deal.deal_id]
+    assert failed and failed[0].status is DealStatus.PROVISIONING_FAILED and "void" in failed[0].status_reason
+    assert second.order_id not in engine.orders  # filled by the new deal
+
+
+def test_the_failed_pair_never_trades_again_and_the_request_rests_with_its_priority() -> None:
+    engine, _ = network_engine()
+    sold = engine.submit(offer("s1", price=900), 1).order
+    early = engine.submit(request(limit=1000), 2)
+    later = engine.submit(request("b1", limit=1000, cid="later"), 3).order
+    (deal,) = early.deals
+    engine.set_deal_status(deal.deal_id, DealStatus.PROVISIONING, "", 4)
+    # The offer is back and trades at once with the later request (never with the early
+    # one again); the early request rests at the front of its level (its priority).
+    (again,) = engine.void_deal(deal.deal_id, "switch refused", 5)
+    assert (again.offer_order_id, again.request_order_id) == (sold.order_id, later.order_id)
+    level = next(iter(engine.books.values())).requests.levels[-1000]
+    assert [o.order_id for o in level] == [early.order.order_id]
+    (next_deal,) = engine.submit(offer("s2", price=900), 6).deals
+    assert next_deal.request_order_id == early.order.order_id
+
+
+def test_an_immediate_request_whose_deal_is_void_is_cancelled_not_rested() -> None:
+    engine, _ = network_engine()
+    engine.submit(offer("s1", price=900), 1)
+    out = engine.submit(request(limit=1000, time_in_force=3), 2)  # immediate-or-cancel
+    (deal,) = out.deals
+    engine.set_deal_status(deal.deal_id, DealStatus.PROVISIONING, "", 3)
+    engine.void_deal(deal.deal_id, "probe failed", 4)
+    assert out.order.order_id not in engine.orders
+    changes = engine.drain()
+    restored = [
+        e for e in changes.events if e.kind.name == "ORDER_RESTORED" and e.subject.order_id == out.order.order_id
+    ]
+    assert restored and restored[0].subject.status.name == "CANCELLED" and restored[0].subject.remaining == 1

@@ -28,6 +28,7 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_ORDER_REBID: _ClassVar[EventKind]
     EVENT_KIND_ALTERNATES_PROPOSED: _ClassVar[EventKind]
     EVENT_KIND_HEARTBEAT: _ClassVar[EventKind]
+    EVENT_KIND_ORDER_RESTORED: _ClassVar[EventKind]
 EVENT_KIND_UNSPECIFIED: EventKind
 EVENT_KIND_ORDER_ACCEPTED: EventKind
 EVENT_KIND_ORDER_FILLED: EventKind
@@ -42,6 +43,7 @@ EVENT_KIND_ORDER_CLASS_REJECTED: EventKind
 EVENT_KIND_ORDER_REBID: EventKind
 EVENT_KIND_ALTERNATES_PROPOSED: EventKind
 EVENT_KIND_HEARTBEAT: EventKind
+EVENT_KIND_ORDER_RESTORED: EventKind
 
 class SubmitOfferRequest(_message.Message):
     __slots__ = ("client_order_id", "service_type", "route", "capacity_kbps", "circuits", "values", "price", "grade", "class_scheme", "valid_from", "valid_until", "time_in_force")
