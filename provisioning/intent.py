@@ -335,6 +335,49 @@ def replan(
     )
 
 
+def still_fits(
+    earlier: Intent,
+    agreement: Agreement,
+    rate: int,
+    inventory: Inventory,
+    state: FabricState,
+    unavailable: frozenset[str],
+) -> bool:
+    """Whether `earlier`'s path (same agreement, same hand-offs) can carry `rate` now, by
+    counting rather than choosing: every port and link with the rate free, and fewer VLANs
+    taken at each hand-off, and on the path's tagged links together, than there are to
+    take (so a free one exists). True means `replan` will find an allocation; False means
+    only that the cheap answer is unknown (the full compile decides)."""
+    if any(hop.node in unavailable for hop in earlier.path):
+        return False
+    if any(state.port_room(inventory, node, port) < rate for node, port in earlier.ports()):
+        return False
+    used_on_path = 0
+    for key in earlier.links:
+        link = inventory.links_by_key[key]
+        if link.capacity_kbps - state.link_load.get(key, 0) < rate:
+            return False
+        taken = state.link_vlans.get(key, ())
+        if link.untagged:
+            if taken:
+                return False
+        else:
+            used_on_path += len(taken)
+    if used_on_path >= len(FABRIC_VLANS):
+        return False
+    ends = {(i.party, i.node, i.port): i for i in agreement.interconnects}
+    for (node, port), vlan in earlier.end_vlans():
+        taken = state.port_vlans.get((node, port), ())
+        if vlan == UNTAGGED:
+            if taken:
+                return False
+            continue
+        span = next((i.vlan_max - i.vlan_min + 1 for (_, n, q), i in ends.items() if (n, q) == (node, port)), 0)
+        if len(taken) >= span:
+            return False
+    return True
+
+
 def _end_vlan(ic: Interconnect, inventory: Inventory, state: FabricState, participant: str) -> int:
     att = inventory.attachment(participant, ic.node, ic.port)
     assert att is not None

@@ -47,12 +47,13 @@ class Node:
     driver: str = ""  # router-type nodes: NAPALM driver name
     host: str = ""
     credentials: str = ""  # a reference the driver resolves, never a secret
+    _by_name: dict[str, Port] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {p.name: p for p in reversed(self.ports)})  # the first wins
 
     def port(self, name: str) -> Port | None:
-        for p in self.ports:
-            if p.name == name:
-                return p
-        return None
+        return self._by_name.get(name)
 
 
 @dataclass(frozen=True, slots=True)

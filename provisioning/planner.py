@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from marketplace.deals import Agreement, Deal, DealStatus
 from marketplace.orders import Route, ServiceType
-from provisioning.intent import FabricState, Intent, NotAdmitted, compile_intent, replan
+from provisioning.intent import FabricState, Intent, NotAdmitted, compile_intent, replan, still_fits
 from provisioning.inventory import Inventory
 
 RECENT = 100  # provisioning times kept for the median a quote shows
@@ -29,8 +29,8 @@ class FabricPlanner:
         self.recent_ms: deque[float] = deque(maxlen=RECENT)
         self._cache: dict[tuple[object, ...], Agreement | str] = {}
         self._cache_version = -1
-        # The intents behind this version's "deliverable" answers: a deal struck right
-        # after its check is reserved with them, not compiled a second time.
+        # The allocations behind this version's "deliverable" answers: a deal struck right
+        # after its check is reserved over the same path, not routed a second time.
         self._checked: dict[tuple[str, str, int, int], Intent] = {}
         # The last allocation found per pair and agreement: its path is tried first (cheap),
         # the full compile (path search) only when it no longer fits.
@@ -68,8 +68,9 @@ class FabricPlanner:
                 reasons.append(f"agreement {agreement.reference}: {left} kbit/s left of {agreement.max_rate_kbps}")
                 continue
             earlier = self._last.get((buyer, seller, agreement.agreement_id))
-            intent = replan(earlier, probe, agreement, self.inventory, self.state, down) if earlier else None
-            if intent is None:
+            if earlier is not None and still_fits(earlier, agreement, rate_kbps, self.inventory, self.state, down):
+                intent = earlier  # its path still carries it: the VLANs are chosen at reserve
+            else:
                 try:
                     intent = compile_intent(probe, agreement, self.inventory, self.state, down)
                 except NotAdmitted as err:
@@ -84,10 +85,12 @@ class FabricPlanner:
         """Holds what the check found (the same ports, VLANs and links provisioning will
         compile a moment later, which is all a reservation needs)."""
         key = (deal.buyer, deal.seller, deal.rate_kbps, agreement.agreement_id)
-        intent = self._checked.get(key) if self._cache_version == self.state.version else None
+        down = self.unavailable()
+        template = self._checked.get(key) if self._cache_version == self.state.version else None
+        intent = replan(template, deal, agreement, self.inventory, self.state, down) if template else None
         if intent is None:
             try:
-                intent = compile_intent(deal, agreement, self.inventory, self.state, self.unavailable())
+                intent = compile_intent(deal, agreement, self.inventory, self.state, down)
             except NotAdmitted:
                 return  # checked a moment ago; if it no longer fits, provisioning will say why
         self.reserved[deal.deal_id] = intent

@@ -210,3 +210,29 @@ def test_an_immediate_request_whose_deal_is_void_is_cancelled_not_rested() -> No
         e for e in changes.events if e.kind.name == "ORDER_RESTORED" and e.subject.order_id == out.order.order_id
     ]
     assert restored and restored[0].subject.status.name == "CANCELLED" and restored[0].subject.remaining == 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 3), st.sampled_from([100_000, 300_000]), st.booleans()), max_size=40))
+def test_the_planner_never_says_deliverable_for_what_it_cannot_reserve(steps: list[tuple[int, int, bool]]) -> None:
+    """Soundness of the cheap answers: whenever the check says an agreement can carry a
+    deal, reserving it finds a concrete allocation, and no port or link is ever committed
+    beyond its capacity."""
+    ring = load_inventory(RING)
+    planner = FabricPlanner(ring, FabricState(), frozenset)
+    agreements = [ring_agreement("AG-1", (100, 102)), ring_agreement("AG-22", (150, 151))]
+    live: list[int] = []
+    for deal_id, (circuits, capacity, ends_one) in enumerate(steps, start=1):
+        rate = circuits * capacity
+        found = planner.check("globex", "acme", rate, agreements, {})
+        if isinstance(found, Agreement):
+            planner.reserve(probe_deal(deal_id, rate), found)
+            assert deal_id in planner.reserved, "said deliverable, then could not reserve"
+            live.append(deal_id)
+        if ends_one and live:
+            planner.release(live.pop(0))
+        for (node, port), load in planner.state.port_load.items():
+            capacity_of = ring.nodes[node].port(port)
+            assert capacity_of is not None and load <= capacity_of.capacity_kbps
+        for link in ring.links:
+            assert planner.state.link_load.get(link.key, 0) <= link.capacity_kbps
