@@ -58,3 +58,11 @@ def page_of(items: Sequence[T], key: Callable[[T], Any], token: str, size: int, 
     rest = [i for i in items if position is None or key(i) > position[0]]
     page = rest[:size]
     return page, encode([key(page[-1])]) if len(rest) > size else ""
+
+
+def id_page(found: Sequence[T], size: int, id_of: Callable[[T], int]) -> tuple[Sequence[T], str]:
+    """A page from `found` (up to size + 1 rows read after the token's id): the first
+    `size` rows, and the token for the next page ("" when there was no row more)."""
+    if len(found) <= size:
+        return found, ""
+    return found[:size], encode([id_of(found[size - 1])])

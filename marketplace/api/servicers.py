@@ -263,11 +263,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
         # loop would hold up every other call for tens of milliseconds.
         def page() -> exchange_pb2.ListOrdersResponse:
             found = self.store.list_orders(owner, request.open_only, after, limit + 1)
-            more = len(found) > limit
-            return exchange_pb2.ListOrdersResponse(
-                orders=[convert.order_msg(o) for o in found[:limit]],
-                next_page_token=paging.encode([found[limit - 1].order_id]) if more else "",
-            )
+            rows, token = paging.id_page(found, limit, lambda o: o.order_id)
+            return exchange_pb2.ListOrdersResponse(orders=[convert.order_msg(o) for o in rows], next_page_token=token)
 
         reply = await self.reads.run(who.name, page)
         self.auth.charge(who, len(reply.orders) * ROW_COST)
@@ -318,11 +315,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
 
         def page() -> exchange_pb2.ListDealsResponse:
             found = self.store.list_deals(owner, request.status, after, limit + 1)
-            more = len(found) > limit
-            return exchange_pb2.ListDealsResponse(
-                deals=[convert.deal_msg(d) for d in found[:limit]],
-                next_page_token=paging.encode([found[limit - 1].deal_id]) if more else "",
-            )
+            rows, token = paging.id_page(found, limit, lambda d: d.deal_id)
+            return exchange_pb2.ListDealsResponse(deals=[convert.deal_msg(d) for d in rows], next_page_token=token)
 
         reply = await self.reads.run(who.name, page)
         self.auth.charge(who, len(reply.deals) * ROW_COST)
