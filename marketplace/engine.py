@@ -133,7 +133,7 @@ class ExchangeEngine(Settlement):
         self._init_settlement()
         self.agreements: dict[int, Agreement] = {}
         self.agreement_refs: dict[str, int] = {}
-        self._agreements_by_pair: dict[tuple[str, str], list[int]] = {}
+        self._agreements_by_pair: dict[tuple[str, str], tuple[Agreement, ...]] = {}
         self._agreement_use: dict[int, int] = {}
         self._expiries: list[tuple[int, int]] = []  # (valid_until, order_id)
         self._scheduled: list[tuple[int, int, int]] = []  # (valid_from, priority, order_id)
@@ -247,29 +247,27 @@ class ExchangeEngine(Settlement):
         self._set_deal_status(deal, deal.status, f"under agreement {new.reference}", now)
         return deal.snapshot()
 
-    def _delivery(self, buyer: str, seller: str, rate_kbps: int) -> Agreement | str | None:
-        pair = self.agreements_of(buyer, seller)
-        return delivery(self.deliverability, pair, self._agreement_use, buyer, seller, rate_kbps)
-
     def _undeliverable(self, offer: Order, request: Order) -> bool:
         """The network cannot carry a fill between the two now: skipped like a self-trade."""
         if (offer.order_id, request.order_id) in self.failed_pairs:
             return True  # the network failed them once (a void deal)
+        buyer, seller = request.participant, offer.participant
         rate = offer.capacity_kbps * min(offer.remaining, request.remaining)
-        return isinstance(self._delivery(request.participant, offer.participant, rate), str)
+        pair = self._agreements_by_pair.get((buyer, seller), ())
+        return isinstance(delivery(self.deliverability, pair, self._agreement_use, buyer, seller, rate), str)
 
     def agreement_use(self) -> dict[int, int]:
         """kbit/s each agreement's live deals use, by agreement id (a copy)."""
         return dict(self._agreement_use)
 
-    def agreements_of(self, buyer: str, seller: str) -> list[Agreement]:
+    def agreements_of(self, buyer: str, seller: str) -> tuple[Agreement, ...]:
         """The agreements between a buyer and a seller, earliest first."""
-        return [self.agreements[aid] for aid in self._agreements_by_pair.get((buyer, seller), ())]
+        return self._agreements_by_pair.get((buyer, seller), ())
 
     def _install_agreement(self, a: Agreement) -> None:
         self.agreements[a.agreement_id] = a
         self.agreement_refs[a.reference] = a.agreement_id
-        self._agreements_by_pair.setdefault((a.buyer, a.seller), []).append(a.agreement_id)
+        self._agreements_by_pair[(a.buyer, a.seller)] = (*self.agreements_of(a.buyer, a.seller), a)
         self._agreement_use.setdefault(a.agreement_id, 0)
 
     # ----- classing -------------------------------------------------------------------
@@ -923,7 +921,7 @@ class ExchangeEngine(Settlement):
         if deal.ends_at:
             heapq.heappush(self._deal_ends, (deal.ends_at, deal.deal_id))
         pair = self.agreements_of(deal.buyer, deal.seller)
-        found = self._delivery(deal.buyer, deal.seller, deal.rate_kbps)
+        found = delivery(self.deliverability, pair, self._agreement_use, deal.buyer, deal.seller, deal.rate_kbps)
         agreement = found if isinstance(found, Agreement) else agreement_for(deal, pair, self._agreement_use)
         if agreement is not None:
             deal.agreement_id = agreement.agreement_id

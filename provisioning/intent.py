@@ -17,17 +17,16 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 import networkx as nx
 
 from marketplace.deals import Agreement, Deal, Interconnect, Party
+from provisioning.fabric_state import FabricState
 from provisioning.inventory import UNTAGGED, Inventory, Link, NodeKind
 
 COOKIE_TAG = 0x1F << 56  # high byte of every deal flow's cookie: tells ours from strangers'
-FABRIC_VLANS = range(2, 4095)
 BURST_SECONDS = 0.25  # meter burst: 250 ms at the committed rate; TCP needs it (BENCHMARKS.md: goodput)
 
 
@@ -164,56 +163,6 @@ def intent_from_json(text: str) -> Intent:
     )
 
 
-@dataclass(slots=True)
-class FabricState:
-    """What provisioned deals already hold: rate per link and per port, VLANs per port and
-    per link. Deals are symmetric (their rate each way), so one committed figure per port
-    or link stands for both directions."""
-
-    link_load: dict[str, int] = field(default_factory=dict)
-    port_load: dict[tuple[str, str], int] = field(default_factory=dict)
-    port_vlans: dict[tuple[str, str], set[int]] = field(default_factory=dict)
-    link_vlans: dict[str, set[int]] = field(default_factory=dict)
-    version: int = 0  # changes with every hold and release (answers derived from it go stale)
-    # Per link: every fabric VLAN below the floor is taken there, so the search for a free
-    # one starts at the floor (deals take the lowest free VLAN: taken ones pile up at the
-    # bottom of the range).
-    link_vlan_floor: dict[str, int] = field(default_factory=dict)
-
-    def hold(self, intent: Intent) -> None:
-        self.version += 1
-        for key, vlan in zip(intent.links, intent.link_vlans, strict=True):
-            self.link_load[key] = self.link_load.get(key, 0) + intent.rate_kbps
-            taken = self.link_vlans.setdefault(key, set())
-            taken.add(vlan)  # 0 holds an access link whole
-            floor = self.link_vlan_floor.get(key, FABRIC_VLANS.start)
-            while floor in taken:
-                floor += 1
-            self.link_vlan_floor[key] = floor
-        for port in intent.ports():
-            self.port_load[port] = self.port_load.get(port, 0) + intent.rate_kbps
-        for end, vlan in intent.end_vlans():
-            self.port_vlans.setdefault(end, set()).add(vlan)  # UNTAGGED holds the whole port
-
-    def release(self, intent: Intent) -> None:
-        self.version += 1
-        for key, vlan in zip(intent.links, intent.link_vlans, strict=True):
-            self.link_load[key] -= intent.rate_kbps
-            self.link_vlans[key].discard(vlan)
-            if vlan in FABRIC_VLANS:
-                self.link_vlan_floor[key] = min(self.link_vlan_floor.get(key, FABRIC_VLANS.start), vlan)
-        for port in intent.ports():
-            self.port_load[port] -= intent.rate_kbps
-        for end, vlan in intent.end_vlans():
-            self.port_vlans.get(end, set()).discard(vlan)
-
-    def port_room(self, inventory: Inventory, node: str, port: str) -> int:
-        """kbit/s still free (each way) on a port."""
-        found = inventory.nodes[node].port(port)
-        assert found is not None
-        return found.capacity_kbps - self.port_load.get((node, port), 0)
-
-
 def hand_off(agreement: Agreement, party: Party, participant: str, inventory: Inventory) -> Interconnect:
     """The agreement's interconnect for one party that the inventory knows as that
     participant's attachment, with a VLAN range inside the attachment's."""
@@ -282,114 +231,17 @@ def compile_intent(
     )
 
 
-def replan(
-    earlier: Intent,
-    deal: Deal,
-    agreement: Agreement,
-    inventory: Inventory,
-    state: FabricState,
-    unavailable: frozenset[str] = frozenset(),
-) -> Intent | None:
-    """The deal over the path of an `earlier` allocation between the same hand-offs, with
-    its VLANs chosen again against `state`; None when that path no longer fits (a node
-    unavailable, a port or link without the rate free, no free VLAN). Flows are not built:
-    this answers "can it be carried?" cheaply, and holds what a struck deal needs."""
-    rate = deal.rate_kbps
-    if any(hop.node in unavailable for hop in earlier.path):
-        return None
-    if any(state.port_room(inventory, node, port) < rate for node, port in earlier.ports()):
-        return None
-    capacity = inventory.links_by_key
-    for key in earlier.links:
-        link = capacity[key]
-        if link.capacity_kbps - state.link_load.get(key, 0) < rate or (link.untagged and state.link_vlans.get(key)):
-            return None
-    try:
-        buyer_ic = hand_off(agreement, Party.BUYER, deal.buyer, inventory)
-        seller_ic = hand_off(agreement, Party.SELLER, deal.seller, inventory)
-        if (buyer_ic.node, buyer_ic.port) != (earlier.path[0].node, earlier.path[0].buyer_side_port):
-            return None
-        if (seller_ic.node, seller_ic.port) != (earlier.path[-1].node, earlier.path[-1].seller_side_port):
-            return None
-        buyer_vlan = _end_vlan(buyer_ic, inventory, state, deal.buyer)
-        seller_vlan = _end_vlan(seller_ic, inventory, state, deal.seller)
-        tagged = [capacity[key] for key in earlier.links if not capacity[key].untagged]
-        fabric_vlan = _fabric_vlan(tagged, state) if tagged else 0
-    except NotAdmitted:
-        return None
-    link_vlans = tuple(0 if capacity[key].untagged else fabric_vlan for key in earlier.links)
-    burst = max(1, int(rate * BURST_SECONDS))
-    return Intent(
-        deal.deal_id,
-        earlier.path,
-        earlier.links,
-        link_vlans,
-        buyer_vlan,
-        seller_vlan,
-        fabric_vlan,
-        rate,
-        burst,
-        (),
-        (),
-        (),
-    )
-
-
-def still_fits(
-    earlier: Intent,
-    agreement: Agreement,
-    rate: int,
-    inventory: Inventory,
-    state: FabricState,
-    unavailable: frozenset[str],
-) -> bool:
-    """Whether `earlier`'s path (same agreement, same hand-offs) can carry `rate` now, by
-    counting rather than choosing: every port and link with the rate free, and fewer VLANs
-    taken at each hand-off, and on the path's tagged links together, than there are to
-    take (so a free one exists). True means `replan` will find an allocation; False means
-    only that the cheap answer is unknown (the full compile decides)."""
-    if any(hop.node in unavailable for hop in earlier.path):
-        return False
-    if any(state.port_room(inventory, node, port) < rate for node, port in earlier.ports()):
-        return False
-    used_on_path = 0
-    for key in earlier.links:
-        link = inventory.links_by_key[key]
-        if link.capacity_kbps - state.link_load.get(key, 0) < rate:
-            return False
-        taken = state.link_vlans.get(key, ())
-        if link.untagged:
-            if taken:
-                return False
-        else:
-            used_on_path += len(taken)
-    if used_on_path >= len(FABRIC_VLANS):
-        return False
-    ends = {(i.party, i.node, i.port): i for i in agreement.interconnects}
-    for (node, port), vlan in earlier.end_vlans():
-        taken = state.port_vlans.get((node, port), ())
-        if vlan == UNTAGGED:
-            if taken:
-                return False
-            continue
-        span = next((i.vlan_max - i.vlan_min + 1 for (_, n, q), i in ends.items() if (n, q) == (node, port)), 0)
-        if len(taken) >= span:
-            return False
-    return True
-
-
 def _end_vlan(ic: Interconnect, inventory: Inventory, state: FabricState, participant: str) -> int:
     att = inventory.attachment(participant, ic.node, ic.port)
     assert att is not None
-    taken = state.port_vlans.get((ic.node, ic.port), set())
     if att.vlan_min == UNTAGGED:
-        if taken:
+        if state.port_vlans((ic.node, ic.port)):
             raise NotAdmitted(f"untagged port {ic.node}:{ic.port} already carries a deal")
         return UNTAGGED
-    for vlan in range(ic.vlan_min, ic.vlan_max + 1):
-        if vlan not in taken:
-            return vlan
-    raise NotAdmitted(f"no free VLAN in {ic.vlan_min}-{ic.vlan_max} at {ic.node}:{ic.port}")
+    vlan = state.free_end_vlan((ic.node, ic.port), ic.vlan_min, ic.vlan_max)
+    if vlan is None:
+        raise NotAdmitted(f"no free VLAN in {ic.vlan_min}-{ic.vlan_max} at {ic.node}:{ic.port}")
+    return vlan
 
 
 def _route(
@@ -405,13 +257,13 @@ def _route(
     graph.add_nodes_from(inventory.nodes)
     for link in inventory.links:
         room = min(
-            link.capacity_kbps - state.link_load.get(link.key, 0),
+            link.capacity_kbps - state.link_load(link.key),
             state.port_room(inventory, link.a_node, link.a_port),
             state.port_room(inventory, link.z_node, link.z_port),
         )
         if room < rate or link.a_node in avoid or link.z_node in avoid:
             continue
-        if link.untagged and state.link_vlans.get(link.key):
+        if link.untagged and state.link_vlans(link.key):
             continue  # an access link already carrying a deal
         current = graph.get_edge_data(link.a_node, link.z_node)
         if current is None or current["room"] < room:
@@ -424,15 +276,11 @@ def _route(
     return nodes, links
 
 
-def _fabric_vlan(links: Iterable[Link], state: FabricState) -> int:
-    """The lowest VLAN free on every link of the path (below the highest floor, some link
-    has each one taken)."""
-    used = [state.link_vlans.get(link.key, set()) for link in links]
-    start = max((state.link_vlan_floor.get(link.key, FABRIC_VLANS.start) for link in links), default=0)
-    for vlan in range(max(start, FABRIC_VLANS.start), FABRIC_VLANS.stop):
-        if all(vlan not in taken for taken in used):
-            return vlan
-    raise NotAdmitted("no fabric VLAN is free on every link of the path")
+def _fabric_vlan(links: list[Link], state: FabricState) -> int:
+    vlan = state.free_fabric_vlan([link.key for link in links])
+    if vlan is None:
+        raise NotAdmitted("no fabric VLAN is free on every link of the path")
+    return vlan
 
 
 def _hops(nodes: list[str], links: list[Link], buyer_port: str, seller_port: str) -> tuple[Hop, ...]:

@@ -122,6 +122,7 @@ class OpenFlowDriver:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._switches: dict[int, _Switch] = {}
+        self.switch_changes = 0  # counts connections and disconnections (answers about them go stale)
         # What must exist: per switch, per deal, its flows and meters.
         self._wanted: dict[int, dict[int, tuple[tuple[Flow, ...], tuple[Meter, ...]]]] = {}
         self._reconciling: dict[int, _Reconcile] = {}
@@ -251,6 +252,7 @@ class OpenFlowDriver:
         with self._lock:
             old = self._switches.get(dp.id)
             self._switches[dp.id] = _Switch(dp)
+            self.switch_changes += 1
             self.switch_changed_us[dp.id] = _now_us()
             self.reconciled.setdefault(dp.id, threading.Event()).clear()
             if self._wants_known:
@@ -267,6 +269,7 @@ class OpenFlowDriver:
             if switch is None or switch.dp is not dp:
                 return
             del self._switches[dpid]
+            self.switch_changes += 1
             self._reconciling.pop(dpid, None)
             self.switch_changed_us[dpid] = _now_us()
         _fail_all(switch, f"switch {dpid:#x} disconnected")

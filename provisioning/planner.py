@@ -1,8 +1,8 @@
 """The provisioning layer's answer to "can this match be delivered?" (the matcher asks
 before it strikes a deal): the intent compiler's own admission over the fabric as it is
-held now, plus what deals just struck have reserved. Answers are cached until the fabric,
-the agreements' use or the set of connected switches changes: the matcher asks for every
-candidate it looks at."""
+held now, plus what deals just struck have reserved. The matcher asks for every candidate
+it looks at, so the path found for a pair is kept and checked again by counting
+(provisioning.path_plan); only when it no longer fits is a path searched for again."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from collections.abc import Callable, Mapping, Sequence
 
 from marketplace.deals import Agreement, Deal, DealStatus
 from marketplace.orders import Route, ServiceType
-from provisioning.intent import FabricState, Intent, NotAdmitted, compile_intent, replan, still_fits
+from provisioning.fabric_state import FabricState, Holding
+from provisioning.intent import NotAdmitted, compile_intent
 from provisioning.inventory import Inventory
+from provisioning.path_plan import PathPlan
 
 RECENT = 100  # provisioning times kept for the median a quote shows
 
@@ -25,81 +27,97 @@ class FabricPlanner:
         self.inventory = inventory
         self.state = state
         self.unavailable = unavailable  # switches not connected now
-        self.reserved: dict[int, Intent] = {}
+        self.reserved: dict[int, Holding] = {}
         self.recent_ms: deque[float] = deque(maxlen=RECENT)
-        self._cache: dict[tuple[object, ...], Agreement | str] = {}
-        self._cache_version = -1
-        # The allocations behind this version's "deliverable" answers: a deal struck right
-        # after its check is reserved over the same path, not routed a second time.
-        self._checked: dict[tuple[str, str, int, int], Intent] = {}
-        # The last allocation found per pair and agreement: its path is tried first (cheap),
-        # the full compile (path search) only when it no longer fits.
-        self._last: dict[tuple[str, str, int], Intent] = {}
+        # The last path found per (buyer, seller, agreement id): tried first by counting,
+        # the full compile (a path search) only when it no longer fits.
+        self._plans: dict[tuple[str, str, int], PathPlan] = {}
+        # Why a full compile said no, per (buyer, seller, agreement id, rate), valid while
+        # the fabric and the set of connected switches are what they were.
+        self._refused: dict[tuple[str, str, int, int], str] = {}
+        self._refused_as_of: tuple[int, frozenset[str]] = (-1, frozenset())
+        # The last "deliverable" answer and what it was given: the matcher asks about a
+        # candidate, then again as it strikes the deal, then reserves it.
+        self._answered: tuple[str, str, int, int, frozenset[str]] | None = None
+        self._answer: tuple[Agreement, Holding] | None = None
+        self._answered_from: Sequence[Agreement] = ()  # the very sequence asked about (the engine keeps one per pair)
 
     def check(
         self, buyer: str, seller: str, rate_kbps: int, agreements: Sequence[Agreement], use: Mapping[int, int]
     ) -> Agreement | str:
-        if self._cache_version != self.state.version:
-            self._cache.clear()
-            self._checked.clear()
-            self._cache_version = self.state.version
-        down = self.unavailable()  # a switch leaving or coming back changes answers too
-        uses = tuple((a.agreement_id, use.get(a.agreement_id, 0)) for a in agreements)
-        key = (buyer, seller, rate_kbps, uses, down)
-        found = self._cache.get(key)
-        if found is None:
-            found = self._cache[key] = self._check(buyer, seller, rate_kbps, agreements, use, down)
-        return found
-
-    def _check(
-        self,
-        buyer: str,
-        seller: str,
-        rate_kbps: int,
-        agreements: Sequence[Agreement],
-        use: Mapping[int, int],
-        down: frozenset[str],
-    ) -> Agreement | str:
+        down = self.unavailable()
+        asked = (buyer, seller, rate_kbps, self.state.version, down)
+        if asked == self._answered and self._answer is not None and agreements is self._answered_from:
+            agreement = self._answer[0]
+            if agreement.max_rate_kbps - use.get(agreement.agreement_id, 0) >= rate_kbps:
+                return agreement
         reasons = []
-        probe = _probe_deal(buyer, seller, rate_kbps)
         for agreement in agreements:
-            left = agreement.max_rate_kbps - use.get(agreement.agreement_id, 0)
+            aid = agreement.agreement_id
+            left = agreement.max_rate_kbps - use.get(aid, 0)
             if left < rate_kbps:
                 reasons.append(f"agreement {agreement.reference}: {left} kbit/s left of {agreement.max_rate_kbps}")
                 continue
-            earlier = self._last.get((buyer, seller, agreement.agreement_id))
-            if earlier is not None and still_fits(earlier, agreement, rate_kbps, self.inventory, self.state, down):
-                intent = earlier  # its path still carries it: the VLANs are chosen at reserve
-            else:
-                try:
-                    intent = compile_intent(probe, agreement, self.inventory, self.state, down)
-                except NotAdmitted as err:
-                    reasons.append(f"agreement {agreement.reference}: {err}")
-                    continue
-                self._last[(buyer, seller, agreement.agreement_id)] = intent
-            self._checked[(buyer, seller, rate_kbps, agreement.agreement_id)] = intent
-            return agreement
+            holding = self._allocate(buyer, seller, rate_kbps, agreement, down, reasons)
+            if holding is not None:
+                self._answered, self._answer, self._answered_from = asked, (agreement, holding), agreements
+                return agreement
         return "; ".join(reasons) or "no bilateral agreement"
 
-    def reserve(self, deal: Deal, agreement: Agreement) -> None:
-        """Holds what the check found (the same ports, VLANs and links provisioning will
-        compile a moment later, which is all a reservation needs)."""
-        key = (deal.buyer, deal.seller, deal.rate_kbps, agreement.agreement_id)
-        down = self.unavailable()
-        template = self._checked.get(key) if self._cache_version == self.state.version else None
-        intent = replan(template, deal, agreement, self.inventory, self.state, down) if template else None
-        if intent is None:
+    def _allocate(
+        self, buyer: str, seller: str, rate: int, agreement: Agreement, down: frozenset[str], reasons: list[str]
+    ) -> Holding | None:
+        """What a deal would hold under `agreement` now: on the pair's last path when it
+        still has room, else on a new path from the full compile; None with the reason
+        added when the network cannot carry it."""
+        plan = self._plans.get((buyer, seller, agreement.agreement_id))
+        if plan is not None:
+            holding = plan.allocate(rate, down)
+            if holding is not None:
+                return holding
+        as_of = (self.state.version, down)
+        if self._refused_as_of != as_of:
+            self._refused.clear()
+            self._refused_as_of = as_of
+        key = (buyer, seller, agreement.agreement_id, rate)
+        refused = self._refused.get(key)
+        if refused is None:
             try:
-                intent = compile_intent(deal, agreement, self.inventory, self.state, down)
-            except NotAdmitted:
-                return  # checked a moment ago; if it no longer fits, provisioning will say why
-        self.reserved[deal.deal_id] = intent
-        self.state.hold(intent)
+                intent = compile_intent(_probe_deal(buyer, seller, rate), agreement, self.inventory, self.state, down)
+            except NotAdmitted as err:
+                refused = self._refused[key] = f"agreement {agreement.reference}: {err}"
+            else:
+                plan = self._plans[(buyer, seller, agreement.agreement_id)] = PathPlan.of(
+                    intent, agreement, buyer, seller, self.inventory, self.state
+                )
+                holding = plan.allocate(rate, down)
+                if holding is not None:
+                    return holding
+                # Admitted by the compile, yet passing one port twice it needs twice the rate there.
+                refused = self._refused[key] = f"agreement {agreement.reference}: no room on its path for {rate} kbit/s"
+        reasons.append(refused)
+        return None
+
+    def reserve(self, deal: Deal, agreement: Agreement) -> None:
+        """Holds what the check found (the same ports and links provisioning will compile a
+        moment later, which is all a reservation needs)."""
+        down = self.unavailable()
+        rate = deal.rate_kbps
+        holding = None
+        if (deal.buyer, deal.seller, rate, self.state.version, down) == self._answered and self._answer is not None:
+            checked, found = self._answer
+            if checked is agreement:  # found just now, nothing held since
+                holding = found
+        if holding is None:
+            holding = self._allocate(deal.buyer, deal.seller, rate, agreement, down, [])
+        if holding is not None:  # else: checked a moment ago; if it no longer fits, provisioning will say why
+            self.state.take(holding)
+            self.reserved[deal.deal_id] = holding
 
     def release(self, deal_id: int) -> None:
-        intent = self.reserved.pop(deal_id, None)
-        if intent is not None:
-            self.state.release(intent)
+        holding = self.reserved.pop(deal_id, None)
+        if holding is not None:
+            self.state.give_back(holding)
 
     def took(self, seconds: float) -> None:
         """A deal went from BROKERED to ACTIVE in `seconds`."""

@@ -28,8 +28,8 @@ from marketplace.agreements import alternatives
 from marketplace.deals import Agreement, Deal, DealStatus
 from marketplace.errors import DomainError
 from marketplace.provisioner import FabricStatus, LinkStatus, NodeStatus
+from provisioning.fabric_state import FabricState
 from provisioning.intent import (
-    FabricState,
     Hop,
     Intent,
     NotAdmitted,
@@ -82,6 +82,8 @@ class FabricProvisioner:
         self.routers = routers
         self.settings = settings or ProvisioningSettings()
         self.state = FabricState()
+        self._down: frozenset[str] = frozenset()
+        self._down_as_of = -1  # openflow.switch_changes when _down was worked out
         # What the matcher asks before it strikes a deal; it shares `state`.
         self.planner = FabricPlanner(inventory, self.state, self._unavailable)
         self.intents: dict[int, Intent] = {}  # deals holding (or being given) a path
@@ -269,10 +271,15 @@ class FabricProvisioner:
         )
 
     def _unavailable(self) -> frozenset[str]:
-        """Switches not connected now: paths go around them where the fabric allows."""
-        connected = self.openflow.connected_switches()
-        switches = (n for n in self.inventory.nodes.values() if n.kind is NodeKind.OPENFLOW)
-        return frozenset(n.name for n in switches if n.datapath_id not in connected)
+        """Switches not connected now: paths go around them where the fabric allows. (The
+        matcher asks for every deal: worked out again only when a switch came or went.)"""
+        changes = self.openflow.switch_changes
+        if changes != self._down_as_of:
+            connected = self.openflow.connected_switches()
+            switches = (n for n in self.inventory.nodes.values() if n.kind is NodeKind.OPENFLOW)
+            self._down = frozenset(n.name for n in switches if n.datapath_id not in connected)
+            self._down_as_of = changes
+        return self._down
 
     async def _wait_for_switches(self, intent: Intent, deadline: float) -> None:
         for hop in intent.path:
@@ -442,7 +449,7 @@ class FabricProvisioner:
                 LinkStatus(
                     link.key,
                     link.capacity_kbps,
-                    self.state.link_load.get(link.key, 0),
+                    self.state.link_load(link.key),
                     len(on_it),
                     ends in seen,
                     link.untagged,

@@ -96,6 +96,25 @@ def pair(buyer: str, seller: str) -> Pair:
 
 # ----- the Mininet side (runs as root, in its own process) --------------------------------
 
+RMEM_DEFAULT = Path("/proc/sys/net/core/rmem_default")
+SWITCH_PORT_BUFFER = 4 << 20  # bytes
+
+
+@contextlib.contextmanager
+def roomy_packet_sockets() -> Any:
+    """Open vSwitch's userspace datapath reads each port through a packet socket, opened
+    with the kernel's default receive buffer (208 KiB, ~90 full frames) when the port is
+    added. On two cores, when ovs-vswitchd is off the CPU for a moment at 90 Mbit/s the
+    buffer overflows: the lost packets equalled that socket's drop count exactly
+    (BENCHMARKS.md, issue 11). Ports added meanwhile get 4 MiB; the host's default is put
+    back afterwards."""
+    before = RMEM_DEFAULT.read_text().strip()
+    RMEM_DEFAULT.write_text(str(max(int(before), SWITCH_PORT_BUFFER)))
+    try:
+        yield
+    finally:
+        RMEM_DEFAULT.write_text(before)
+
 
 def build(state: Path, controller: str) -> tuple[Any, Any]:
     from mininet.net import Mininet
@@ -149,8 +168,9 @@ def build(state: Path, controller: str) -> tuple[Any, Any]:
     net.addLink(switches["s2"], switches["s3"], port1=3, port2=3)
     root = Node("root", inNamespace=False)
     net.addLink(router, root)
-    net.build()
-    net.start()
+    with roomy_packet_sockets():
+        net.build()
+        net.start()
     for edge in edges.values():  # plain learning switches, no controller
         edge.vsctl(f"del-controller {edge.name} -- set bridge {edge.name} fail_mode=standalone")
     for h in net.hosts:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from marketplace.deals import Agreement, Deal, DealStatus, Interconnect, Party
 from marketplace.engine import ExchangeEngine
 from marketplace.orders import Route, ServiceType
-from provisioning.intent import FabricState
+from provisioning.fabric_state import FabricState
 from provisioning.inventory import load_inventory
 from provisioning.planner import FabricPlanner
 from tests.unit.factories import G, new_engine, offer, request
@@ -231,8 +231,8 @@ def test_the_planner_never_says_deliverable_for_what_it_cannot_reserve(steps: li
             live.append(deal_id)
         if ends_one and live:
             planner.release(live.pop(0))
-        for (node, port), load in planner.state.port_load.items():
+        for (node, port), use in planner.state.ports.items():
             capacity_of = ring.nodes[node].port(port)
-            assert capacity_of is not None and load <= capacity_of.capacity_kbps
+            assert capacity_of is not None and use.load <= capacity_of.capacity_kbps
         for link in ring.links:
-            assert planner.state.link_load.get(link.key, 0) <= link.capacity_kbps
+            assert planner.state.link_load(link.key) <= link.capacity_kbps

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from marketplace.deals import Agreement, Deal, DealStatus, Interconnect, Party
 from marketplace.errors import InvalidArgument
 from marketplace.orders import Route, ServiceType
+from provisioning.fabric_state import FabricState
 from provisioning.intent import (
-    FabricState,
     NotAdmitted,
     VlanAction,
     compile_intent,
@@ -224,7 +224,7 @@ def test_refusals_say_why(ring) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(NotAdmitted, match="carries 10000000 kbit/s"):
         compile_intent(deal(circuits=2, capacity=6 * G), agreement(), ring, FabricState())
     state = FabricState()
-    state.port_vlans[("s2", "1")] = {300, 301}
+    state.port(("s2", "1")).vlans = 1 << 300 | 1 << 301
     with pytest.raises(NotAdmitted, match="no free VLAN in 300-301"):
         compile_intent(deal(), agreement(), ring, state)
 
@@ -281,9 +281,16 @@ def test_admission_never_oversubscribes_a_link_or_reuses_a_tag(deals: list[tuple
         for (node, port), committed in port_load.items():
             found = ring.nodes[node].port(port)
             assert found is not None and committed <= found.capacity_kbps, (node, port, committed)
-        assert {k: v for k, v in state.port_load.items() if v} == port_load
-        for key, floor in state.link_vlan_floor.items():  # every fabric VLAN below the floor is taken
-            assert all(v in state.link_vlans[key] for v in range(2, floor)), (key, floor)
+        assert {k: use.load for k, use in state.ports.items() if use.load} == port_load
+        # The VLAN masks say exactly what the live deals hold.
+        assert {k: use.vlans for k, use in state.links.items() if use.vlans} == {
+            k: sum(1 << v for v in t) for k, t in tags.items()
+        }
+        held_ends: dict[tuple[str, str], int] = {}
+        for intent, _ in live:
+            for end, vlan in intent.end_vlans():
+                held_ends[end] = held_ends.get(end, 0) | 1 << vlan
+        assert {k: use.vlans for k, use in state.ports.items() if use.vlans} == held_ends
         assert all(len(v) == len(set(v)) for v in (*tags.values(), *end_tags.values()))
 
 
@@ -313,7 +320,7 @@ def test_routing_avoids_unconnected_switches_but_not_the_ends(ring) -> None:  # 
     around = compile_intent(deal(), agreement(), ring, FabricState(), unavailable=frozenset({"s3"}))
     assert around.nodes() == ["s1", "s2"]
     state = FabricState()
-    state.link_load["s1:2-s2:2"] = G  # the direct link is full
+    state.link("s1:2-s2:2").load = G  # the direct link is full
     assert compile_intent(deal(), agreement(), ring, state).nodes() == ["s1", "s3", "s2"]
     with pytest.raises(NotAdmitted, match="no path"):
         compile_intent(deal(), agreement(), ring, state, unavailable=frozenset({"s3"}))
@@ -342,7 +349,7 @@ def test_an_edge_port_is_admitted_like_a_link(ring) -> None:  # type: ignore[no-
     state = FabricState()
     first = compile_intent(deal(1, capacity=900_000), agreement(), one_g, state)
     state.hold(first)
-    assert state.port_load[("s2", "1")] == 900_000 and state.port_load[("s1", "1")] == 900_000
+    assert state.port_load(("s2", "1")) == 900_000 and state.port_load(("s1", "1")) == 900_000
     with pytest.raises(NotAdmitted, match=r"s2:1 has 100000 kbit/s left of 1000000"):
         compile_intent(deal(2, capacity=900_000), agreement(vlans=(300, 310)), one_g, state)
     state.release(first)
@@ -351,6 +358,6 @@ def test_an_edge_port_is_admitted_like_a_link(ring) -> None:  # type: ignore[no-
 
 def test_a_link_whose_end_port_is_full_is_routed_around(ring) -> None:  # type: ignore[no-untyped-def]
     state = FabricState()
-    state.port_load[("s1", "2")] = 900_000  # s1's port towards s2 (1G) carries other traffic
+    state.port(("s1", "2")).load = 900_000  # s1's port towards s2 (1G) carries other traffic
     routed = compile_intent(deal(1, capacity=400_000), agreement(), ring, state)
     assert routed.nodes() == ["s1", "s3", "s2"]
