@@ -19,9 +19,10 @@ class Deliverability(Protocol):
         the rate free on every port and link); or why none can."""
         ...
 
-    def reserve(self, deal: Deal, agreement: Agreement) -> None:
-        """Hold the network for a deal just struck until provisioning takes it over, so
-        the next match cannot promise the same capacity or VLAN."""
+    def reserve(self, deal: Deal, agreements: Sequence[Agreement], use: Mapping[int, int]) -> Agreement | None:
+        """Hold the network for a deal just struck, under the agreement `check` would
+        answer, until provisioning takes it over, so the next match cannot promise the same
+        capacity or VLAN; that agreement, or None when the network cannot carry it now."""
         ...
 
     def release(self, deal_id: int) -> None:

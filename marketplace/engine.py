@@ -921,16 +921,14 @@ class ExchangeEngine(Settlement):
         if deal.ends_at:
             heapq.heappush(self._deal_ends, (deal.ends_at, deal.deal_id))
         pair = self.agreements_of(deal.buyer, deal.seller)
-        found = delivery(self.deliverability, pair, self._agreement_use, deal.buyer, deal.seller, deal.rate_kbps)
-        agreement = found if isinstance(found, Agreement) else agreement_for(deal, pair, self._agreement_use)
+        held = self.deliverability.reserve(deal, pair, self._agreement_use) if self.deliverability and pair else None
+        agreement = held or agreement_for(deal, pair, self._agreement_use)  # held: the network is reserved
         if agreement is not None:
             deal.agreement_id = agreement.agreement_id
             deal.status = BROKERED
             deal.status_reason = f"agreement {agreement.reference}"
             self._agreement_use[agreement.agreement_id] += deal.rate_kbps
             self._changes.released_deals.append(deal)
-            if isinstance(found, Agreement) and self.deliverability is not None:
-                self.deliverability.reserve(deal, agreement)
         else:
             deal.status_reason = why_no_agreement(deal, pair, self._agreement_use)
         self.deals[deal.deal_id] = deal

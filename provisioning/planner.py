@@ -37,7 +37,7 @@ class FabricPlanner:
         self._refused: dict[tuple[str, str, int, int], str] = {}
         self._refused_as_of: tuple[int, frozenset[str]] = (-1, frozenset())
         # The last "deliverable" answer and what it was given: the matcher asks about a
-        # candidate, then again as it strikes the deal, then reserves it.
+        # candidate, then reserves it as it strikes the deal.
         self._answered: tuple[str, str, int, int, frozenset[str]] | None = None
         self._answer: tuple[Agreement, Holding] | None = None
         self._answered_from: Sequence[Agreement] = ()  # the very sequence asked about (the engine keeps one per pair)
@@ -45,23 +45,42 @@ class FabricPlanner:
     def check(
         self, buyer: str, seller: str, rate_kbps: int, agreements: Sequence[Agreement], use: Mapping[int, int]
     ) -> Agreement | str:
+        found = self._find(buyer, seller, rate_kbps, agreements, use)
+        return found if isinstance(found, str) else found[0]
+
+    def reserve(self, deal: Deal, agreements: Sequence[Agreement], use: Mapping[int, int]) -> Agreement | None:
+        """Holds what the check found (the same ports and links provisioning will compile a
+        moment later, which is all a reservation needs)."""
+        found = self._find(deal.buyer, deal.seller, deal.rate_kbps, agreements, use)
+        if isinstance(found, str):
+            return None  # checked a moment ago; provisioning will say why it no longer fits
+        agreement, holding = found
+        self.state.take(holding)
+        self.reserved[deal.deal_id] = holding
+        return agreement
+
+    def _find(
+        self, buyer: str, seller: str, rate: int, agreements: Sequence[Agreement], use: Mapping[int, int]
+    ) -> tuple[Agreement, Holding] | str:
+        """The first agreement that can carry `rate` now and what the deal would hold under
+        it; or why none can."""
         down = self.unavailable()
-        asked = (buyer, seller, rate_kbps, self.state.version, down)
-        if asked == self._answered and self._answer is not None and agreements is self._answered_from:
+        asked = (buyer, seller, rate, self.state.version, down)
+        if asked == self._answered and agreements is self._answered_from and self._answer is not None:
             agreement = self._answer[0]
-            if agreement.max_rate_kbps - use.get(agreement.agreement_id, 0) >= rate_kbps:
-                return agreement
+            if agreement.max_rate_kbps - use.get(agreement.agreement_id, 0) >= rate:
+                return self._answer
         reasons = []
         for agreement in agreements:
             aid = agreement.agreement_id
             left = agreement.max_rate_kbps - use.get(aid, 0)
-            if left < rate_kbps:
+            if left < rate:
                 reasons.append(f"agreement {agreement.reference}: {left} kbit/s left of {agreement.max_rate_kbps}")
                 continue
-            holding = self._allocate(buyer, seller, rate_kbps, agreement, down, reasons)
+            holding = self._allocate(buyer, seller, rate, agreement, down, reasons)
             if holding is not None:
                 self._answered, self._answer, self._answered_from = asked, (agreement, holding), agreements
-                return agreement
+                return agreement, holding
         return "; ".join(reasons) or "no bilateral agreement"
 
     def _allocate(
@@ -97,22 +116,6 @@ class FabricPlanner:
                 refused = self._refused[key] = f"agreement {agreement.reference}: no room on its path for {rate} kbit/s"
         reasons.append(refused)
         return None
-
-    def reserve(self, deal: Deal, agreement: Agreement) -> None:
-        """Holds what the check found (the same ports and links provisioning will compile a
-        moment later, which is all a reservation needs)."""
-        down = self.unavailable()
-        rate = deal.rate_kbps
-        holding = None
-        if (deal.buyer, deal.seller, rate, self.state.version, down) == self._answered and self._answer is not None:
-            checked, found = self._answer
-            if checked is agreement:  # found just now, nothing held since
-                holding = found
-        if holding is None:
-            holding = self._allocate(deal.buyer, deal.seller, rate, agreement, down, [])
-        if holding is not None:  # else: checked a moment ago; if it no longer fits, provisioning will say why
-            self.state.take(holding)
-            self.reserved[deal.deal_id] = holding
 
     def release(self, deal_id: int) -> None:
         holding = self.reserved.pop(deal_id, None)

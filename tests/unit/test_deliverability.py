@@ -40,8 +40,11 @@ class Refusing:
     ) -> Agreement | str:
         return f"{seller}'s hand-off is full" if seller in self.refused else agreements[0]
 
-    def reserve(self, deal: Deal, agreement: Agreement) -> None:
+    def reserve(self, deal: Deal, agreements: Sequence[Agreement], use: Mapping[int, int]) -> Agreement | None:
+        if deal.seller in self.refused:
+            return None
         self.reserved.append(deal.deal_id)
+        return agreements[0]
 
     def release(self, deal_id: int) -> None:
         self.released.append(deal_id)
@@ -135,7 +138,7 @@ def test_the_planner_answers_from_the_fabric_and_its_reservations() -> None:
     planner = FabricPlanner(ring, FabricState(), frozenset)
     single, wide = ring_agreement("AG-1", (100, 100)), ring_agreement("AG-22", (150, 160))
     assert planner.check("globex", "acme", 400_000, [single, wide], {}) is single
-    planner.reserve(probe_deal(1, 400_000), single)  # VLAN 100 at s1:1 is taken now
+    assert planner.reserve(probe_deal(1, 400_000), [single, wide], {}) is single  # VLAN 100 at s1:1 is taken now
     assert planner.check("globex", "acme", 400_000, [single, wide], {}) is wide  # the other has VLANs
     why = planner.check("globex", "acme", 400_000, [single], {})
     assert isinstance(why, str) and "agreement AG-1: no free VLAN in 100-100 at s1:1" in why
@@ -226,7 +229,7 @@ def test_the_planner_never_says_deliverable_for_what_it_cannot_reserve(steps: li
         rate = circuits * capacity
         found = planner.check("globex", "acme", rate, agreements, {})
         if isinstance(found, Agreement):
-            planner.reserve(probe_deal(deal_id, rate), found)
+            assert planner.reserve(probe_deal(deal_id, rate), agreements, {}) is found
             assert deal_id in planner.reserved, "said deliverable, then could not reserve"
             live.append(deal_id)
         if ends_one and live:
