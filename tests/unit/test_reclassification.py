@@ -66,15 +66,19 @@ def test_worse_delivery_never_yields_a_better_class(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(0, 2), st.lists(st.integers(-99, 99), min_size=1, max_size=40))
-def test_values_oscillating_inside_the_hysteresis_band_never_move_the_class(grade: int, wobble: list[int]) -> None:
-    """Latency around the class's own bound, anywhere between 10 % inside and 10 % beyond
-    it (availability perfect): the class never changes, whatever the sequence."""
-    bound = GRADES[grade][0].bound
-    s = Standing(grade, grade)
+@given(st.integers(0, 2), st.booleans(), st.lists(st.integers(-99, 99), min_size=1, max_size=40))
+def test_values_oscillating_inside_the_hysteresis_band_never_move_the_class(
+    edge: int, below: bool, wobble: list[int]
+) -> None:
+    """Latency around the edge between class `edge` and the next one (that class's bound),
+    anywhere between 10 % inside and 10 % beyond it, availability perfect: a subject on
+    either side of the edge never changes class, whatever the sequence."""
+    bound = GRADES[edge][0].bound
+    start = edge + 1 if below else edge
+    s = Standing(start, start)
     for w in wobble:
         s = step(s, GRADES, {"latency_us": bound + bound * w // 1000, "availability_ppm": 1_000_000}, POLICY)
-        assert s.grade == grade
+        assert s.grade == start
 
 
 @settings(max_examples=300, deadline=None)
