@@ -29,7 +29,8 @@ from rich.table import Table
 
 from controller import packages
 from marketplace.settings import Settings
-from topologies.lab import PAIRS, PARTICIPANTS, TOPOLOGY, clean_leftovers
+from topologies.impair import ask
+from topologies.lab import PAIRS, PARTICIPANTS, TOPOLOGY, clean_leftovers, impair_control
 
 console = Console()
 OVS_CTL = "/usr/share/openvswitch/scripts/ovs-ctl"
@@ -338,6 +339,26 @@ def host_pid(settings: Settings, host: str) -> int:
 def run_on(settings: Settings, host: str, command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """Run a command inside a lab host's namespaces."""
     return subprocess.run(["mnexec", "-a", str(host_pid(settings, host)), *command], text=True, **kwargs)
+
+
+SELLERS = tuple(p.name for p in PARTICIPANTS.values() if any(q.seller is p for q in PAIRS))
+
+
+def impair(settings: Settings, seller: str, changes: dict[str, int]) -> dict[str, Any]:
+    """Set (or, with no changes, read) the impairment of a seller's network segment; its
+    settings and per-direction counters as the relay reports them."""
+    if seller not in SELLERS:
+        raise LabError(f"no lab seller {seller[:40]!r} (sellers: {', '.join(SELLERS)})")
+    control = impair_control(lab_dir(settings), seller)
+    if not control.exists():
+        raise LabError("the lab is not up: run `ixchange lab up`")
+    try:
+        reply = ask(control, dict(changes))
+    except OSError as err:
+        raise LabError(f"the impairment relay for {seller} does not answer: {err}") from None
+    if not reply.get("ok"):
+        raise LabError(f"refused: {reply.get('error')}")
+    return reply
 
 
 def pairs_table() -> Table:

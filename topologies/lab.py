@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,7 +117,7 @@ def roomy_packet_sockets() -> Any:
         RMEM_DEFAULT.write_text(before)
 
 
-def build(state: Path, controller: str) -> tuple[Any, Any]:
+def build(state: Path, controller: str) -> tuple[Any, Any, list[Any]]:
     from mininet.net import Mininet
     from mininet.node import Node, OVSSwitch, RemoteController
 
@@ -144,15 +145,24 @@ def build(state: Path, controller: str) -> tuple[Any, Any]:
     # the host's interfaces on one VLAN of the hand-off (this kernel has no 802.1Q
     # subinterfaces, so the hosts cannot tag themselves). seller-r's host plugs straight
     # into r1's untagged port.
-    edges = {}
+    # Each seller's network segment runs through an impairment relay (topologies/impair.py)
+    # in a namespace of its own: its equipment on im<host>-eth0, the exchange's side on -eth1.
+    edges, segments = {}, {}
     seller_r = net.addHost("sr")
-    net.addLink(router, seller_r)
+    segments["seller-r"] = net.addHost("imsr")
+    net.addLink(segments["seller-r"], seller_r)  # imsr-eth0: the seller's side, as for the others
+    net.addLink(router, segments["seller-r"])  # r1-eth1 <-> imsr-eth1
     for i, p in enumerate((*SELLERS, *BUYERS), start=1):
         if p.switch == "r1":
             continue
         edge = net.addSwitch(f"ce{p.host}", cls=OVSSwitch, datapath="user", dpid=f"{0xCE00 + i:016x}")
         edges[p.name] = edge
-        net.addLink(edge, switches[p.switch], port1=1, port2=p.port)
+        if p in SELLERS:
+            segment = segments[p.name] = net.addHost(f"im{p.host}")
+            net.addLink(edge, segment, port1=1)
+            net.addLink(segment, switches[p.switch], port2=p.port)
+        else:
+            net.addLink(edge, switches[p.switch], port1=1, port2=p.port)
     vlan_ports: list[tuple[Any, Any, int, str, Any]] = []
     untagged: list[tuple[Any, str]] = []
     for p in PAIRS:
@@ -184,13 +194,41 @@ def build(state: Path, controller: str) -> tuple[Any, Any]:
     root.cmd(f"ip addr flush dev {root_if} && ip addr add {MGMT_ROOT}/30 dev {root_if} && ip link set {root_if} up")
     router.cmd(f"ip addr add {MGMT_ROUTER}/30 dev r1-eth2 && ip link set r1-eth2 up")
     _start_sshd(router, state)
+    relays = [_start_relay(segment, seller, state) for seller, segment in segments.items()]
     info = {
         "hosts": {h.name: h.pid for h in net.hosts},
         "controller": controller,
         "router": MGMT_ROUTER,
     }
     (state / "lab.json").write_text(json.dumps(info, indent=2))
-    return net, root
+    return net, root, relays
+
+
+def impair_control(state: Path, seller: str) -> Path:
+    """The control socket of a seller's impairment relay."""
+    return state / f"impair-{seller}.sock"
+
+
+def _start_relay(segment: Any, seller: str, state: Path) -> Any:
+    """The seller's segment: frames copied between its two interfaces, unimpaired until
+    `ixchange lab impair` says otherwise."""
+    a, b = (f"{segment.name}-eth{i}" for i in (0, 1))
+    for intf in (a, b):  # whole frames as they are on the wire, no coalescing
+        segment.cmd(f"ethtool -K {intf} rx off tx off gro off gso off tso off >/dev/null 2>&1; ip link set {intf} up")
+    control = impair_control(state, seller)
+    log = open(state / f"impair-{seller}.log", "ab")  # noqa: SIM115 (the relay's, for its life)
+    relay = segment.popen(
+        [sys.executable, "-m", "topologies.impair", "--a", a, "--b", b, "--control", str(control)],
+        cwd=str(Path(__file__).resolve().parent.parent),
+        stdout=log,
+        stderr=log,
+    )
+    deadline = time.monotonic() + 10
+    while not control.exists():
+        if relay.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the impairment relay for {seller} did not start (see {log.name})")
+        time.sleep(0.05)
+    return relay
 
 
 def _quiet(host: Any) -> None:
@@ -257,6 +295,7 @@ def clean_leftovers(state: Path) -> None:
     """What a lab killed without its own cleanup leaves: its bridges, the management veth
     and r1's sshd. Touches nothing else on the machine."""
     stop_sshd(state)
+    subprocess.run(["pkill", "-f", f"topologies.impair .*--control {state}/impair-"], capture_output=True)
     existing = subprocess.run(["ovs-vsctl", "list-br"], capture_output=True, text=True).stdout.split()
     for bridge in set(existing) & set(lab_bridges()):
         subprocess.run(["ovs-vsctl", "--if-exists", "del-br", bridge], capture_output=True)
@@ -279,11 +318,13 @@ def run(state: Path, controller: str) -> int:
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
-    net, root = build(state, controller)
+    net, root, relays = build(state, controller)
     print("lab ready", flush=True)
     try:
         stopping.wait()
     finally:
+        for relay in relays:
+            relay.terminate()
         stop_sshd(state)
         net.stop()
         root.terminate()

@@ -1,5 +1,5 @@
-"""`ixchange lab up|down|restart-exchange|status|env|exec`: the Mininet lab, run by
-controller/lab.py, with its own data directory and addresses."""
+"""`ixchange lab up|down|restart-exchange|status|impair|env|exec`: the Mininet lab, run
+by controller/lab.py, with its own data directory and addresses."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ TRADE_HINT = (
 
 def add_parsers(sub: Any) -> None:
     lab = sub.add_parser(
-        "lab", help="the Mininet + Open vSwitch lab (root): up, down, restart-exchange, status, env, exec HOST CMD"
+        "lab",
+        help="the Mininet + Open vSwitch lab (root): up, down, restart-exchange, status, impair, env, exec HOST CMD",
     )
     lab_sub = lab.add_subparsers(dest="action", required=True)
     lab_up = lab_sub.add_parser(
@@ -36,10 +37,68 @@ def add_parsers(sub: Any) -> None:
     )
     lab_sub.add_parser("status", help="the lab's participants, VLANs and addresses, and what is running")
     lab_sub.add_parser("env", help='print the shell lines that point ixchange at the lab: eval "$(ixchange lab env)"')
+    lab_impair = lab_sub.add_parser(
+        "impair",
+        help="delay, jitter and loss on a seller's network segment, while traffic flows (no option: show it)",
+    )
+    lab_impair.add_argument("seller", help="seller-a, seller-b or seller-r")
+    lab_impair.add_argument("--delay", type=duration_us, help="each way, e.g. 12ms or 500us")
+    lab_impair.add_argument("--jitter", type=duration_us, help="± this around the delay (uniform), e.g. 2ms")
+    lab_impair.add_argument("--loss", type=loss_ppm, help="each way, e.g. 0.5%% or 5000ppm")
+    lab_impair.add_argument("--clear", action="store_true", help="no delay, jitter or loss")
     lab_exec = lab_sub.add_parser("exec", help="run a command on a lab host (ba, bb, sa, sb, sr, r1)")
     lab_exec.add_argument("host")
     lab_exec.add_argument("command_line", nargs=argparse.REMAINDER)
     lab.set_defaults(run_local=cmd_lab)
+
+
+def duration_us(text: str) -> int:
+    """12ms, 1.5ms, 500us, 0 -> microseconds."""
+    for suffix, scale in (("ms", 1000), ("us", 1), ("s", 1_000_000)):
+        if text.endswith(suffix):
+            return _scaled(text[: -len(suffix)], scale, text)
+    return _scaled(text, 1000, text) if text == "0" else _bad(text, "a duration such as 12ms or 500us")
+
+
+def loss_ppm(text: str) -> int:
+    """0.5%, 5000ppm -> parts per million."""
+    if text.endswith("%"):
+        value = _scaled(text[:-1], 10_000, text)
+    elif text.endswith("ppm"):
+        value = _scaled(text[:-3], 1, text)
+    else:
+        value = _bad(text, "a share such as 0.5% or 5000ppm")
+    if value > 1_000_000:
+        _bad(text, "at most 100%")
+    return value
+
+
+def _scaled(number: str, scale: int, text: str) -> int:
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value * scale > 2**31:
+        _bad(text, "a number >= 0")
+    return round(value * scale)
+
+
+def _bad(text: str, wanted: str) -> int:
+    raise argparse.ArgumentTypeError(f"{text[:20]!r}: expected {wanted}")
+
+
+def _impairment_text(seller: str, reply: dict[str, Any]) -> str:
+    imp = reply["impairment"]
+    ways = reply["ways"]
+    counts = "; ".join(
+        f"{'from the seller' if name.endswith('eth0') else 'towards the seller'}: "
+        f"{w['forwarded']} frames forwarded, {w['dropped']} dropped"
+        for name, w in sorted(ways.items())
+    )
+    return (
+        f"{seller}'s segment: delay {imp['delay_us'] / 1000:g} ms ± {imp['jitter_us'] / 1000:g} ms, "
+        f"loss {imp['loss_ppm'] / 10_000:g} % each way; {counts}"
+    )
 
 
 def cmd_lab(args: argparse.Namespace, settings: Settings) -> int:
@@ -66,6 +125,13 @@ def cmd_lab(args: argparse.Namespace, settings: Settings) -> int:
         elif args.action == "status":
             running = lab.running(settings)
             emit(running, lambda: (console.print(lab.pairs_table()), say(_running_text(running))))
+        elif args.action == "impair":
+            changes = {"delay_us": 0, "jitter_us": 0, "loss_ppm": 0} if args.clear else {}
+            for name, value in (("delay_us", args.delay), ("jitter_us", args.jitter), ("loss_ppm", args.loss)):
+                if value is not None:
+                    changes[name] = value
+            reply = lab.impair(settings, args.seller, changes)
+            emit(reply, lambda: say(_impairment_text(args.seller, reply)))
         elif args.action == "env":
             for key, value in lab.client_env(settings).items():
                 print(f"export {key}={shlex.quote(value)}")

@@ -524,3 +524,40 @@ def test_a_deal_takes_the_agreement_that_has_a_free_vlan(lab: Lab) -> None:
     assert list(third.deals) == [] and third.order.status == common_pb2.ORDER_STATUS_OPEN
     for deal_id in (first, moved):
         lab.terminate("buyer-a", deal_id)
+
+
+def rtt_ms(lab: Lab, p: Any, count: int = 20) -> tuple[float, int]:
+    """Average ping round trip buyer -> seller, and how many of `count` came back."""
+    out = lab.on(p.buyer.host, "ping", "-q", "-c", str(count), "-i", "0.05", "-W", "1", p.seller_ip).stdout
+    received = int(re.search(r"(\d+) received", out).group(1))  # type: ignore[union-attr]
+    found = re.search(r"= [\d.]+/([\d.]+)/", out)
+    return (float(found.group(1)) if found else float("inf")), received
+
+
+def test_a_sellers_segment_is_impaired_in_the_data_plane_while_traffic_flows(lab: Lab) -> None:
+    """Issue 12, item 1: `ixchange lab impair` gives a seller's segment delay, jitter and
+    loss through a relay that forwards real frames; the relay counts what it drops."""
+    p = pair("buyer-b", "seller-b")
+    deal_id = lab.trade("buyer-b", "seller-b", mbps=10)
+    lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE)
+    base, received = rtt_ms(lab, p)
+    assert received == 20 and base < 10, base
+    shown = lab.ixchange("lab", "impair", "seller-b", "--delay", "10ms", "--jitter", "1ms")
+    assert "delay 10 ms ± 1 ms, loss 0 % each way" in shown.stdout, shown.stdout
+    delayed, received = rtt_ms(lab, p)
+    assert received == 20 and 18 <= delayed - base <= 24, (base, delayed)  # 10 ms each way
+    lab.ixchange("lab", "impair", "seller-b", "--delay", "0", "--jitter", "0", "--loss", "50%")
+    _, received = rtt_ms(lab, p, count=40)
+    state = json.loads(lab.ixchange("-o", "json", "lab", "impair", "seller-b").stdout)
+    dropped = sum(w["dropped"] for w in state["ways"].values())
+    # Every lost ping is one frame the relay dropped (its request or its reply); a few
+    # other frames (ARP) may cross too.
+    assert 40 - received <= dropped <= 40 - received + 4, (received, state)
+    assert 10 <= 40 - received <= 39  # each ping crosses twice at 50 %: about 3 in 4 are lost
+    cleared = lab.ixchange("lab", "impair", "seller-b", "--clear")
+    assert "delay 0 ms ± 0 ms, loss 0 % each way" in cleared.stdout
+    again, received = rtt_ms(lab, p)
+    assert received == 20 and again < base + 5
+    refused = lab.ixchange("lab", "impair", "buyer-a", "--delay", "1ms", check=False)
+    assert refused.returncode == 2 and "no lab seller" in refused.stdout + refused.stderr
+    lab.terminate("buyer-b", deal_id)
