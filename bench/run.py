@@ -12,10 +12,10 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import delivering, e2e, fairness, flowmods, goodput, match_to_traffic, matching
+from bench import delivering, e2e, fairness, flowmods, goodput, match_to_traffic, matching, stamp_accuracy
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BENCHES = ("matching", "delivering", "e2e", "fairness", "flowmods", "match_to_traffic", "goodput")
+BENCHES = ("matching", "delivering", "e2e", "fairness", "flowmods", "match_to_traffic", "goodput", "stamp_accuracy")
 
 
 def machine() -> dict[str, object]:
@@ -60,6 +60,8 @@ def main() -> None:
         rows += match_to_traffic.main(deals=8 if args.quick else 24, router_deals=2 if args.quick else 10)
     if "goodput" in chosen:
         rows += goodput.main(rates=(10,) if args.quick else (1, 10, 100), repeat=1 if args.quick else 3)
+    if "stamp_accuracy" in chosen:
+        rows += stamp_accuracy.main()
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     out = RESULTS / f"{stamp}.json"

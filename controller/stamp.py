@@ -167,3 +167,46 @@ class Sender:
                 self.stray += 1
                 continue
             self._delays[answer.sender_sequence] = max(0, arrived - sent - answer.turnaround_ns)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m controller.stamp HOST:PORT [--count N] [--interval S]`: probe a reflector
+    and print the window's delivered quality and each probe's delay as JSON (the lab's
+    accuracy benchmark runs it from a buyer's host)."""
+    import argparse
+    import json
+
+    from marketplace.delivered import summarize
+
+    parser = argparse.ArgumentParser(prog="python -m controller.stamp", description=main.__doc__)
+    parser.add_argument("reflector", help="host:port")
+    parser.add_argument("--count", type=int, default=100)
+    parser.add_argument("--interval", type=float, default=0.01, help="seconds between probes")
+    parser.add_argument("--wait", type=float, default=2.0, help="seconds to wait for the last answers")
+    args = parser.parse_args(argv)
+    host, _, port = args.reflector.rpartition(":")
+
+    async def run() -> list[Probe]:
+        sender = Sender((host, int(port)))
+        sender.start()
+        try:
+            return await sender.measure(args.count, args.interval, args.wait)
+        finally:
+            sender.close()
+
+    probes = asyncio.run(run())
+    delivered = summarize(probes, interval_ns=max(1, int(args.interval * 10 * 1e9)))
+    print(
+        json.dumps(
+            {
+                "delivered": delivered.values(),
+                "lost": delivered.probes - delivered.answered,
+                "delays_us": [None if p.delay_ns is None else p.delay_ns / 1000 for p in probes],
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
