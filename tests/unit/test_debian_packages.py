@@ -32,7 +32,7 @@ def test_make_lab_installs_every_package_the_lab_needs() -> None:
     assert set(packages.debian_packages("lab")) <= make_installs("lab-deps")
 
 
-LAB_PROGRAMS = ("ovs-vsctl", "mnexec", "sshd", "ssh-keygen", "iperf3", "ping", "ethtool")
+LAB_PROGRAMS = ("ovs-vsctl", "mnexec", "sshd", "ssh-keygen", "iperf3", "ping", "ethtool", "ss", "ip", "pkill")
 
 
 def owner(program: str) -> str | None:
