@@ -2,7 +2,8 @@
 userspace datapath (these kernels have no openvswitch module) and ixchange as the remote
 OpenFlow controller; a Linux router node (r1) running its own sshd, reached over a
 management veth by the ixlinux NAPALM driver; participant hosts with a VLAN subinterface
-and an address for every buyer/seller pair, so a deal's traffic can be tried at once.
+and an address for every buyer/seller pair, so a deal's traffic can be tried at once; each
+seller's segment through an impairment relay (`ixchange lab impair`).
 
 `python -m topologies.lab run --state DIR --controller HOST:PORT` builds the network,
 writes DIR/lab.json when it is ready and keeps it up until SIGTERM. `ixchange lab up`
@@ -143,10 +144,10 @@ def build(state: Path, controller: str) -> tuple[Any, Any, list[Any]]:
     net.addLink(router, switches["s1"], port2=4)
     # Each participant's equipment: a host, and a customer-edge bridge that puts each of
     # the host's interfaces on one VLAN of the hand-off (this kernel has no 802.1Q
-    # subinterfaces, so the hosts cannot tag themselves). seller-r's host plugs straight
-    # into r1's untagged port.
-    # Each seller's network segment runs through an impairment relay (topologies/impair.py)
-    # in a namespace of its own: its equipment on im<host>-eth0, the exchange's side on -eth1.
+    # subinterfaces, so the hosts cannot tag themselves). seller-r's host plugs into r1's
+    # untagged port. Each seller's network segment (its equipment to its port) runs through
+    # an impairment relay (topologies/impair.py) in a namespace of its own, im<host>: the
+    # seller's side on im<host>-eth0, the exchange's on -eth1.
     edges, segments = {}, {}
     seller_r = net.addHost("sr")
     segments["seller-r"] = net.addHost("imsr")
@@ -292,8 +293,8 @@ def lab_bridges() -> list[str]:
 
 
 def clean_leftovers(state: Path) -> None:
-    """What a lab killed without its own cleanup leaves: its bridges, the management veth
-    and r1's sshd. Touches nothing else on the machine."""
+    """What a lab killed without its own cleanup leaves: its bridges, the management veth,
+    r1's sshd and the sellers' impairment relays. Touches nothing else on the machine."""
     stop_sshd(state)
     subprocess.run(["pkill", "-f", f"topologies.impair .*--control {state}/impair-"], capture_output=True)
     existing = subprocess.run(["ovs-vsctl", "list-br"], capture_output=True, text=True).stdout.split()
