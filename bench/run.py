@@ -12,10 +12,30 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import delivering, e2e, fairness, flowmods, goodput, match_to_traffic, matching, stamp_accuracy
+from bench import (
+    delivering,
+    e2e,
+    fairness,
+    flowmods,
+    goodput,
+    match_to_traffic,
+    matching,
+    monitoring,
+    stamp_accuracy,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BENCHES = ("matching", "delivering", "e2e", "fairness", "flowmods", "match_to_traffic", "goodput", "stamp_accuracy")
+BENCHES = (
+    "matching",
+    "delivering",
+    "e2e",
+    "fairness",
+    "flowmods",
+    "match_to_traffic",
+    "goodput",
+    "stamp_accuracy",
+    "monitoring",
+)
 
 
 def machine() -> dict[str, object]:
@@ -62,6 +82,9 @@ def main() -> None:
         rows += goodput.main(rates=(10,) if args.quick else (1, 10, 100), repeat=1 if args.quick else 3)
     if "stamp_accuracy" in chosen:
         rows += stamp_accuracy.main()
+    if "monitoring" in chosen:
+        sessions = (250, 1000) if args.quick else (1000, 4000, 8000, 16000)
+        rows += monitoring.main(sessions, seconds=3 if args.quick else 10)
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     out = RESULTS / f"{stamp}.json"
