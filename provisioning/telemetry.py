@@ -1,6 +1,6 @@
 """What the provisioning layer shows Prometheus: time to ACTIVE, failures, the fabric
-(switches connected, LLDP), reconciliation changes, and each live deal's traffic per
-direction from the switches' own flow counters."""
+(switches connected, LLDP), reconciliation changes, and each live deal's traffic and loss
+inside the fabric per direction from the switches' own flow counters."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from provisioning.intent import Intent, deal_cookie
@@ -61,8 +61,41 @@ def traffic_by_deal(
     return result
 
 
+def fabric_drops_by_deal(
+    intents: Iterable[Intent], inventory: Inventory, counts: dict[int, list[FlowCount]]
+) -> dict[int, tuple[int, int]]:
+    """Packets each deal lost inside the fabric, (towards the seller, towards the buyer):
+    what its flow counted where a direction entered the fabric less what its flow counted
+    where that direction reached the last switch (meter drops at the entry, loss on the
+    links between). Only for paths through two switches or more, and only once both ends
+    answered; polled a moment apart, the figure can include packets in flight."""
+    by_flow = {(dpid, c.cookie, c.in_port): c.packets for dpid, found in counts.items() for c in found}
+    result = {}
+    for intent in intents:
+        switches = [h for h in intent.path if inventory.nodes[h.node].kind is NodeKind.OPENFLOW]
+        if len(switches) < 2:
+            continue
+        first, last = inventory.nodes[switches[0].node], inventory.nodes[switches[-1].node]
+        cookie = deal_cookie(intent.deal_id)
+        counted = []
+        for node, port_name in (
+            (first, switches[0].buyer_side_port),  # the buyer's traffic enters here
+            (last, switches[-1].buyer_side_port),  # and reaches the last switch here
+            (last, switches[-1].seller_side_port),  # the seller's enters here
+            (first, switches[0].seller_side_port),  # and reaches the first switch here
+        ):
+            port = node.port(port_name)
+            counted.append(by_flow.get((node.datapath_id, cookie, port.number)) if port else None)
+        entered_b, reached_s, entered_s, reached_b = counted
+        if entered_b is None or reached_s is None or entered_s is None or reached_b is None:
+            continue  # a switch has not answered yet
+        result[intent.deal_id] = (max(0, entered_b - reached_s), max(0, entered_s - reached_b))
+    return result
+
+
 class DealTrafficCollector(Collector):
-    """ixchange_deal_traffic_{packets,bytes}_total{deal, direction}, read at scrape time."""
+    """ixchange_deal_traffic_{packets,bytes}_total{deal, direction} and
+    ixchange_deal_fabric_dropped_packets{deal, direction}, read at scrape time."""
 
     def __init__(self, intents: dict[int, Intent], inventory: Inventory, openflow: OpenFlowDriver) -> None:
         self.intents = intents
@@ -78,13 +111,22 @@ class DealTrafficCollector(Collector):
             "ixchange_deal_traffic_bytes", "Bytes a live deal carried, by direction", labels=labels
         )
         intents = list(self.intents.values())  # copied: the event loop changes the dict
-        traffic_now = traffic_by_deal(intents, self.inventory, dict(self.openflow.traffic))
-        for deal_id, traffic in sorted(traffic_now.items()):
+        dropped = GaugeMetricFamily(
+            "ixchange_deal_fabric_dropped_packets",
+            "Packets a live deal lost between where a direction entered the fabric and its last switch",
+            labels=labels,
+        )
+        counts = dict(self.openflow.traffic)
+        for deal_id, traffic in sorted(traffic_by_deal(intents, self.inventory, counts).items()):
             for direction, (n, size) in (("to_seller", traffic.to_seller), ("to_buyer", traffic.to_buyer)):
                 packets.add_metric([str(deal_id), direction], n)
                 octets.add_metric([str(deal_id), direction], size)
+        for deal_id, (to_seller, to_buyer) in sorted(fabric_drops_by_deal(intents, self.inventory, counts).items()):
+            dropped.add_metric([str(deal_id), "to_seller"], to_seller)
+            dropped.add_metric([str(deal_id), "to_buyer"], to_buyer)
         yield packets
         yield octets
+        yield dropped
 
 
 @dataclass(slots=True)

@@ -472,6 +472,30 @@ def test_metrics_show_each_deals_traffic_both_ways_and_the_fabric(lab: Lab) -> N
     lab.terminate("buyer-a", deal_id)
 
 
+def test_the_switches_count_what_a_deal_lost_inside_the_fabric(lab: Lab) -> None:
+    """Issue 12, loss from the switches: UDP at twice a 10M deal's rate from buyer-a
+    (s3 > s1); the meter where it enters the fabric drops about half, and the flow
+    counters at the entry and at the last switch say how many, matching what iperf3 lost."""
+    p = pair("buyer-a", "seller-a")
+    deal_id = lab.trade("buyer-a", "seller-a", mbps=COMMITTED_MBPS)
+    lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE)
+    lab.on(p.seller.host, "iperf3", "-s", "-1", "-D", "-B", p.seller_ip)
+    time.sleep(0.3)
+    run = lab.on(p.buyer.host, "iperf3", "-c", p.seller_ip, "-u", "-b", f"{2 * COMMITTED_MBPS}M", "-t", "3", "-J")
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr
+    lost = json.loads(run.stdout)["end"]["sum_received"]["lost_packets"]
+    assert lost > 1000  # about half of ~5,000 datagrams
+    name = f'ixchange_deal_fabric_dropped_packets{{deal="{deal_id}",direction="to_seller"}}'
+    deadline = time.monotonic() + 15
+    while True:  # the counters are polled each second
+        dropped = metric(scrape(lab), name)
+        if dropped is not None and abs(dropped - lost) <= 0.02 * lost:
+            break
+        assert time.monotonic() < deadline, (dropped, lost)
+        time.sleep(0.5)
+    lab.terminate("buyer-a", deal_id)
+
+
 def test_lldp_agrees_with_the_topology(lab: Lab) -> None:
     deadline = time.monotonic() + 40
     while True:
