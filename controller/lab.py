@@ -225,12 +225,28 @@ def start_exchange(settings: Settings) -> None:
     env.update(IXCHANGE_DATA_DIR=str(lab.data_dir), IXCHANGE_LISTEN=lab.listen, IXCHANGE_SERVER=lab.server)
     env["IXCHANGE_OPENFLOW_LISTEN"] = settings.openflow_listen
     env.setdefault("IXCHANGE_METRICS_LISTEN", LAB_METRICS)
+    env["IXCHANGE_MEASUREMENT"] = str(write_measurement_terms(state))
     cmd = [sys.executable, "-m", "controller.cli", "serve", "--topology", str(TOPOLOGY)]
     with console.status("starting the exchange and its OpenFlow controller..."):
         _spawn(cmd, log, pidfile, env)
         _wait("the exchange", lambda: _serving(lab.server), 60, log, pidfile)
     with console.status("waiting for the switches to connect to the controller..."):
         _wait("the lab switches", lambda: _switches_connected(lab), SWITCHES_TIMEOUT_S, log, pidfile)
+
+
+def write_measurement_terms(state: Path) -> Path:
+    """Each lab agreement's measurement terms: the seller host's reflector (every seller
+    host runs `ixchange reflector` on port 862) at the pair's seller address, and .254 of
+    the pair's subnet for the exchange's measurement point."""
+    path = state / "measurement.toml"
+    path.write_text(
+        "".join(
+            f'[[measurement]]\nagreement = "{p.reference}"\nreflector = "{p.seller_ip}:862"\n'
+            f'source = "{p.seller_ip.rsplit(".", 1)[0]}.254"\n\n'
+            for p in PAIRS
+        )
+    )
+    return path
 
 
 def _switches_connected(lab: Settings) -> bool:

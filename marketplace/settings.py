@@ -65,6 +65,10 @@ class Settings:
     switch_wait_s: float = 10.0
     # How often the switches are asked for each deal's traffic counters (Prometheus).
     traffic_poll_s: float = 10.0
+    # Delivered-quality measurement of live deals: the agreements' measurement terms (TOML,
+    # provisioning/monitor.py; empty: none measured) and one STAMP probe per deal this often.
+    measurement: str = ""
+    probe_interval_s: float = 1.0
     # Plaintext gRPC on an address other than loopback is refused unless this is set.
     insecure: bool = False
     # Limits and quotas (README "Limits and quotas"). Calls per second per participant
@@ -122,7 +126,7 @@ class Settings:
         host, _, port = self.openflow_listen.rpartition(":")
         if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
             raise InvalidArgument("IXCHANGE_OPENFLOW_LISTEN", "must be host:port, e.g. 127.0.0.1:6653")
-        for name in ("probe_timeout_s", "switch_wait_s", "traffic_poll_s"):
+        for name in ("probe_timeout_s", "switch_wait_s", "traffic_poll_s", "probe_interval_s"):
             if not 0 < getattr(self, name) <= 600:
                 raise InvalidArgument(f"IXCHANGE_{name.upper()}", "must be more than 0 and at most 600 seconds")
         for name in (

@@ -142,6 +142,10 @@ class OpenFlowDriver:
         # Until the exchange has said what must exist (after a restart, from the store), a
         # connecting switch waits: reconciling it against nothing would delete every deal.
         self._wants_known = False
+        # The measurement point: frames addressed to these MACs go to `frame_sink`
+        # (frame, monotonic ns at arrival), called on os-ken's thread.
+        self.measuring_macs: set[bytes] = set()
+        self.frame_sink: Callable[[bytes, int], None] | None = None
 
     # ----- called by the exchange (any thread) ----------------------------------------
 
@@ -218,6 +222,54 @@ class OpenFlowDriver:
         future.add_done_callback(lambda _f: self._forget_probe(nonce))
         return future
 
+    def trap_mac(self, dpid: int, cookie: int, in_port: int, vlan: int, mac: bytes, add: bool = True) -> bool:
+        """Frames to `mac` arriving on in_port/vlan go to the controller (the measurement
+        point's own address on a deal's path), above the deal's flow; with add=False the
+        trap is deleted. Not confirmed by a barrier: the caller re-adds it from time to
+        time. False when the switch is not connected."""
+        with self._lock:
+            switch = self._switches.get(dpid)
+            if switch is None:
+                return False
+            dp = switch.dp
+            ofp, parser = dp.ofproto, dp.ofproto_parser
+            match = parser.OFPMatch(
+                in_port=in_port, eth_dst=mac.hex(":"), vlan_vid=(ofp.OFPVID_PRESENT | vlan) if vlan else 0
+            )
+            if add:
+                actions = [parser.OFPActionOutput(ofp.OFPP_CONTROLLER, ofp.OFPCML_NO_BUFFER)]
+                instructions = [parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, actions)]
+                mod = parser.OFPFlowMod(
+                    dp, cookie=cookie, priority=PROBE_PRIORITY, match=match, instructions=instructions
+                )
+            else:
+                mod = parser.OFPFlowMod(
+                    dp,
+                    cookie=cookie,
+                    command=ofp.OFPFC_DELETE_STRICT,
+                    priority=PROBE_PRIORITY,
+                    match=match,
+                    out_port=ofp.OFPP_ANY,
+                    out_group=ofp.OFPG_ANY,
+                )
+            dp.send_msg(mod)
+            return True
+
+    def send_frame(self, dpid: int, in_port: int, frame: bytes) -> bool:
+        """Inject a frame on `dpid` as if it came in on in_port, through the flow table.
+        False when the switch is not connected."""
+        with self._lock:
+            switch = self._switches.get(dpid)
+            if switch is None:
+                return False
+            dp = switch.dp
+            ofp, parser = dp.ofproto, dp.ofproto_parser
+            actions = [parser.OFPActionOutput(ofp.OFPP_TABLE)]
+            dp.send_msg(
+                parser.OFPPacketOut(dp, buffer_id=ofp.OFP_NO_BUFFER, in_port=in_port, actions=actions, data=frame)
+            )
+            return True
+
     def _forget_probe(self, nonce: bytes) -> None:
         with self._lock:
             self._probes.pop(nonce, None)
@@ -225,6 +277,10 @@ class OpenFlowDriver:
     # ----- called by the os-ken app (its threads) -------------------------------------
 
     def packet_in(self, data: bytes) -> None:
+        sink = self.frame_sink
+        if sink is not None and data[:6] in self.measuring_macs:
+            sink(data, time.monotonic_ns())
+            return
         at = data.find(PROBE_MARK)
         if at < 0:
             return

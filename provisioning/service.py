@@ -20,7 +20,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,7 @@ from provisioning.intent import (
     intent_to_json,
 )
 from provisioning.inventory import Inventory, Node, NodeKind, link_mismatches
+from provisioning.monitor import DealMonitor, MeasurementTerms
 from provisioning.openflow import OpenFlowDriver, SwitchError, SwitchGone
 from provisioning.planner import FabricPlanner
 from provisioning.routers import RouterDrivers, RouterError
@@ -65,6 +66,9 @@ class ProvisioningSettings:
     probe_attempts: int = 3
     switch_wait_s: float = 10.0  # how long a deal waits for its switches to (re)connect
     traffic_poll_s: float = TRAFFIC_POLL_S  # how often deal traffic counters are read
+    # Delivered quality: measurement terms by agreement reference (none: nothing measured).
+    measurement_terms: dict[str, MeasurementTerms] = field(default_factory=dict)
+    probe_interval_s: float = 1.0
 
 
 class FabricProvisioner:
@@ -86,6 +90,8 @@ class FabricProvisioner:
         self._down_as_of = -1  # openflow.switch_changes when _down was worked out
         # What the matcher asks before it strikes a deal; it shares `state`.
         self.planner = FabricPlanner(inventory, self.state, self._unavailable)
+        terms = self.settings.measurement_terms
+        self.monitor = DealMonitor(openflow, inventory, self.settings.probe_interval_s) if terms else None
         self.intents: dict[int, Intent] = {}  # deals holding (or being given) a path
         self.link_problems: list[str] = []
         self.metrics: ProvisioningMetrics | None = None
@@ -102,9 +108,10 @@ class FabricProvisioner:
         self._seq = sequencer
         sequencer.engine.deliverability = self.planner
         self.metrics = ProvisioningMetrics(sequencer.metrics.registry)
-        self.metrics.watch(self.intents, self.inventory, self.openflow)
+        self.metrics.watch(self.intents, self.inventory, self.openflow, self.monitor)
         stored = await asyncio.to_thread(sequencer.store.intents)
         live: dict[int, Deal] = await sequencer.run(_live_deals)
+        references: dict[int, str] = await sequencer.run(_agreement_references)
         for deal_id, text in sorted(stored.items()):
             intent = intent_from_json(text)
             self.intents[deal_id] = intent
@@ -114,6 +121,7 @@ class FabricProvisioner:
                 self._chain(deal_id, self._clean_up(intent))  # ended; its removal did not finish
             elif deal.status is DealStatus.ACTIVE:
                 self._want(intent)
+                self._measure(intent, references.get(deal.agreement_id, ""))
         self.openflow.wants_known()  # switches that connected meanwhile reconcile now
         for deal in live.values():
             if deal.status in (DealStatus.BROKERED, DealStatus.PROVISIONING):
@@ -126,6 +134,8 @@ class FabricProvisioner:
             asyncio.create_task(self._poll_traffic_forever(), name="traffic-poll"),
             asyncio.create_task(self._keep_routers_ready_forever(), name="router-sessions"),
         ]
+        if self.monitor is not None:
+            self._background.append(asyncio.create_task(self.monitor.run_forever(), name="deal-measurement"))
 
     async def stop(self) -> None:
         for task in [*self._background, *self._work.values()]:
@@ -214,6 +224,7 @@ class FabricProvisioner:
         summary = f"{describe(intent)}; probe {probe_ms:.1f} ms"
         if await self._set(deal_id, DealStatus.ACTIVE, summary):
             self.planner.took(time.monotonic() - started)
+            self._measure(intent, agreement.reference)
             if self.metrics:
                 self.metrics.to_active.observe(time.monotonic() - started)
             log.info("deal %d active: %s", deal_id, summary)
@@ -355,9 +366,17 @@ class FabricProvisioner:
             self.openflow.want(dpid, intent.deal_id, flows, meters)
 
     def _forget(self, intent: Intent) -> None:
+        if self.monitor is not None:
+            self.monitor.forget(intent.deal_id)
         if self.intents.get(intent.deal_id) is intent:
             del self.intents[intent.deal_id]
             self.state.release(intent)
+
+    def _measure(self, intent: Intent, agreement_reference: str) -> None:
+        """Start measuring a live deal's delivered quality, when its agreement has terms for it."""
+        terms = self.settings.measurement_terms.get(agreement_reference)
+        if self.monitor is not None and terms is not None and not self.monitor.watch(intent, terms):
+            log.info("deal %d: not measured (its buyer's hand-off is not on a switch)", intent.deal_id)
 
     async def _probe(self, intent: Intent) -> float:
         """Send a probe from the buyer's side to the seller's and one back, through the
@@ -517,6 +536,10 @@ def _ended(engine: ExchangeEngine, _now: int, deal_ids: list[int]) -> list[int]:
 
 def _live_deals(engine: ExchangeEngine, _now: int) -> dict[int, Deal]:
     return {d.deal_id: d.snapshot() for d in engine.deals.values()}
+
+
+def _agreement_references(engine: ExchangeEngine, _now: int) -> dict[int, str]:
+    return {a.agreement_id: a.reference for a in engine.agreements.values()}
 
 
 def _ignore(future: Any) -> None:

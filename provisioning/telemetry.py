@@ -14,6 +14,7 @@ from prometheus_client.registry import Collector
 
 from provisioning.intent import Intent, deal_cookie
 from provisioning.inventory import Inventory, NodeKind
+from provisioning.monitor import DealMonitor
 from provisioning.openflow import FlowCount, OpenFlowDriver
 
 # How often the switches are asked for their deal flows' counters.
@@ -129,6 +130,29 @@ class DealTrafficCollector(Collector):
         yield dropped
 
 
+class DeliveredQualityCollector(Collector):
+    """ixchange_deal_delivered_{latency_us,jitter_us,loss_ppm,availability_ppm}{deal}: each
+    measured deal's last complete window (provisioning/monitor.py; latency is two-way)."""
+
+    def __init__(self, monitor: DealMonitor) -> None:
+        self.monitor = monitor
+
+    def collect(self) -> Iterator[Any]:
+        families = {
+            name: GaugeMetricFamily(f"ixchange_deal_delivered_{name}", help_text, labels=["deal"])
+            for name, help_text in (
+                ("latency_us", "Two-way delay a live deal delivered (median of its last window), us"),
+                ("jitter_us", "Mean change of that delay between consecutive probes, us"),
+                ("loss_ppm", "Probes of the last window lost either way, ppm"),
+                ("availability_ppm", "Share of the last window's intervals with a probe answered, ppm"),
+            )
+        }
+        for deal_id, delivered in sorted(dict(self.monitor.delivered).items()):
+            for name, value in delivered.values().items():
+                families[name].add_metric([str(deal_id)], value)
+        yield from families.values()
+
+
 @dataclass(slots=True)
 class ProvisioningMetrics:
     registry: Any
@@ -154,9 +178,15 @@ class ProvisioningMetrics:
             "ixchange_fabric_links_seen", "Switch-to-switch links LLDP sees", registry=self.registry
         )
 
-    def watch(self, intents: dict[int, Intent], inventory: Inventory, openflow: OpenFlowDriver) -> None:
+    def watch(
+        self,
+        intents: dict[int, Intent],
+        inventory: Inventory,
+        openflow: OpenFlowDriver,
+        monitor: DealMonitor | None = None,
+    ) -> None:
         """Gauges read at scrape time: switches connected, reconciliation changes since
-        start, and the per-deal traffic counters."""
+        start, the per-deal traffic counters and, when measured, delivered quality."""
         Gauge("ixchange_switches_connected", "OpenFlow switches connected", registry=self.registry).set_function(
             lambda: len(openflow.connected_switches())
         )
@@ -171,3 +201,5 @@ class ProvisioningMetrics:
             registry=self.registry,
         ).set_function(lambda: openflow.reconcile_removed)
         self.registry.register(DealTrafficCollector(intents, inventory, openflow))
+        if monitor is not None:
+            self.registry.register(DeliveredQualityCollector(monitor))

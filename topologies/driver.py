@@ -46,6 +46,7 @@ class LabDriver:
             IXCHANGE_OPENFLOW_LISTEN=f"127.0.0.1:{_free_port()}",
             IXCHANGE_METRICS_LISTEN="127.0.0.1:0" if metrics else "",
             IXCHANGE_TRAFFIC_POLL_S="1",  # deal traffic counters while a test waits
+            IXCHANGE_PROBE_INTERVAL_S="0.2",  # a window of delivered quality every 2 s
             PYTHONPATH=str(ROOT),
         )
         lab = cls(env, data_dir, server)

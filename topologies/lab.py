@@ -196,6 +196,7 @@ def build(state: Path, controller: str) -> tuple[Any, Any, list[Any]]:
     router.cmd(f"ip addr add {MGMT_ROUTER}/30 dev r1-eth2 && ip link set r1-eth2 up")
     _start_sshd(router, state)
     relays = [_start_relay(segment, seller, state) for seller, segment in segments.items()]
+    relays += [_start_reflector(net.get(p.host), state) for p in SELLERS]
     info = {
         "hosts": {h.name: h.pid for h in net.hosts},
         "controller": controller,
@@ -230,6 +231,17 @@ def _start_relay(segment: Any, seller: str, state: Path) -> Any:
             raise RuntimeError(f"the impairment relay for {seller} did not start (see {log.name})")
         time.sleep(0.05)
     return relay
+
+
+def _start_reflector(host: Any, state: Path) -> Any:
+    """The seller's far end answers the exchange's STAMP probes (`ixchange reflector`)."""
+    log = open(state / f"reflector-{host.name}.log", "ab")  # noqa: SIM115 (the reflector's, for its life)
+    return host.popen(
+        [sys.executable, "-m", "controller.cli", "--data-dir", str(state / "reflector"), "reflector"],
+        cwd=str(Path(__file__).resolve().parent.parent),
+        stdout=log,
+        stderr=log,
+    )
 
 
 def _quiet(host: Any) -> None:
@@ -319,13 +331,13 @@ def run(state: Path, controller: str) -> int:
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
-    net, root, relays = build(state, controller)
+    net, root, helpers = build(state, controller)
     print("lab ready", flush=True)
     try:
         stopping.wait()
     finally:
-        for relay in relays:
-            relay.terminate()
+        for helper in helpers:  # impairment relays and reflectors
+            helper.terminate()
         stop_sshd(state)
         net.stop()
         root.terminate()

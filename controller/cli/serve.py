@@ -49,7 +49,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     except ListenError as err:
         err_console.print(f"[red]cannot start[/]: {err}", soft_wrap=True)
         return 2
-    provisioner = None if args.no_controller else fabric_provisioner(settings)
+    from provisioning.monitor import TermsError
+
+    try:
+        provisioner = None if args.no_controller else fabric_provisioner(settings)
+    except TermsError as err:
+        err_console.print(f"[red]cannot start[/]: IXCHANGE_MEASUREMENT: {err}", soft_wrap=True)
+        return 2
 
     async def main() -> None:
         with console.status("opening the store and rebuilding the books..."):
@@ -114,6 +120,7 @@ def fabric_provisioner(settings: Settings) -> Any:
     from controller.runtime import start_controller
     from marketplace.store import Store
     from provisioning.inventory import load_inventory
+    from provisioning.monitor import load_terms
     from provisioning.openflow import OpenFlowDriver
     from provisioning.routers import Credentials, RouterDrivers
     from provisioning.service import FabricProvisioner, ProvisioningSettings
@@ -141,5 +148,7 @@ def fabric_provisioner(settings: Settings) -> Any:
         probe_timeout_s=settings.probe_timeout_s,
         switch_wait_s=settings.switch_wait_s,
         traffic_poll_s=settings.traffic_poll_s,
+        measurement_terms=load_terms(Path(settings.measurement)) if settings.measurement else {},
+        probe_interval_s=settings.probe_interval_s,
     )
     return FabricProvisioner(inventory, driver, RouterDrivers(credentials), options)

@@ -496,6 +496,42 @@ def test_the_switches_count_what_a_deal_lost_inside_the_fabric(lab: Lab) -> None
     lab.terminate("buyer-a", deal_id)
 
 
+def delivered(lab: Lab, deal_id: int, until: Any, within_s: float = 30) -> dict[str, float]:
+    """The deal's delivered quality from the exchange's metrics, once `until(values)` holds."""
+    deadline = time.monotonic() + within_s
+    while True:
+        body = scrape(lab)
+        values = {
+            name: value
+            for name in ("latency_us", "jitter_us", "loss_ppm", "availability_ppm")
+            if (value := metric(body, f'ixchange_deal_delivered_{name}{{deal="{deal_id}"}}')) is not None
+        }
+        if len(values) == 4 and until(values):
+            return values
+        assert time.monotonic() < deadline, values
+        time.sleep(0.5)
+
+
+def test_the_exchange_measures_what_a_deal_delivers_through_the_deals_own_path(lab: Lab) -> None:
+    """Issue 12, item 2: STAMP probes injected at the buyer's entry switch into the deal,
+    answered by seller-b's reflector, trapped back: a window of delivered quality per deal.
+    10 ms each way on the seller's segment shows as 20 ms more two-way delay; loss shows."""
+    deal_id = lab.trade("buyer-b", "seller-b", mbps=COMMITTED_MBPS)
+    lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE)
+    clean = delivered(lab, deal_id, lambda v: v["availability_ppm"] == 1_000_000)
+    assert clean["loss_ppm"] == 0 and clean["latency_us"] < 10_000, clean
+    lab.ixchange("lab", "impair", "seller-b", "--delay", "10ms")
+    slow = delivered(lab, deal_id, lambda v: v["latency_us"] > clean["latency_us"] + 15_000)
+    assert 18_000 <= slow["latency_us"] - clean["latency_us"] <= 24_000, (clean, slow)
+    lab.ixchange("lab", "impair", "seller-b", "--delay", "0", "--loss", "30%")
+    lossy = delivered(lab, deal_id, lambda v: v["loss_ppm"] > 0)
+    assert lossy["loss_ppm"] >= 100_000, lossy  # a window of 10 probes: at least one lost
+    lab.ixchange("lab", "impair", "seller-b", "--clear")
+    delivered(lab, deal_id, lambda v: v["loss_ppm"] == 0 and v["latency_us"] < 10_000)
+    lab.terminate("buyer-b", deal_id)
+    assert "ixchange_deal_delivered_latency_us{deal=" + f'"{deal_id}"' + "}" not in scrape(lab)
+
+
 def test_lldp_agrees_with_the_topology(lab: Lab) -> None:
     deadline = time.monotonic() + 40
     while True:
