@@ -9,8 +9,10 @@ Stated: delay is two-way (round trip less the reflector's turnaround); the impos
 two-way figure is twice the segment's delay plus the unimpaired path's own round trip.
 Loss is round-trip: 1 - (1 - p)^2 for a loss p each way.
 
-Not yet from the exchange's own measurement point (the exchange injecting probes into a
-deal is still to come): here the sender runs on the buyer's host.
+Measured twice: by a STAMP sender on the buyer's host (4,000 probes), and by the
+exchange's own measurement point (provisioning/monitor.py: probes injected at the entry
+switch, a window every 10 probes; its delay includes the controller channel both ways),
+whose windows are read from its Prometheus metrics while the impairment holds.
 `python -m bench.stamp_accuracy` (root; brings up the lab)."""
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +76,25 @@ def _stamp(lab: LabDriver, host: str, reflector: str) -> dict[str, Any]:
     return result
 
 
+def _exchange_windows(lab: LabDriver, deal_id: int, seconds: float) -> list[tuple[float, float]]:
+    """(two-way delay ms, loss ppm) of each distinct window the exchange reported meanwhile."""
+    log = (lab.data_dir / "run" / "exchange.log").read_text()
+    port = re.findall(r"metrics: http://127\.0\.0\.1:(\d+)/metrics", log)[-1]
+    seen: list[tuple[float, float]] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+        found = {
+            name: float(m.group(1))
+            for name in ("latency_us", "loss_ppm")
+            if (m := re.search(rf'^ixchange_deal_delivered_{name}{{deal="{deal_id}"}} (\S+)$', body, re.M))
+        }
+        if len(found) == 2 and (not seen or seen[-1] != (found["latency_us"] / 1000, found["loss_ppm"])):
+            seen.append((found["latency_us"] / 1000, found["loss_ppm"]))
+        time.sleep(0.5)
+    return seen[1:]  # the first may straddle the change of impairment
+
+
 def measure(lab: LabDriver) -> list[dict[str, object]]:
     p = pair(BUYER, SELLER)
     deal_id = lab.trade(BUYER, SELLER, mbps=10)
@@ -98,6 +120,7 @@ def measure(lab: LabDriver) -> list[dict[str, object]]:
             before = _drops(_relay(lab))
             stamp = _stamp(lab, p.buyer.host, f"{p.seller_ip}:862")
             dropped = _drops(_relay(lab)) - before
+            windows = _exchange_windows(lab, deal_id, 20)
             measured_ms = stamp["delivered"]["latency_us"] / 1000
             delays = [d / 1000 for d in stamp["delays_us"] if d is not None]
             imposed_ms = 2 * delay_us / 1000 + base_ms
@@ -119,6 +142,13 @@ def measure(lab: LabDriver) -> list[dict[str, object]]:
                 "stamp_loss_percent": round(100 * lost / PROBES, 3),
                 "imposed_round_trip_loss_percent": round(100 * imposed_loss, 3),
                 "jitter_us": stamp["delivered"].get("jitter_us"),
+                "exchange_point_windows": len(windows),
+                "exchange_point_two_way_ms_median": round(statistics.median(w[0] for w in windows), 3)
+                if windows
+                else None,
+                "exchange_point_loss_percent_mean": round(statistics.fmean(w[1] for w in windows) / 10_000, 3)
+                if windows
+                else None,
             }
             mean = statistics.fmean(delays)
             row["delay_vs_ping_ok"] = abs(mean - ping) <= max(0.1 * ping, 1.0)
@@ -130,7 +160,9 @@ def measure(lab: LabDriver) -> list[dict[str, object]]:
                 f"stamp accuracy {delay_us / 1000:g} ms / {loss / 10_000:g} %: two-way median {measured_ms:.2f} ms "
                 f"(mean {mean:.2f}) vs ping {ping:.2f} ms vs imposed {imposed_ms:.2f} ms; lost {lost} of {PROBES} "
                 f"vs relay dropped {dropped} (imposed round-trip {100 * imposed_loss:.2f} %, "
-                f"measured {100 * lost / PROBES:.2f} %)",
+                f"measured {100 * lost / PROBES:.2f} %); the exchange's own point: {len(windows)} windows, "
+                f"two-way median {row['exchange_point_two_way_ms_median']} ms, "
+                f"loss {row['exchange_point_loss_percent_mean']} %",
                 flush=True,
             )
     finally:
@@ -146,7 +178,7 @@ def main() -> list[dict[str, object]]:
         print("stamp accuracy benchmark skipped: the lab needs root")
         return []
     data = Path(tempfile.mkdtemp(prefix="ixbench-stamp-"))
-    lab = LabDriver.up(data, metrics=False)
+    lab = LabDriver.up(data)
     try:
         return measure(lab)
     finally:
