@@ -610,9 +610,9 @@ def test_a_sellers_segment_is_impaired_in_the_data_plane_while_traffic_flows(lab
     _, received = rtt_ms(lab, p, count=40)
     state = json.loads(lab.ixchange("-o", "json", "lab", "impair", "seller-b").stdout)
     dropped = sum(w["dropped"] for w in state["ways"].values())
-    # Every lost ping is one frame the relay dropped (its request or its reply); a few
-    # other frames (ARP) may cross too.
-    assert 40 - received <= dropped <= 40 - received + 4, (received, state)
+    # Every lost ping is one frame the relay dropped (its request or its reply); the
+    # exchange's own probes of this deal (and ARP) cross the segment too.
+    assert dropped >= 40 - received, (received, state)
     assert 10 <= 40 - received <= 39  # each ping crosses twice at 50 %: about 3 in 4 are lost
     cleared = lab.ixchange("lab", "impair", "seller-b", "--clear")
     assert "delay 0 ms ± 0 ms, loss 0 % each way" in cleared.stdout
