@@ -37,6 +37,7 @@ def add_parsers(sub: Any) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from marketplace.api.listen import ListenError, check_free
     from marketplace.api.server import create_server
+    from provisioning.monitor import TermsError, load_terms
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -46,16 +47,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         controller = not args.no_controller and (settings.topology or _has_stored_topology(settings))
         if controller:
             check_free("IXCHANGE_OPENFLOW_LISTEN", settings.openflow_listen)
+        if settings.measurement:
+            load_terms(Path(settings.measurement))  # refused before anything is opened
     except ListenError as err:
         err_console.print(f"[red]cannot start[/]: {err}", soft_wrap=True)
         return 2
-    from provisioning.monitor import TermsError
-
-    try:
-        provisioner = None if args.no_controller else fabric_provisioner(settings)
     except TermsError as err:
         err_console.print(f"[red]cannot start[/]: IXCHANGE_MEASUREMENT: {err}", soft_wrap=True)
         return 2
+    provisioner = None if args.no_controller else fabric_provisioner(settings)
 
     async def main() -> None:
         with console.status("opening the store and rebuilding the books..."):

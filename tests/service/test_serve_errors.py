@@ -63,3 +63,21 @@ def test_a_busy_port_is_one_line_naming_the_setting(tmp_path: Path, busy: str, s
     assert len(lines) == 1, done.stderr
     assert setting in lines[0] and busy in lines[0] and "address already in use" in lines[0]
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_bad_measurement_terms_are_one_line_naming_the_setting(tmp_path: Path) -> None:
+    terms = tmp_path / "measurement.toml"
+    terms.write_text('[[measurement]]\nagreement = "AG-1"\nreflector = "not an address"\nsource = "10.0.0.1"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IXCHANGE_")}
+    args = ["--listen", free(), "--metrics-listen", "", "--topology", str(ROOT / "topologies" / "lab.toml")]
+    args += ["--openflow-listen", free()]
+    done = subprocess.run(
+        [sys.executable, "-m", "controller.cli", "--data-dir", str(tmp_path), "serve", *args],
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONPATH": str(ROOT), "COLUMNS": "300", "IXCHANGE_MEASUREMENT": str(terms)},
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "IXCHANGE_MEASUREMENT" in lines[0] and "Traceback" not in done.stderr, done.stderr
