@@ -49,12 +49,12 @@ def _ttl_of(ancillary: list[tuple[int, int, bytes]]) -> int:
     return UNKNOWN_TTL
 
 
-class Reflector:
-    def __init__(self, host: str = "0.0.0.0", port: int = PORT) -> None:
-        self._bind = (host, port)
+class _Endpoint:
+    """A UDP socket read by the running event loop whenever it has datagrams."""
+
+    def __init__(self, bind: tuple[str, int]) -> None:
+        self._bind = bind
         self._sock: socket.socket | None = None
-        self.reflected = 0
-        self.malformed = 0
 
     @property
     def address(self) -> tuple[str, int]:
@@ -71,6 +71,16 @@ class Reflector:
             asyncio.get_running_loop().remove_reader(self._sock.fileno())
             self._sock.close()
             self._sock = None
+
+    def _readable(self) -> None:
+        raise NotImplementedError
+
+
+class Reflector(_Endpoint):
+    def __init__(self, host: str = "0.0.0.0", port: int = PORT) -> None:
+        super().__init__((host, port))
+        self.reflected = 0
+        self.malformed = 0
 
     def _readable(self) -> None:
         assert self._sock is not None
@@ -95,28 +105,17 @@ class Reflector:
                 log.debug("STAMP reflection to %s failed: %s", peer, err)
 
 
-class Sender:
+class Sender(_Endpoint):
     """Probes one reflector; `measure` sends a train and returns what came back."""
 
     def __init__(self, reflector: tuple[str, int], bind: tuple[str, int] = ("0.0.0.0", 0), size: int = SIZE) -> None:
+        super().__init__(bind)
         self.reflector = reflector
         self.size = size
-        self._bind = bind
-        self._sock: socket.socket | None = None
         self._sequence = 0
         self._sent: dict[int, int] = {}  # sequence -> monotonic ns at sending
         self._delays: dict[int, int] = {}  # sequence -> two-way delay ns
         self.stray = 0  # answers that match no probe of ours (late, duplicated, malformed)
-
-    def start(self) -> None:
-        self._sock = _udp_socket(self._bind)
-        asyncio.get_running_loop().add_reader(self._sock.fileno(), self._readable)
-
-    def close(self) -> None:
-        if self._sock is not None:
-            asyncio.get_running_loop().remove_reader(self._sock.fileno())
-            self._sock.close()
-            self._sock = None
 
     def send(self) -> int:
         """One probe now; its sequence number."""

@@ -227,23 +227,13 @@ class OpenFlowDriver:
         point's own address on a deal's path), above the deal's flow; with add=False the
         trap is deleted. Not confirmed by a barrier: the caller re-adds it from time to
         time. False when the switch is not connected."""
-        with self._lock:
-            switch = self._switches.get(dpid)
-            if switch is None:
-                return False
-            dp = switch.dp
+
+        def flow_mod(dp: Any) -> Any:
             ofp, parser = dp.ofproto, dp.ofproto_parser
-            match = parser.OFPMatch(
-                in_port=in_port, eth_dst=mac.hex(":"), vlan_vid=(ofp.OFPVID_PRESENT | vlan) if vlan else 0
-            )
-            if add:
-                actions = [parser.OFPActionOutput(ofp.OFPP_CONTROLLER, ofp.OFPCML_NO_BUFFER)]
-                instructions = [parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, actions)]
-                mod = parser.OFPFlowMod(
-                    dp, cookie=cookie, priority=PROBE_PRIORITY, match=match, instructions=instructions
-                )
-            else:
-                mod = parser.OFPFlowMod(
+            vid = (ofp.OFPVID_PRESENT | vlan) if vlan else 0
+            match = parser.OFPMatch(in_port=in_port, eth_dst=mac.hex(":"), vlan_vid=vid)
+            if not add:
+                return parser.OFPFlowMod(
                     dp,
                     cookie=cookie,
                     command=ofp.OFPFC_DELETE_STRICT,
@@ -252,22 +242,31 @@ class OpenFlowDriver:
                     out_port=ofp.OFPP_ANY,
                     out_group=ofp.OFPG_ANY,
                 )
-            dp.send_msg(mod)
-            return True
+            actions = [parser.OFPActionOutput(ofp.OFPP_CONTROLLER, ofp.OFPCML_NO_BUFFER)]
+            instructions = [parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, actions)]
+            return parser.OFPFlowMod(dp, cookie=cookie, priority=PROBE_PRIORITY, match=match, instructions=instructions)
+
+        return self._send_now(dpid, flow_mod)
 
     def send_frame(self, dpid: int, in_port: int, frame: bytes) -> bool:
         """Inject a frame on `dpid` as if it came in on in_port, through the flow table.
         False when the switch is not connected."""
+
+        def packet_out(dp: Any) -> Any:
+            ofp, parser = dp.ofproto, dp.ofproto_parser
+            actions = [parser.OFPActionOutput(ofp.OFPP_TABLE)]
+            return parser.OFPPacketOut(dp, buffer_id=ofp.OFP_NO_BUFFER, in_port=in_port, actions=actions, data=frame)
+
+        return self._send_now(dpid, packet_out)
+
+    def _send_now(self, dpid: int, message: Callable[[Any], Any]) -> bool:
+        """One message, built for the switch's connection and sent at once (no batch, no
+        barrier); False when the switch is not connected."""
         with self._lock:
             switch = self._switches.get(dpid)
             if switch is None:
                 return False
-            dp = switch.dp
-            ofp, parser = dp.ofproto, dp.ofproto_parser
-            actions = [parser.OFPActionOutput(ofp.OFPP_TABLE)]
-            dp.send_msg(
-                parser.OFPPacketOut(dp, buffer_id=ofp.OFP_NO_BUFFER, in_port=in_port, actions=actions, data=frame)
-            )
+            switch.dp.send_msg(message(switch.dp))
             return True
 
     def _forget_probe(self, nonce: bytes) -> None:
