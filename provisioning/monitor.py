@@ -82,6 +82,10 @@ class _Session:
     sequence: int = 0
     sent: dict[int, int] = field(default_factory=dict)  # sequence -> monotonic ns
     answered: dict[int, int] = field(default_factory=dict)  # sequence -> two-way delay ns
+    # Over the deal's life, counted as windows close: loss over any span (minutes, where a
+    # 10-probe window cannot resolve a 100 ppm band) is the difference of two readings.
+    probes_total: int = 0
+    answered_total: int = 0
 
 
 class DealMonitor:
@@ -176,7 +180,9 @@ class DealMonitor:
         if time.monotonic_ns() - session.sent[batch[-1]] < 1_000_000_000:
             return
         probes = [Probe(s, session.sent.pop(s), session.answered.pop(s, None)) for s in batch]
-        self.delivered[session.deal_id] = summarize(probes, interval_ns=int(self.interval_s * 1e9))
+        window = self.delivered[session.deal_id] = summarize(probes, interval_ns=int(self.interval_s * 1e9))
+        session.probes_total += window.probes
+        session.answered_total += window.answered
 
     def _frame(self, frame: bytes, arrived_ns: int) -> None:
         session = self.sessions.get(int.from_bytes(frame[2:6], "big"))

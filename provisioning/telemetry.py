@@ -132,7 +132,8 @@ class DealTrafficCollector(Collector):
 
 class DeliveredQualityCollector(Collector):
     """ixchange_deal_delivered_{latency_us,jitter_us,loss_ppm,availability_ppm}{deal}: each
-    measured deal's last complete window (provisioning/monitor.py; latency is two-way)."""
+    measured deal's last complete window (provisioning/monitor.py; latency is two-way); and
+    ixchange_deal_probes_total / _answered_total{deal} over its life."""
 
     def __init__(self, monitor: DealMonitor) -> None:
         self.monitor = monitor
@@ -147,10 +148,21 @@ class DeliveredQualityCollector(Collector):
                 ("availability_ppm", "Share of the last window's intervals with a probe answered, ppm"),
             )
         }
+        probes = CounterMetricFamily(
+            "ixchange_deal_probes", "Measurement probes of a live deal in closed windows", labels=["deal"]
+        )
+        answered = CounterMetricFamily(
+            "ixchange_deal_probes_answered", "Of those, answered (loss over any span: rate of the two)", labels=["deal"]
+        )
         for deal_id, delivered in sorted(dict(self.monitor.delivered).items()):
             for name, value in delivered.values().items():
                 families[name].add_metric([str(deal_id)], value)
+        for deal_id, session in sorted(dict(self.monitor.sessions).items()):
+            probes.add_metric([str(deal_id)], session.probes_total)
+            answered.add_metric([str(deal_id)], session.answered_total)
         yield from families.values()
+        yield probes
+        yield answered
 
 
 @dataclass(slots=True)

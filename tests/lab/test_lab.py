@@ -526,6 +526,10 @@ def test_the_exchange_measures_what_a_deal_delivers_through_the_deals_own_path(l
     lab.ixchange("lab", "impair", "seller-b", "--delay", "0", "--loss", "30%")
     lossy = delivered(lab, deal_id, lambda v: v["loss_ppm"] > 0)
     assert lossy["loss_ppm"] >= 100_000, lossy  # a window of 10 probes: at least one lost
+    body = scrape(lab)
+    sent = metric(body, f'ixchange_deal_probes_total{{deal="{deal_id}"}}')
+    back = metric(body, f'ixchange_deal_probes_answered_total{{deal="{deal_id}"}}')
+    assert sent is not None and back is not None and 0 < back < sent, (sent, back)  # over the deal's life
     lab.ixchange("lab", "impair", "seller-b", "--clear")
     delivered(lab, deal_id, lambda v: v["loss_ppm"] == 0 and v["latency_us"] < 10_000)
     lab.terminate("buyer-b", deal_id)

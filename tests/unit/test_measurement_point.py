@@ -101,6 +101,8 @@ def test_a_deal_is_measured_through_its_entry_switch() -> None:
     window = monitor.delivered[5]
     assert window.loss_ppm == 0 and window.availability_ppm == 1_000_000
     assert window.latency_us is not None and 3_000 <= window.latency_us < 50_000
+    session = monitor.sessions[5]
+    assert session.probes_total >= 5 and session.answered_total == session.probes_total
     monitor.forget(5)
     assert switch.traps[-1][3] is False and point_mac(5) not in switch.measuring_macs
 
