@@ -10,6 +10,7 @@ from marketplace.deals import Agreement, Deal, DealStatus
 from marketplace.events import Event
 from marketplace.orders import Order, OrderStatus
 from marketplace.parameters import Parameter
+from marketplace.quality import Penalty, QualityRecord, QualitySample
 from marketplace.quotes import Quote, Recommendation
 
 DealState = tuple[int, DealStatus, str, int]
@@ -55,6 +56,10 @@ class Changes:
     neighbour_links: set[tuple[str, str]] | None = None  # the whole adjacency, when it changed
     released_deals: list[Deal] = field(default_factory=list)  # deals that became BROKERED
     ending_deals: list[Deal] = field(default_factory=list)  # deals that became TERMINATING
+    quality: dict[int, QualityRecord] = field(default_factory=dict)  # by deal id: the latest record
+    samples: list[QualitySample] = field(default_factory=list)
+    penalties: list[Penalty] = field(default_factory=list)
+    regraded: list[Order] = field(default_factory=list)  # offers moved to another class (grade, reason)
 
     def __bool__(self) -> bool:
         return bool(
@@ -68,6 +73,7 @@ class Changes:
             or self.agreements
             or self.quotes
             or self.neighbour_links is not None
+            or self.samples
         )
 
 
@@ -81,3 +87,4 @@ class Counters:
     sequence: int = 0
     agreement_id: int = 0
     quote_id: int = 0
+    penalty_id: int = 0

@@ -34,6 +34,8 @@ class Delivered:
     jitter_us: int | None
     loss_ppm: int
     availability_ppm: int
+    intervals: int = 0  # the window's intervals, and those with a probe answered
+    up_intervals: int = 0
 
     def values(self) -> dict[str, int]:
         """As class-scheme parameter values (what was not measured is left out)."""
@@ -58,4 +60,5 @@ def summarize(probes: Sequence[Probe], interval_ns: int = 1_000_000_000) -> Deli
     start = min(p.sent_ns for p in probes)
     intervals = {(p.sent_ns - start) // interval_ns for p in probes}
     up = {(p.sent_ns - start) // interval_ns for p in answered}
-    return Delivered(len(probes), len(answered), latency, jitter, loss, len(up) * 1_000_000 // len(intervals))
+    availability = len(up) * 1_000_000 // len(intervals)
+    return Delivered(len(probes), len(answered), latency, jitter, loss, availability, len(intervals), len(up))

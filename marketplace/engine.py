@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from marketplace import fills, limits
 from marketplace.agreements import agreement_for, why_no_agreement
 from marketplace.alternates import find_alternates
+from marketplace.assurance import Assurance
 from marketplace.book import Book, BookIndex, BookKey, BookSide
 from marketplace.changes import Changes, Counters, DealState, Outcome, Struck
 from marketplace.classing import (
@@ -103,7 +104,7 @@ SECOND = 1_000_000  # the engine's clock counts microseconds
 QUOTE_MEMORY = 3600 * SECOND  # an expired quote is remembered this long, to say "expired" not "unknown"
 
 
-class ExchangeEngine(Settlement):
+class ExchangeEngine(Settlement, Assurance):
     """Books, classing and brokering for the whole exchange. Single-threaded by design."""
 
     def __init__(
@@ -131,6 +132,7 @@ class ExchangeEngine(Settlement):
         self.deals: dict[int, Deal] = {}  # deals not yet final
         self.deliverability: Deliverability | None = None  # asked before a match (a network is attached)
         self._init_settlement()
+        self._init_assurance()
         self.agreements: dict[int, Agreement] = {}
         self.agreement_refs: dict[str, int] = {}
         self._agreements_by_pair: dict[tuple[str, str], tuple[Agreement, ...]] = {}
@@ -986,9 +988,7 @@ class ExchangeEngine(Settlement):
         if status is DealStatus.ACTIVE or status in FINAL:
             self._awaiting.pop(deal.deal_id, None)  # delivered, or ended: its orders are settled
         if status in FINAL:
-            del self.deals[deal.deal_id]
-            if self.deliverability is not None:
-                self.deliverability.release(deal.deal_id)
+            self._deal_final(deal)
 
     # ----- bookkeeping ----------------------------------------------------------------
 
@@ -1046,7 +1046,7 @@ class ExchangeEngine(Settlement):
             len(ch.new_deals),
             len(ch.updated_deals),
             len(ch.events),
-            len(ch.parameters) + len(ch.schemes) + len(ch.agreements) + len(ch.quotes),
+            len(ch.parameters) + len(ch.schemes) + len(ch.agreements) + len(ch.quotes) + len(ch.samples),
         )
 
     def drain(self) -> Changes:

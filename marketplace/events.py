@@ -7,9 +7,10 @@ from typing import Any, NamedTuple
 
 from marketplace.deals import Deal
 from marketplace.orders import Order
+from marketplace.quality import Penalty, QualityRecord
 from marketplace.quotes import Quote, Recommendation
 
-Subject = Order | Deal | Quote | Recommendation
+Subject = Order | Deal | Quote | Recommendation | QualityRecord | Penalty
 
 
 class EventKind(IntEnum):
@@ -30,6 +31,9 @@ class EventKind(IntEnum):
     # (13 is the wire's HEARTBEAT, never an event.) A void deal's circuits went back to
     # the order: it is live again (or closed, if it was cancelled meanwhile or may not rest).
     ORDER_RESTORED = 14
+    QUALITY = 15  # a live deal's delivered quality: its class moved, or the periodic reading
+    PENALTY_ASSESSED = 16  # an SLA credit recorded for a deal that fell below its class
+    ORDER_RECLASSIFIED = 17  # an offer moved to the class its service delivers
 
 
 class Event(NamedTuple):
@@ -61,8 +65,16 @@ class Event(NamedTuple):
     def recommendation(self) -> Recommendation | None:
         return self.subject if isinstance(self.subject, Recommendation) else None
 
+    @property
+    def quality(self) -> QualityRecord | None:
+        return self.subject if isinstance(self.subject, QualityRecord) else None
+
+    @property
+    def penalty(self) -> Penalty | None:
+        return self.subject if isinstance(self.subject, Penalty) else None
+
     def parties(self) -> tuple[str, ...]:
         """Participants allowed to see this event (operators see all)."""
-        if isinstance(self.subject, Deal):
+        if isinstance(self.subject, Deal | QualityRecord | Penalty):
             return (self.subject.seller, self.subject.buyer)
         return (self.subject.participant,)

@@ -49,6 +49,14 @@ class Policy:
     def floor(self, parameter: str) -> int:
         return next((f for p, f in self.floors if p == parameter), 0)
 
+    def at_resolution(self, probes: int, intervals: int) -> Policy:
+        """This policy with the loss and availability floors raised to what `probes` probes
+        over `intervals` intervals can resolve: one lost probe, one silent interval. A
+        difference the measurement cannot tell from zero never moves a class."""
+        least = {"loss_ppm": 1_000_000 // max(probes, 1), "availability_ppm": 1_000_000 // max(intervals, 1)}
+        floors = tuple((p, max(f, least.get(p, 0))) for p, f in self.floors)
+        return Policy(self.threshold_permille, self.hysteresis_permille, self.hold, floors)
+
 
 @dataclass(frozen=True, slots=True)
 class Limit:
@@ -66,18 +74,24 @@ def fits(limits: Sequence[Limit], values: Mapping[str, int], slack_permille: int
     """Whether `values` meet every limit moved by `slack_permille` of its distance from the
     best value (positive: loosened, negative: tightened; at least the parameter's floor
     either way). A value not measured meets nothing."""
+    return not misses(limits, values, slack_permille, policy)
+
+
+def misses(limits: Sequence[Limit], values: Mapping[str, int], slack_permille: int, policy: Policy) -> list[Limit]:
+    """The limits `values` do not meet, moved as in `fits`."""
+    missed = []
     for limit in limits:
         value = values.get(limit.parameter)
         if value is None:
-            return False
-        allowance = max(abs(limit.bound - limit.best) * abs(slack_permille) // 1000, policy.floor(limit.parameter))
-        allowance = allowance if slack_permille >= 0 else -allowance
-        if limit.lower_is_better:
-            if value > limit.bound + allowance:
-                return False
-        elif value < limit.bound - allowance:
-            return False
-    return True
+            missed.append(limit)
+            continue
+        distance = abs(limit.bound - limit.best)
+        allowance = max(distance * abs(slack_permille) // 1000, policy.floor(limit.parameter))
+        if slack_permille < 0:  # tightened, never past the best value: a class stays reachable
+            allowance = -min(allowance, distance)
+        if value > limit.bound + allowance if limit.lower_is_better else value < limit.bound - allowance:
+            missed.append(limit)
+    return missed
 
 
 def indicated(

@@ -69,6 +69,16 @@ class Settings:
     # provisioning/monitor.py; empty: none measured) and one STAMP probe per deal this often.
     measurement: str = ""
     probe_interval_s: float = 1.0
+    # Reclassification by delivered quality (README "Service assurance"): a move down
+    # needs values this far (permille of a bound's distance from the best value) beyond
+    # the class, a move up this far inside the better one, over this many windows in a
+    # row; loss and availability roll over the last horizon windows; a QUALITY event per
+    # deal at least this often besides moves.
+    reclassify_threshold_permille: int = 100
+    reclassify_hysteresis_permille: int = 100
+    reclassify_hold: int = 3
+    quality_horizon_windows: int = 60
+    quality_event_s: float = 60.0
     # Plaintext gRPC on an address other than loopback is refused unless this is set.
     insecure: bool = False
     # Limits and quotas (README "Limits and quotas"). Calls per second per participant
@@ -141,6 +151,14 @@ class Settings:
         ):
             if not 1 <= getattr(self, name) <= 10_000_000:
                 raise InvalidArgument(f"IXCHANGE_{name.upper()}", "must be 1..10000000")
+        for name in ("reclassify_threshold_permille", "reclassify_hysteresis_permille"):
+            if not 0 <= getattr(self, name) <= 1000:
+                raise InvalidArgument(f"IXCHANGE_{name.upper()}", "must be 0..1000 permille")
+        for name in ("reclassify_hold", "quality_horizon_windows"):
+            if not 1 <= getattr(self, name) <= 10_000:
+                raise InvalidArgument(f"IXCHANGE_{name.upper()}", "must be 1..10000")
+        if not 0 < self.quality_event_s <= 86_400:
+            raise InvalidArgument("IXCHANGE_QUALITY_EVENT_S", "must be more than 0 and at most 86400 seconds")
         if not 1024 <= self.max_message_bytes <= 64 * 1024 * 1024:
             raise InvalidArgument("IXCHANGE_MAX_MESSAGE_BYTES", "must be 1024..67108864")
         for name in ("rate_limit", "rate_burst", "auth_failures_per_s"):

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -96,6 +97,7 @@ class DealMonitor:
         self.window = window
         self.sessions: dict[int, _Session] = {}
         self.delivered: dict[int, Delivered] = {}  # the last complete window per deal
+        self.on_window: Callable[[int, Delivered], None] | None = None  # each window, as it closes
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def watch(self, intent: Intent, terms: MeasurementTerms) -> bool:
@@ -183,6 +185,8 @@ class DealMonitor:
         window = self.delivered[session.deal_id] = summarize(probes, interval_ns=int(self.interval_s * 1e9))
         session.probes_total += window.probes
         session.answered_total += window.answered
+        if self.on_window is not None:
+            self.on_window(session.deal_id, window)
 
     def _frame(self, frame: bytes, arrived_ns: int) -> None:
         session = self.sessions.get(int.from_bytes(frame[2:6], "big"))

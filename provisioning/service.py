@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from marketplace.agreements import alternatives
 from marketplace.deals import Agreement, Deal, DealStatus
+from marketplace.delivered import Delivered
 from marketplace.errors import DomainError
 from marketplace.provisioner import FabricStatus, LinkStatus, NodeStatus
 from provisioning.fabric_state import FabricState
@@ -135,6 +136,7 @@ class FabricProvisioner:
             asyncio.create_task(self._keep_routers_ready_forever(), name="router-sessions"),
         ]
         if self.monitor is not None:
+            self.monitor.on_window = self._delivered
             self._background.append(asyncio.create_task(self.monitor.run_forever(), name="deal-measurement"))
 
     async def stop(self) -> None:
@@ -432,6 +434,18 @@ class FabricProvisioner:
             await self._sequencer().run(lambda e, now: e.void_deal(deal_id, reason, now))
         except DomainError as err:
             log.info("deal %d: not void: %s", deal_id, err)  # terminated meanwhile
+
+    def _delivered(self, deal_id: int, window: Delivered) -> None:
+        """A measured window of a deal: to the engine, which reclassifies (in order with
+        every other command; the measurement loop does not wait for the commit)."""
+        done = asyncio.ensure_future(self._record(deal_id, window))
+        done.add_done_callback(_ignore)
+
+    async def _record(self, deal_id: int, window: Delivered) -> None:
+        try:
+            await self._sequencer().run(lambda e, now: e.record_delivered(deal_id, window, now))
+        except DomainError as err:
+            log.debug("deal %d: window not recorded: %s", deal_id, err)  # ended meanwhile
 
     async def _set(self, deal_id: int, status: DealStatus, reason: str) -> bool:
         try:

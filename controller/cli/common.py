@@ -26,6 +26,7 @@ from ixchange.v1 import (
     market_pb2_grpc,
     participants_pb2,
     participants_pb2_grpc,
+    quality_pb2_grpc,
 )
 from rich.console import Console
 
@@ -254,6 +255,7 @@ class Client:
         self.participants = participants_pb2_grpc.ParticipantsServiceStub(self.channel)
         self.market = market_pb2_grpc.MarketServiceStub(self.channel)
         self.fabric = fabric_pb2_grpc.FabricServiceStub(self.channel)
+        self.quality = quality_pb2_grpc.QualityServiceStub(self.channel)
 
     def call(self, method: Any, request: Any) -> Any:
         return method(request, metadata=self.metadata, timeout=30)

@@ -69,6 +69,13 @@ def _event_line(ev: Any) -> str:
     elif ev.HasField("recommendation"):
         r = ev.recommendation
         what = f"alternates for {r.participant} order {r.order_id or '-'}: " + "; ".join(a.note for a in r.alternates)
+    elif ev.HasField("quality"):
+        q = ev.quality
+        state = "[red]DEGRADED[/] " if q.degraded else ""
+        what = f"deal {q.deal_id} {state}bought {q.grade}, delivers {q.delivered_grade or 'no class'}: {q.reason}"
+    elif ev.HasField("penalty"):
+        p = ev.penalty
+        what = f"deal {p.deal_id} SLA credit {p.percent} % ({p.amount}) from {p.seller} to {p.buyer}"
     else:
         d = ev.deal
         what = (

@@ -57,6 +57,7 @@ def deals_table(deals: Iterable[common_pb2.Deal], title: str = "Deals") -> Table
         "circuits",
         "price",
         "class",
+        "delivered",
         "agreement",
         "status",
         "ends",
@@ -74,12 +75,25 @@ def deals_table(deals: Iterable[common_pb2.Deal], title: str = "Deals") -> Table
             str(d.circuits),
             str(d.price),
             f"{d.class_scheme}/{d.grade} v{d.scheme_version}",
+            delivered_text(d),
             str(d.agreement_id or "-"),
-            enum_name(common_pb2.DealStatus, d.status, "DEAL_STATUS_"),
+            enum_name(common_pb2.DealStatus, d.status, "DEAL_STATUS_") + (" [red]DEGRADED[/]" if degraded(d) else ""),
             fmt_time(d.ends_at) if d.HasField("ends_at") else "-",
-            d.status_reason,
+            d.delivered.reason if degraded(d) else d.status_reason,
         )
     return table
+
+
+def degraded(d: common_pb2.Deal) -> bool:
+    return d.HasField("delivered") and d.delivered.degraded and d.status == common_pb2.DEAL_STATUS_ACTIVE
+
+
+def delivered_text(d: common_pb2.Deal) -> str:
+    """The class the deal delivers, as measured ("-": not measured)."""
+    if not d.HasField("delivered"):
+        return "-"
+    grade = d.delivered.delivered_grade or "no class"
+    return f"[red]{grade}[/]" if d.delivered.degraded else grade
 
 
 def fills_text(fills: Iterable[market_pb2.Fill]) -> str:

@@ -15,6 +15,7 @@ from marketplace.events import Event
 from marketplace.orders import Order, OrderInput, OrderStatus, Route, ServiceType, Side
 from marketplace.parameters import Direction, Parameter
 from marketplace.participants import Participant, Role, TokenInfo
+from marketplace.quality import Penalty, QualityRecord, QualitySample
 from marketplace.quotes import Alternate, Quote, Recommendation
 from marketplace.report import MarketRow
 
@@ -90,7 +91,7 @@ def order_msg(o: Order) -> common_pb2.Order:
     )
 
 
-def deal_msg(d: Deal) -> common_pb2.Deal:
+def deal_msg(d: Deal, quality: QualityRecord | None = None) -> common_pb2.Deal:
     return common_pb2.Deal(
         deal_id=d.deal_id,
         offer_order_id=d.offer_order_id,
@@ -112,6 +113,62 @@ def deal_msg(d: Deal) -> common_pb2.Deal:
         created_at=ts(d.created_at),
         updated_at=ts(d.updated_at),
         ends_at=ts(d.ends_at) if d.ends_at else None,
+        delivered=quality_msg(quality) if quality is not None else None,
+    )
+
+
+def quality_msg(q: QualityRecord) -> common_pb2.DeliveredQuality:
+    return common_pb2.DeliveredQuality(
+        deal_id=q.deal_id,
+        grade=q.grade,
+        delivered_grade=q.delivered_grade,
+        degraded=q.degraded,
+        reason=q.reason,
+        latency_us=q.latency_us,
+        jitter_us=q.jitter_us,
+        loss_ppm=q.loss_ppm,
+        availability_ppm=q.availability_ppm,
+        probes=q.probes,
+        answered=q.answered,
+        windows=q.windows,
+        updated_at=ts(q.updated_at),
+        seller=q.seller,
+        buyer=q.buyer,
+        offer_order_id=q.offer_order_id,
+        class_scheme=q.class_scheme,
+    )
+
+
+def sample_msg(s: QualitySample) -> common_pb2.QualitySample:
+    return common_pb2.QualitySample(
+        deal_id=s.deal_id,
+        offer_order_id=s.offer_order_id,
+        time=ts(s.at),
+        latency_us=s.latency_us,
+        jitter_us=s.jitter_us,
+        loss_ppm=s.loss_ppm,
+        availability_ppm=s.availability_ppm,
+        probes=s.probes,
+        answered=s.answered,
+        delivered_grade=s.delivered_grade,
+        at_class=s.at_class,
+    )
+
+
+def penalty_msg(p: Penalty) -> common_pb2.Penalty:
+    return common_pb2.Penalty(
+        penalty_id=p.penalty_id,
+        deal_id=p.deal_id,
+        seller=p.seller,
+        buyer=p.buyer,
+        time=ts(p.at),
+        grade=p.grade,
+        delivered_grade=p.delivered_grade,
+        classes_below=p.classes_below,
+        percent=p.percent,
+        amount=p.amount,
+        price_unit=common_pb2.PriceUnit(currency=_MONEY["currency"], exponent=_MONEY["exponent"], per="credit"),
+        reason=p.reason,
     )
 
 
@@ -125,6 +182,10 @@ def event_msg(e: Event) -> exchange_pb2.WatchEventsResponse:
         msg.quote.CopyFrom(quote_msg(e.quote))
     if e.recommendation is not None:
         msg.recommendation.CopyFrom(recommendation_msg(e.recommendation))
+    if e.quality is not None:
+        msg.quality.CopyFrom(quality_msg(e.quality))
+    if e.penalty is not None:
+        msg.penalty.CopyFrom(penalty_msg(e.penalty))
     return msg
 
 

@@ -29,6 +29,8 @@ from ixchange.v1 import (
     market_pb2_grpc,
     participants_pb2,
     participants_pb2_grpc,
+    quality_pb2,
+    quality_pb2_grpc,
 )
 
 from marketplace.api import convert, reflection
@@ -37,17 +39,20 @@ from marketplace.api.guard import Guard
 from marketplace.api.market_servicers import ClassesServicer, FabricServicer, MarketServicer
 from marketplace.api.metrics import ExchangeMetrics
 from marketplace.api.participants_servicer import ParticipantsServicer
+from marketplace.api.quality_servicer import QualityServicer
 from marketplace.api.quotas import RateLimiter
 from marketplace.api.reads import ReadPool
 from marketplace.api.sequencer import Sequencer
 from marketplace.api.servicers import Api, ExchangeServicer
 from marketplace.api.streams import StreamLimits
+from marketplace.assurance import AssuranceTerms
 from marketplace.classing import DEFAULT_SCHEMES
 from marketplace.engine import ExchangeEngine
 from marketplace.errors import InvalidArgument
 from marketplace.parameters import DEFAULT_PARAMETERS
 from marketplace.participants import Participant, Role, new_token, token_hash
 from marketplace.provisioner import HoldingProvisioner, Provisioner
+from marketplace.reclassification import Policy
 from marketplace.settings import Settings
 from marketplace.store import Store
 
@@ -59,8 +64,16 @@ SERVICE_NAMES = (
     participants_pb2.DESCRIPTOR.services_by_name["ParticipantsService"].full_name,
     market_pb2.DESCRIPTOR.services_by_name["MarketService"].full_name,
     fabric_pb2.DESCRIPTOR.services_by_name["FabricService"].full_name,
+    quality_pb2.DESCRIPTOR.services_by_name["QualityService"].full_name,
 )
 OPERATOR_NAME = "operator"
+
+
+def assurance_terms(settings: Settings) -> AssuranceTerms:
+    policy = Policy(
+        settings.reclassify_threshold_permille, settings.reclassify_hysteresis_permille, settings.reclassify_hold
+    )
+    return AssuranceTerms(policy, settings.quality_horizon_windows, int(settings.quality_event_s * 1_000_000))
 
 
 def tune_gc() -> None:
@@ -132,6 +145,7 @@ async def create_server(
         max_open_orders=settings.max_open_orders,
         max_live_quotes=settings.max_live_quotes,
     )
+    engine.assurance = assurance_terms(settings)
     await asyncio.to_thread(store.restore, engine, clock())
     tune_gc()
     metrics = ExchangeMetrics()
@@ -164,6 +178,7 @@ async def create_server(
     guard.register(server, participants_pb2_grpc.add_ParticipantsServiceServicer_to_server, ParticipantsServicer(api))
     guard.register(server, market_pb2_grpc.add_MarketServiceServicer_to_server, MarketServicer(api))
     guard.register(server, fabric_pb2_grpc.add_FabricServiceServicer_to_server, FabricServicer(api))
+    guard.register(server, quality_pb2_grpc.add_QualityServiceServicer_to_server, QualityServicer(api))
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable(server, (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name))

@@ -316,7 +316,9 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
         def page() -> exchange_pb2.ListDealsResponse:
             found = self.store.list_deals(owner, request.status, after, limit + 1)
             rows, token = paging.id_page(found, limit, lambda d: d.deal_id)
-            return exchange_pb2.ListDealsResponse(deals=[convert.deal_msg(d) for d in rows], next_page_token=token)
+            quality = self.store.deal_quality(d.deal_id for d in rows)
+            deals = [convert.deal_msg(d, quality.get(d.deal_id)) for d in rows]
+            return exchange_pb2.ListDealsResponse(deals=deals, next_page_token=token)
 
         reply = await self.reads.run(who.name, page)
         self.auth.charge(who, len(reply.deals) * ROW_COST)
@@ -327,7 +329,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
         deal = await self.reads.run(who.name, self.store.get_deal, request.deal_id)
         if deal is None or (who.name not in (deal.seller, deal.buyer) and not who.is_operator):
             raise NotFound("deal_id", f"no deal {request.deal_id} of yours")
-        return exchange_pb2.GetDealResponse(deal=convert.deal_msg(deal))
+        quality = await self.reads.run(who.name, self.store.deal_quality, [deal.deal_id])
+        return exchange_pb2.GetDealResponse(deal=convert.deal_msg(deal, quality.get(deal.deal_id)))
 
     async def TerminateDeal(self, request: exchange_pb2.TerminateDealRequest, context: Any) -> Any:
         who = await self.auth.participant(context)

@@ -31,6 +31,7 @@ from marketplace.participants import Participant, TokenInfo, token_id
 from marketplace.report import MarketRow, sorted_rows
 from marketplace.store import mapping
 from marketplace.store import tables as t
+from marketplace.store.quality_rows import QualityRows
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _HALF = 2**32
@@ -80,7 +81,7 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-class Store:
+class Store(QualityRows):
     """All database access of the exchange. Methods are synchronous; the server calls them
     from worker threads."""
 
@@ -144,6 +145,7 @@ class Store:
                     parties = ev.parties()
                     rows.append((ev.sequence, ev.time, int(ev.kind), parties[0], parties[-1], payload))
                 conn.exec_driver_sql(self._sql["event_insert"], rows)
+            self._write_quality(conn, changes)
 
     # ----- rebuild --------------------------------------------------------------------
 
@@ -203,7 +205,8 @@ class Store:
                 agreement_id=conn.scalar(select(func.coalesce(func.max(t.agreements.c.id), 0))) or 0,
                 quote_id=conn.scalar(select(func.coalesce(func.max(t.quotes.c.id), 0))) or 0,
             )
-        engine.restore(params, schemes, agreements, history, live, deals, client_ids, counters, now, quotes, links)
+            engine.restore(params, schemes, agreements, history, live, deals, client_ids, counters, now, quotes, links)
+            self._restore_quality(conn, engine, now)
 
     # ----- reads ----------------------------------------------------------------------
 

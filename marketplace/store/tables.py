@@ -210,3 +210,71 @@ deal_intents = Table(
     Column("intent", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
 )
+
+# Added by 0006 (service assurance). A live or ended deal's delivered quality as last
+# recorded: its delivered class beside the bought one, DEGRADED and why.
+deal_quality = Table(
+    "deal_quality",
+    metadata,
+    Column("deal_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("offer_order_id", BigInteger, nullable=False),
+    Column("seller", String(PARTICIPANT), nullable=False),
+    Column("buyer", String(PARTICIPANT), nullable=False),
+    Column("class_scheme", String(SCHEME), nullable=False),
+    Column("scheme_version", Integer, nullable=False),
+    Column("grade", String(GRADE), nullable=False),
+    Column("delivered_grade", String(GRADE), nullable=False),
+    Column("degraded", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("latency_us", BigInteger, nullable=True),
+    Column("jitter_us", BigInteger, nullable=True),
+    Column("loss_ppm", BigInteger, nullable=False),
+    Column("availability_ppm", BigInteger, nullable=False),
+    Column("probes", BigInteger, nullable=False),
+    Column("answered", BigInteger, nullable=False),
+    Column("windows", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# Every measured window of every deal: the time series GetQuality pages through.
+quality_samples = Table(
+    "quality_samples",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("deal_id", BigInteger, nullable=False),
+    Column("offer_order_id", BigInteger, nullable=False),
+    Column("seller", String(PARTICIPANT), nullable=False),
+    Column("buyer", String(PARTICIPANT), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("latency_us", BigInteger, nullable=True),
+    Column("jitter_us", BigInteger, nullable=True),
+    Column("loss_ppm", BigInteger, nullable=False),
+    Column("availability_ppm", BigInteger, nullable=False),
+    Column("probes", Integer, nullable=False),
+    Column("answered", Integer, nullable=False),
+    Column("delivered_grade", String(GRADE), nullable=False),
+    Column("at_class", Boolean, nullable=False),
+    Index("ix_quality_samples_deal_id_id", "deal_id", "id"),
+    Index("ix_quality_samples_offer_order_id_id", "offer_order_id", "id"),
+    Index("ix_quality_samples_seller", "seller"),
+)
+
+# The SLA credit ledger: one row per assessment.
+penalties = Table(
+    "penalties",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("deal_id", BigInteger, nullable=False),
+    Column("seller", String(PARTICIPANT), nullable=False),
+    Column("buyer", String(PARTICIPANT), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("grade", String(GRADE), nullable=False),
+    Column("delivered_grade", String(GRADE), nullable=False),
+    Column("classes_below", Integer, nullable=False),
+    Column("percent", Integer, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Index("ix_penalties_deal_id", "deal_id"),
+    Index("ix_penalties_seller_id", "seller", "id"),
+    Index("ix_penalties_buyer_id", "buyer", "id"),
+)

@@ -193,7 +193,7 @@ class Order(_message.Message):
     def __init__(self, order_id: _Optional[int] = ..., client_order_id: _Optional[str] = ..., participant: _Optional[str] = ..., side: _Optional[_Union[Side, str]] = ..., service_type: _Optional[_Union[ServiceType, str]] = ..., route: _Optional[_Union[Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., remaining_circuits: _Optional[int] = ..., values: _Optional[_Mapping[str, int]] = ..., price: _Optional[int] = ..., class_scheme: _Optional[str] = ..., scheme_version: _Optional[int] = ..., grade: _Optional[str] = ..., assigned_by: _Optional[_Union[ClassAssignment, str]] = ..., class_reason: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., priority: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_in_force: _Optional[_Union[TimeInForce, str]] = ..., routing_policy: _Optional[_Union[RoutingPolicy, str]] = ..., score: _Optional[int] = ..., rebid_of: _Optional[int] = ..., quote_id: _Optional[int] = ..., approve_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., service_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., price_unit: _Optional[_Union[PriceUnit, _Mapping]] = ...) -> None: ...
 
 class Deal(_message.Message):
-    __slots__ = ("deal_id", "offer_order_id", "request_order_id", "seller", "buyer", "service_type", "route", "capacity_kbps", "circuits", "price", "class_scheme", "scheme_version", "grade", "agreement_id", "status", "status_reason", "created_at", "updated_at", "ends_at", "price_unit")
+    __slots__ = ("deal_id", "offer_order_id", "request_order_id", "seller", "buyer", "service_type", "route", "capacity_kbps", "circuits", "price", "class_scheme", "scheme_version", "grade", "agreement_id", "status", "status_reason", "created_at", "updated_at", "ends_at", "price_unit", "delivered")
     DEAL_ID_FIELD_NUMBER: _ClassVar[int]
     OFFER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -214,6 +214,7 @@ class Deal(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     ENDS_AT_FIELD_NUMBER: _ClassVar[int]
     PRICE_UNIT_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_FIELD_NUMBER: _ClassVar[int]
     deal_id: int
     offer_order_id: int
     request_order_id: int
@@ -234,4 +235,97 @@ class Deal(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     ends_at: _timestamp_pb2.Timestamp
     price_unit: PriceUnit
-    def __init__(self, deal_id: _Optional[int] = ..., offer_order_id: _Optional[int] = ..., request_order_id: _Optional[int] = ..., seller: _Optional[str] = ..., buyer: _Optional[str] = ..., service_type: _Optional[_Union[ServiceType, str]] = ..., route: _Optional[_Union[Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., price: _Optional[int] = ..., class_scheme: _Optional[str] = ..., scheme_version: _Optional[int] = ..., grade: _Optional[str] = ..., agreement_id: _Optional[int] = ..., status: _Optional[_Union[DealStatus, str]] = ..., status_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ends_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., price_unit: _Optional[_Union[PriceUnit, _Mapping]] = ...) -> None: ...
+    delivered: DeliveredQuality
+    def __init__(self, deal_id: _Optional[int] = ..., offer_order_id: _Optional[int] = ..., request_order_id: _Optional[int] = ..., seller: _Optional[str] = ..., buyer: _Optional[str] = ..., service_type: _Optional[_Union[ServiceType, str]] = ..., route: _Optional[_Union[Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., price: _Optional[int] = ..., class_scheme: _Optional[str] = ..., scheme_version: _Optional[int] = ..., grade: _Optional[str] = ..., agreement_id: _Optional[int] = ..., status: _Optional[_Union[DealStatus, str]] = ..., status_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ends_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., price_unit: _Optional[_Union[PriceUnit, _Mapping]] = ..., delivered: _Optional[_Union[DeliveredQuality, _Mapping]] = ...) -> None: ...
+
+class DeliveredQuality(_message.Message):
+    __slots__ = ("deal_id", "grade", "delivered_grade", "degraded", "reason", "latency_us", "jitter_us", "loss_ppm", "availability_ppm", "probes", "answered", "windows", "updated_at", "seller", "buyer", "offer_order_id", "class_scheme")
+    DEAL_ID_FIELD_NUMBER: _ClassVar[int]
+    GRADE_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_GRADE_FIELD_NUMBER: _ClassVar[int]
+    DEGRADED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_US_FIELD_NUMBER: _ClassVar[int]
+    JITTER_US_FIELD_NUMBER: _ClassVar[int]
+    LOSS_PPM_FIELD_NUMBER: _ClassVar[int]
+    AVAILABILITY_PPM_FIELD_NUMBER: _ClassVar[int]
+    PROBES_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_FIELD_NUMBER: _ClassVar[int]
+    WINDOWS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    SELLER_FIELD_NUMBER: _ClassVar[int]
+    BUYER_FIELD_NUMBER: _ClassVar[int]
+    OFFER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CLASS_SCHEME_FIELD_NUMBER: _ClassVar[int]
+    deal_id: int
+    grade: str
+    delivered_grade: str
+    degraded: bool
+    reason: str
+    latency_us: int
+    jitter_us: int
+    loss_ppm: int
+    availability_ppm: int
+    probes: int
+    answered: int
+    windows: int
+    updated_at: _timestamp_pb2.Timestamp
+    seller: str
+    buyer: str
+    offer_order_id: int
+    class_scheme: str
+    def __init__(self, deal_id: _Optional[int] = ..., grade: _Optional[str] = ..., delivered_grade: _Optional[str] = ..., degraded: _Optional[bool] = ..., reason: _Optional[str] = ..., latency_us: _Optional[int] = ..., jitter_us: _Optional[int] = ..., loss_ppm: _Optional[int] = ..., availability_ppm: _Optional[int] = ..., probes: _Optional[int] = ..., answered: _Optional[int] = ..., windows: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., seller: _Optional[str] = ..., buyer: _Optional[str] = ..., offer_order_id: _Optional[int] = ..., class_scheme: _Optional[str] = ...) -> None: ...
+
+class QualitySample(_message.Message):
+    __slots__ = ("deal_id", "offer_order_id", "time", "latency_us", "jitter_us", "loss_ppm", "availability_ppm", "probes", "answered", "delivered_grade", "at_class")
+    DEAL_ID_FIELD_NUMBER: _ClassVar[int]
+    OFFER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_US_FIELD_NUMBER: _ClassVar[int]
+    JITTER_US_FIELD_NUMBER: _ClassVar[int]
+    LOSS_PPM_FIELD_NUMBER: _ClassVar[int]
+    AVAILABILITY_PPM_FIELD_NUMBER: _ClassVar[int]
+    PROBES_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_GRADE_FIELD_NUMBER: _ClassVar[int]
+    AT_CLASS_FIELD_NUMBER: _ClassVar[int]
+    deal_id: int
+    offer_order_id: int
+    time: _timestamp_pb2.Timestamp
+    latency_us: int
+    jitter_us: int
+    loss_ppm: int
+    availability_ppm: int
+    probes: int
+    answered: int
+    delivered_grade: str
+    at_class: bool
+    def __init__(self, deal_id: _Optional[int] = ..., offer_order_id: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., latency_us: _Optional[int] = ..., jitter_us: _Optional[int] = ..., loss_ppm: _Optional[int] = ..., availability_ppm: _Optional[int] = ..., probes: _Optional[int] = ..., answered: _Optional[int] = ..., delivered_grade: _Optional[str] = ..., at_class: _Optional[bool] = ...) -> None: ...
+
+class Penalty(_message.Message):
+    __slots__ = ("penalty_id", "deal_id", "seller", "buyer", "time", "grade", "delivered_grade", "classes_below", "percent", "amount", "price_unit", "reason")
+    PENALTY_ID_FIELD_NUMBER: _ClassVar[int]
+    DEAL_ID_FIELD_NUMBER: _ClassVar[int]
+    SELLER_FIELD_NUMBER: _ClassVar[int]
+    BUYER_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    GRADE_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_GRADE_FIELD_NUMBER: _ClassVar[int]
+    CLASSES_BELOW_FIELD_NUMBER: _ClassVar[int]
+    PERCENT_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    PRICE_UNIT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    penalty_id: int
+    deal_id: int
+    seller: str
+    buyer: str
+    time: _timestamp_pb2.Timestamp
+    grade: str
+    delivered_grade: str
+    classes_below: int
+    percent: int
+    amount: int
+    price_unit: PriceUnit
+    reason: str
+    def __init__(self, penalty_id: _Optional[int] = ..., deal_id: _Optional[int] = ..., seller: _Optional[str] = ..., buyer: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., grade: _Optional[str] = ..., delivered_grade: _Optional[str] = ..., classes_below: _Optional[int] = ..., percent: _Optional[int] = ..., amount: _Optional[int] = ..., price_unit: _Optional[_Union[PriceUnit, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...

@@ -29,6 +29,9 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_ALTERNATES_PROPOSED: _ClassVar[EventKind]
     EVENT_KIND_HEARTBEAT: _ClassVar[EventKind]
     EVENT_KIND_ORDER_RESTORED: _ClassVar[EventKind]
+    EVENT_KIND_QUALITY: _ClassVar[EventKind]
+    EVENT_KIND_PENALTY_ASSESSED: _ClassVar[EventKind]
+    EVENT_KIND_ORDER_RECLASSIFIED: _ClassVar[EventKind]
 EVENT_KIND_UNSPECIFIED: EventKind
 EVENT_KIND_ORDER_ACCEPTED: EventKind
 EVENT_KIND_ORDER_FILLED: EventKind
@@ -44,6 +47,9 @@ EVENT_KIND_ORDER_REBID: EventKind
 EVENT_KIND_ALTERNATES_PROPOSED: EventKind
 EVENT_KIND_HEARTBEAT: EventKind
 EVENT_KIND_ORDER_RESTORED: EventKind
+EVENT_KIND_QUALITY: EventKind
+EVENT_KIND_PENALTY_ASSESSED: EventKind
+EVENT_KIND_ORDER_RECLASSIFIED: EventKind
 
 class SubmitOfferRequest(_message.Message):
     __slots__ = ("client_order_id", "service_type", "route", "capacity_kbps", "circuits", "values", "price", "grade", "class_scheme", "valid_from", "valid_until", "time_in_force")
@@ -338,7 +344,7 @@ class WatchEventsRequest(_message.Message):
     def __init__(self, after_sequence: _Optional[int] = ...) -> None: ...
 
 class WatchEventsResponse(_message.Message):
-    __slots__ = ("sequence", "time", "kind", "order", "deal", "quote", "recommendation")
+    __slots__ = ("sequence", "time", "kind", "order", "deal", "quote", "recommendation", "quality", "penalty")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -346,6 +352,8 @@ class WatchEventsResponse(_message.Message):
     DEAL_FIELD_NUMBER: _ClassVar[int]
     QUOTE_FIELD_NUMBER: _ClassVar[int]
     RECOMMENDATION_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
+    PENALTY_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     time: _timestamp_pb2.Timestamp
     kind: EventKind
@@ -353,4 +361,6 @@ class WatchEventsResponse(_message.Message):
     deal: _common_pb2.Deal
     quote: _market_pb2.Quote
     recommendation: _market_pb2.Recommendation
-    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[_Union[EventKind, str]] = ..., order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., deal: _Optional[_Union[_common_pb2.Deal, _Mapping]] = ..., quote: _Optional[_Union[_market_pb2.Quote, _Mapping]] = ..., recommendation: _Optional[_Union[_market_pb2.Recommendation, _Mapping]] = ...) -> None: ...
+    quality: _common_pb2.DeliveredQuality
+    penalty: _common_pb2.Penalty
+    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[_Union[EventKind, str]] = ..., order: _Optional[_Union[_common_pb2.Order, _Mapping]] = ..., deal: _Optional[_Union[_common_pb2.Deal, _Mapping]] = ..., quote: _Optional[_Union[_market_pb2.Quote, _Mapping]] = ..., recommendation: _Optional[_Union[_market_pb2.Recommendation, _Mapping]] = ..., quality: _Optional[_Union[_common_pb2.DeliveredQuality, _Mapping]] = ..., penalty: _Optional[_Union[_common_pb2.Penalty, _Mapping]] = ...) -> None: ...

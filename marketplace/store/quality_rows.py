@@ -1,0 +1,148 @@
+"""The store's part of service assurance: deals' delivered quality, the measured windows
+and the SLA credit ledger — written with the engine batch that made them, read for the
+API, and loaded back into the engine on start. A mixin of Store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine, Integer, and_, cast, func, or_, select, update
+
+from marketplace import limits
+from marketplace.changes import Changes
+from marketplace.quality import Penalty, QualityRecord, QualitySample, month_of
+from marketplace.store import tables as t
+
+if TYPE_CHECKING:
+    from marketplace.engine import ExchangeEngine
+
+_RECORD_FIELDS = tuple(QualityRecord.__dataclass_fields__)
+_SAMPLE_FIELDS = tuple(QualitySample.__dataclass_fields__)
+_PENALTY_FIELDS = tuple(f for f in Penalty.__dataclass_fields__ if f != "penalty_id")
+
+
+def _record_row(r: QualityRecord) -> dict[str, Any]:
+    return {name: getattr(r, name) for name in _RECORD_FIELDS}
+
+
+def _record(row: Any) -> QualityRecord:
+    return QualityRecord(**{name: getattr(row, name) for name in _RECORD_FIELDS})
+
+
+def _sample(row: Any) -> QualitySample:
+    return QualitySample(**{name: getattr(row, name) for name in _SAMPLE_FIELDS})
+
+
+def _penalty(row: Any) -> Penalty:
+    return Penalty(row.id, **{name: getattr(row, name) for name in _PENALTY_FIELDS})
+
+
+class QualityRows:
+    if TYPE_CHECKING:
+        engine: Engine
+
+    def _write_quality(self, conn: Connection, changes: Changes) -> None:
+        if changes.quality:
+            ids = list(changes.quality)
+            known = set(conn.scalars(select(t.deal_quality.c.deal_id).where(t.deal_quality.c.deal_id.in_(ids))))
+            fresh = [_record_row(r) for r in changes.quality.values() if r.deal_id not in known]
+            if fresh:
+                conn.execute(t.deal_quality.insert(), fresh)
+            for record in changes.quality.values():
+                if record.deal_id in known:
+                    row = _record_row(record)
+                    conn.execute(update(t.deal_quality).where(t.deal_quality.c.deal_id == row.pop("deal_id")), row)
+        if changes.samples:
+            samples = [{n: getattr(s, n) for n in _SAMPLE_FIELDS} for s in changes.samples]
+            conn.execute(t.quality_samples.insert(), samples)
+        if changes.penalties:
+            rows = [{"id": p.penalty_id, **{n: getattr(p, n) for n in _PENALTY_FIELDS}} for p in changes.penalties]
+            conn.execute(t.penalties.insert(), rows)
+        for order in changes.regraded:
+            conn.execute(
+                update(t.orders).where(t.orders.c.id == order.order_id),
+                {"grade": order.grade, "class_reason": order.class_reason},
+            )
+
+    def _restore_quality(self, conn: Connection, engine: ExchangeEngine, now: int) -> None:
+        live = list(engine.deals)
+        records = [_record(r) for r in conn.execute(select(t.deal_quality).where(t.deal_quality.c.deal_id.in_(live)))]
+        month = month_of(now)
+        credited: dict[int, tuple[int, int]] = {}
+        for r in conn.execute(select(t.penalties.c.deal_id, t.penalties.c.at, t.penalties.c.percent)):
+            if month_of(r.at) == month:
+                credited[r.deal_id] = (month, max(credited.get(r.deal_id, (0, 0))[1], r.percent))
+        sellers = {
+            r.seller: [int(r.windows), int(r.at_class or 0)]
+            for r in conn.execute(
+                select(
+                    t.quality_samples.c.seller,
+                    func.count().label("windows"),
+                    func.sum(cast(t.quality_samples.c.at_class, Integer)).label("at_class"),
+                ).group_by(t.quality_samples.c.seller)
+            )
+        }
+        engine.counters.penalty_id = conn.scalar(select(func.coalesce(func.max(t.penalties.c.id), 0))) or 0
+        engine.restore_assurance(records, credited, sellers)
+
+    # ----- reads ----------------------------------------------------------------------
+
+    def deal_quality(self, deal_ids: Iterable[int]) -> dict[int, QualityRecord]:
+        ids = [i for i in deal_ids if limits.fits_id(i)]
+        if not ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.deal_quality).where(t.deal_quality.c.deal_id.in_(ids)))
+            return {r.deal_id: _record(r) for r in rows}
+
+    def offer_quality(self, offer_order_id: int) -> list[QualityRecord]:
+        """The records of the deals struck from one offer, newest deal first (at most 100)."""
+        if not limits.fits_id(offer_order_id):
+            return []
+        c = t.deal_quality.c
+        q = select(t.deal_quality).where(c.offer_order_id == offer_order_id).order_by(c.deal_id.desc()).limit(100)
+        with self.engine.connect() as conn:
+            return [_record(r) for r in conn.execute(q)]
+
+    def quality_samples(
+        self, deal_id: int, offer_order_id: int, participant: str | None, after_id: int, since: int, limit: int
+    ) -> list[tuple[int, QualitySample]]:
+        """A deal's (or an offer's deals') windows in time order, after the row id
+        `after_id` and at or after `since`, seen by `participant` (None: everyone)."""
+        if after_id >= limits.MAX_ID or not (limits.fits_id(deal_id) and limits.fits_id(offer_order_id)):
+            return []
+        c = t.quality_samples.c
+        which = c.deal_id == deal_id if deal_id else c.offer_order_id == offer_order_id
+        q = select(t.quality_samples).where(which, c.id > after_id, c.at >= since).order_by(c.id).limit(limit)
+        if participant is not None:
+            q = q.where(or_(c.seller == participant, c.buyer == participant))
+        with self.engine.connect() as conn:
+            return [(r.id, _sample(r)) for r in conn.execute(q)]
+
+    def penalties(self, participant: str | None, deal_id: int, after_id: int, limit: int) -> list[Penalty]:
+        if after_id >= limits.MAX_ID or not limits.fits_id(deal_id):
+            return []
+        c = t.penalties.c
+        q = select(t.penalties).where(c.id > after_id).order_by(c.id).limit(limit)
+        if participant is not None:
+            q = q.where(or_(c.seller == participant, c.buyer == participant))
+        if deal_id:
+            q = q.where(c.deal_id == deal_id)
+        with self.engine.connect() as conn:
+            return [_penalty(r) for r in conn.execute(q)]
+
+    def delivered_medians(self, start: int, end: int) -> dict[tuple[str, str], int]:
+        """Per (class scheme, grade) bought, the median two-way latency delivered by the
+        deals of that class in a window (the market report's median delivered quality)."""
+        q = (
+            select(t.deals.c.class_scheme, t.deals.c.grade, t.quality_samples.c.latency_us)
+            .join(t.deals, t.deals.c.id == t.quality_samples.c.deal_id)
+            .where(and_(t.quality_samples.c.at >= start, t.quality_samples.c.at < end))
+            .where(t.quality_samples.c.latency_us.is_not(None))
+        )
+        by_class: dict[tuple[str, str], list[int]] = {}
+        with self.engine.connect() as conn:
+            for r in conn.execute(q):
+                by_class.setdefault((r.class_scheme, r.grade), []).append(r.latency_us)
+        return {key: sorted(v)[len(v) // 2] for key, v in by_class.items()}
