@@ -16,7 +16,7 @@ from typing import Any
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
-from ixchange.v1 import common_pb2, exchange_pb2, exchange_pb2_grpc
+from ixchange.v1 import common_pb2, exchange_pb2, exchange_pb2_grpc, quality_pb2, quality_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[1]
 # Asserted quality of every lab offer: good enough for the platinum grade.
@@ -47,6 +47,7 @@ class LabDriver:
             IXCHANGE_METRICS_LISTEN="127.0.0.1:0" if metrics else "",
             IXCHANGE_TRAFFIC_POLL_S="1",  # deal traffic counters while a test waits
             IXCHANGE_PROBE_INTERVAL_S="0.2",  # a window of delivered quality every 2 s
+            IXCHANGE_QUALITY_HORIZON_WINDOWS="5",  # loss rolled over 10 s: recovery within a test's patience
             PYTHONPATH=str(ROOT),
         )
         lab = cls(env, data_dir, server)
@@ -116,8 +117,8 @@ class LabDriver:
             self.channel = grpc.insecure_channel(self.server)
         return exchange_pb2_grpc.ExchangeServiceStub(self.channel), (("authorization", f"Bearer {token}"),)
 
-    def trade(self, buyer: str, seller: str, mbps: int = 10, service_end: float = 0) -> int:
-        """Offer and request that match; returns the deal id. `service_end`: Unix time."""
+    def trade(self, buyer: str, seller: str, mbps: int = 10, service_end: float = 0, grade: str = "platinum") -> int:
+        """Offer and request that match, in `grade`; returns the deal id. `service_end`: Unix time."""
         route = common_pb2.Route(a_end="LAB1", z_end=seller.upper())
         stub, auth = self.stub(seller)
         stub.SubmitOffer(
@@ -129,7 +130,7 @@ class LabDriver:
                 circuits=1,
                 values=QUALITY,
                 price=100,
-                grade="platinum",
+                grade=grade,
             ),
             metadata=auth,
         )
@@ -142,7 +143,7 @@ class LabDriver:
                 capacity_kbps=mbps * 1000,
                 circuits=1,
                 limit_price=100,
-                grade="platinum",
+                grade=grade,
                 service_end=Timestamp(seconds=int(service_end)) if service_end else None,
             ),
             metadata=auth,
@@ -155,6 +156,31 @@ class LabDriver:
         """The deal as the operator sees it."""
         stub, auth = self.stub(None)
         return stub.GetDeal(exchange_pb2.GetDealRequest(deal_id=deal_id), metadata=auth).deal
+
+    def quality(self, deal_id: int) -> Any:
+        """The deal's delivered quality and measured windows, as the operator sees them."""
+        _, auth = self.stub(None)
+        assert self.channel is not None
+        stub = quality_pb2_grpc.QualityServiceStub(self.channel)
+        return stub.GetQuality(quality_pb2.GetQualityRequest(deal_id=deal_id, page_size=1000), metadata=auth)
+
+    def penalties(self, deal_id: int) -> list[Any]:
+        _, auth = self.stub(None)
+        assert self.channel is not None
+        stub = quality_pb2_grpc.QualityServiceStub(self.channel)
+        reply = stub.ListPenalties(quality_pb2.ListPenaltiesRequest(deal_id=deal_id), metadata=auth)
+        return list(reply.penalties)
+
+    def wait_quality(self, deal_id: int, until: Any, timeout: float = 30) -> Any:
+        """The deal's current quality record once `until(record)` holds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.quality(deal_id).current
+            if current and until(current[0]):
+                return current[0]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"deal {deal_id}: quality never got there: {current}")
+            time.sleep(0.2)
 
     def wait_status(self, deal_id: int, *statuses: int, timeout: float = 30) -> Any:
         deadline = time.monotonic() + timeout

@@ -110,7 +110,7 @@ class QualityRows:
     ) -> list[tuple[int, QualitySample]]:
         """A deal's (or an offer's deals') windows in time order, after the row id
         `after_id` and at or after `since`, seen by `participant` (None: everyone)."""
-        if after_id >= limits.MAX_ID or not (limits.fits_id(deal_id) and limits.fits_id(offer_order_id)):
+        if after_id >= limits.MAX_ID or not limits.fits_id(deal_id or offer_order_id):
             return []
         c = t.quality_samples.c
         which = c.deal_id == deal_id if deal_id else c.offer_order_id == offer_order_id
@@ -121,7 +121,7 @@ class QualityRows:
             return [(r.id, _sample(r)) for r in conn.execute(q)]
 
     def penalties(self, participant: str | None, deal_id: int, after_id: int, limit: int) -> list[Penalty]:
-        if after_id >= limits.MAX_ID or not limits.fits_id(deal_id):
+        if after_id >= limits.MAX_ID or (deal_id and not limits.fits_id(deal_id)):
             return []
         c = t.penalties.c
         q = select(t.penalties).where(c.id > after_id).order_by(c.id).limit(limit)

@@ -12,7 +12,6 @@ import subprocess
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,23 +63,6 @@ def diagnosis(lab: Lab, *hosts: str) -> str:
 
 def router_state(lab: Lab) -> str:
     return lab.on("r1", "sh", "-c", "ip -br link show type bridge; tc qdisc show | grep htb || true").stdout
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    running = Lab.up(tmp_path_factory.mktemp("lab"))
-    try:
-        yield running
-    finally:
-        running.down()
-
-
-@pytest.fixture(autouse=True)
-def no_deals_left(lab: Lab) -> Iterator[None]:
-    """Whatever a test leaves (also when it fails) is terminated or cancelled before the next one."""
-    yield
-    lab.end_all_deals()
-    lab.cancel_open_orders()
 
 
 def test_a_deal_brings_traffic_up_within_seconds_and_only_between_its_parties(lab: Lab) -> None:
