@@ -21,6 +21,7 @@ from bench import (
     match_to_traffic,
     matching,
     monitoring,
+    reclassification,
     stamp_accuracy,
 )
 
@@ -35,6 +36,7 @@ BENCHES = (
     "goodput",
     "stamp_accuracy",
     "monitoring",
+    "reclassification",
 )
 
 
@@ -82,6 +84,8 @@ def main() -> None:
         rows += goodput.main(rates=(10,) if args.quick else (1, 10, 100), repeat=1 if args.quick else 3)
     if "stamp_accuracy" in chosen:
         rows += stamp_accuracy.main()
+    if "reclassification" in chosen:
+        rows += reclassification.main(quick=args.quick)
     if "monitoring" in chosen:
         sessions = (250, 1000) if args.quick else (1000, 4000, 8000, 16000)
         rows += monitoring.main(sessions, seconds=3 if args.quick else 10)

@@ -26,7 +26,7 @@ from marketplace.events import EventKind, Subject
 from marketplace.orders import OrderStatus, ServiceType, Side
 from marketplace.quality import Penalty, QualityRecord, QualitySample, credit_due, credit_percent, credit_tiers
 from marketplace.quality import month_of as _month_of
-from marketplace.reclassification import Limit, Policy, Standing, limits_of, misses, step, with_score
+from marketplace.reclassification import SCORE, Limit, Policy, Standing, limits_of, misses, step, with_score
 
 if TYPE_CHECKING:
     from marketplace.book import Book, BookKey
@@ -156,6 +156,7 @@ class Assurance:
             answered,
             tracked.record.windows + 1,
             now,
+            values[SCORE],
         )
         self._changes.quality[deal_id] = record
         self._changes.samples.append(

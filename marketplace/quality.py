@@ -49,6 +49,7 @@ class QualityRecord:
     answered: int
     windows: int  # measured since the deal went live
     updated_at: int
+    score: int = 0  # the values' weighted score under the deal's scheme, 0..1000
 
     def state(self) -> tuple[()]:
         return ()

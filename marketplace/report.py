@@ -2,7 +2,8 @@
 
 One row per (class scheme, grade, service, route, circuit capacity): prices are per
 circuit, so circuits of different sizes are not averaged together. The median delivered
-quality stays empty until monitoring measures delivered service.
+quality is the median of the row's measured deals' latest delivered scores (0-1000 under
+their class scheme); empty when none of them was measured.
 
 Participants see anonymised market data: a row only when it aggregates at least
 `min_deals` deals with at least two sellers and two buyers, over whole UTC hours, so
@@ -36,7 +37,7 @@ class MarketRow:
     total_value: int = 0  # sum of price x circuits, minor units
     min_price: int = 0
     max_price: int = 0
-    median_quality: int | None = None  # once monitoring measures delivered quality
+    median_quality: int | None = None  # median delivered score of its measured deals
     sellers: int = 0  # distinct sellers and buyers in the row
     buyers: int = 0
 

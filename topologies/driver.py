@@ -33,7 +33,7 @@ class LabDriver:
     channel: grpc.Channel | None = None
 
     @classmethod
-    def up(cls, data_dir: Path, metrics: bool = True) -> LabDriver:
+    def up(cls, data_dir: Path, metrics: bool = True, settings: dict[str, str] | None = None) -> LabDriver:
         """`ixchange lab up` with its own lab dir and free loopback ports, so it clashes
         with nothing else running (but only one lab runs per machine: Mininet names)."""
         server = f"127.0.0.1:{_free_port()}"
@@ -50,6 +50,7 @@ class LabDriver:
             IXCHANGE_QUALITY_HORIZON_WINDOWS="5",  # loss rolled over 10 s: recovery within a test's patience
             PYTHONPATH=str(ROOT),
         )
+        env.update(settings or {})  # IXCHANGE_* of the caller's choosing
         lab = cls(env, data_dir, server)
         started = lab.ixchange("lab", "up", check=False)
         if started.returncode != 0:

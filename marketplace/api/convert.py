@@ -136,6 +136,7 @@ def quality_msg(q: QualityRecord) -> common_pb2.DeliveredQuality:
         buyer=q.buyer,
         offer_order_id=q.offer_order_id,
         class_scheme=q.class_scheme,
+        score=q.score,
     )
 
 

@@ -290,6 +290,10 @@ class Store(QualityRows):
                 )
                 for r in conn.execute(q)
             ]
+            scores = self.delivered_scores(conn, start, end)
+        for row in rows:
+            found = scores.get((row.class_scheme, row.grade, row.service_type, row.route, row.capacity_kbps))
+            row.median_quality = sorted(found)[len(found) // 2] if found else None
         return sorted_rows(rows)
 
     def events_after(self, sequence: int, participant: str | None, limit: int) -> list[tuple[int, bytes]]:

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, Integer, and_, cast, func, or_, select, update
+from sqlalchemy import Connection, Engine, Integer, cast, func, or_, select, update
 
 from marketplace import limits
 from marketplace.changes import Changes
+from marketplace.orders import Route, ServiceType
 from marketplace.quality import Penalty, QualityRecord, QualitySample, month_of
 from marketplace.store import tables as t
 
@@ -132,17 +133,17 @@ class QualityRows:
         with self.engine.connect() as conn:
             return [_penalty(r) for r in conn.execute(q)]
 
-    def delivered_medians(self, start: int, end: int) -> dict[tuple[str, str], int]:
-        """Per (class scheme, grade) bought, the median two-way latency delivered by the
-        deals of that class in a window (the market report's median delivered quality)."""
-        q = (
-            select(t.deals.c.class_scheme, t.deals.c.grade, t.quality_samples.c.latency_us)
-            .join(t.deals, t.deals.c.id == t.quality_samples.c.deal_id)
-            .where(and_(t.quality_samples.c.at >= start, t.quality_samples.c.at < end))
-            .where(t.quality_samples.c.latency_us.is_not(None))
+    def delivered_scores(self, conn: Connection, start: int, end: int) -> dict[tuple[Any, ...], list[int]]:
+        """The latest delivered score of each measured deal struck in [start, end), by the
+        market report's row key (scheme, grade, service, route, capacity)."""
+        d, q = t.deals.c, t.deal_quality.c
+        found = conn.execute(
+            select(d.class_scheme, d.grade, d.service_type, d.a_end, d.z_end, d.capacity_kbps, q.score)
+            .join(t.deal_quality, q.deal_id == d.id)
+            .where(d.created_at >= start, d.created_at < end)
         )
-        by_class: dict[tuple[str, str], list[int]] = {}
-        with self.engine.connect() as conn:
-            for r in conn.execute(q):
-                by_class.setdefault((r.class_scheme, r.grade), []).append(r.latency_us)
-        return {key: sorted(v)[len(v) // 2] for key, v in by_class.items()}
+        scores: dict[tuple[Any, ...], list[int]] = {}
+        for r in found:
+            key = (r.class_scheme, r.grade, ServiceType(r.service_type), Route(r.a_end, r.z_end), r.capacity_kbps)
+            scores.setdefault(key, []).append(r.score)
+        return scores

@@ -234,6 +234,8 @@ deal_quality = Table(
     Column("answered", BigInteger, nullable=False),
     Column("windows", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    Column("score", Integer, nullable=False),
+    Index("ix_deal_quality_offer_order_id", "offer_order_id"),
 )
 
 # Every measured window of every deal: the time series GetQuality pages through.

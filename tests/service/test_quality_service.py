@@ -6,11 +6,13 @@ each only to the deal's parties; a restart keeps the month's credits and the rec
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import grpc
 import pytest
-from ixchange.v1 import exchange_pb2, participants_pb2, quality_pb2, quality_pb2_grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from ixchange.v1 import exchange_pb2, market_pb2, participants_pb2, quality_pb2, quality_pb2_grpc
 
 from marketplace.deals import DealStatus
 from marketplace.delivered import Delivered
@@ -26,7 +28,7 @@ def on_exchange(server: ServerThread, command: Any) -> Any:
     return asyncio.run_coroutine_threadsafe(seq.run(command), server._loop).result(20)  # type: ignore[arg-type]
 
 
-def window(latency_us: int) -> Delivered:
+def window_of(latency_us: int) -> Delivered:
     return Delivered(10, 10, latency_us, 200, 0, 1_000_000, 10, 10)
 
 
@@ -55,7 +57,7 @@ def test_delivered_quality_shows_on_the_deal_and_in_its_time_series(exchange: Se
     op, seller, buyer, deal_id = active_deal(exchange)
     assert not buyer(buyer.exchange.GetDeal, exchange_pb2.GetDealRequest(deal_id=deal_id)).deal.HasField("delivered")
     for latency in (2_000, 2_000, 12_000, 12_000, 12_000):
-        on_exchange(exchange, lambda e, now, x=latency: e.record_delivered(deal_id, window(x), now))
+        on_exchange(exchange, lambda e, now, x=latency: e.record_delivered(deal_id, window_of(x), now))
     deal = buyer(buyer.exchange.GetDeal, exchange_pb2.GetDealRequest(deal_id=deal_id)).deal
     assert (deal.delivered.grade, deal.delivered.delivered_grade, deal.delivered.degraded) == ("platinum", "gold", True)
     assert "latency_us=12000" in deal.delivered.reason
@@ -106,15 +108,15 @@ def test_a_restart_keeps_the_months_credit_and_the_delivered_class(make_exchange
     server = make_exchange()
     deal_id = active_deal(server)[3]
     for _ in range(3):
-        on_exchange(server, lambda e, now: e.record_delivered(deal_id, window(12_000), now))
+        on_exchange(server, lambda e, now: e.record_delivered(deal_id, window_of(12_000), now))
     server.stop()
     again = make_exchange()
     record = on_exchange(again, lambda e, now: e.quality_of(deal_id))
     assert (record.delivered_grade, record.degraded) == ("gold", True)
     for _ in range(3):  # the same fall again this month: no second credit
-        on_exchange(again, lambda e, now: e.record_delivered(deal_id, window(2_000), now))
+        on_exchange(again, lambda e, now: e.record_delivered(deal_id, window_of(2_000), now))
     for _ in range(3):
-        on_exchange(again, lambda e, now: e.record_delivered(deal_id, window(12_000), now))
+        on_exchange(again, lambda e, now: e.record_delivered(deal_id, window_of(12_000), now))
     op = Client(again.target, again.operator_token)
     stub = quality_pb2_grpc.QualityServiceStub(op.channel)
     assert [p.percent for p in op(stub.ListPenalties, quality_pb2.ListPenaltiesRequest()).penalties] == [10]
@@ -123,3 +125,15 @@ def test_a_restart_keeps_the_months_credit_and_the_delivered_class(make_exchange
 
 def _token(op: Client, name: str) -> str:
     return str(op(op.participants.IssueToken, participants_pb2.IssueTokenRequest(participant=name)).token)
+
+
+def test_the_market_report_shows_the_median_delivered_score_of_measured_deals(exchange: ServerThread) -> None:
+    op, _, _, deal_id = active_deal(exchange)
+    now = int(time.time())
+    window = market_pb2.GetMarketReportRequest(start=Timestamp(seconds=now - 3600), end=Timestamp(seconds=now + 3600))
+    (row,) = op(op.market.GetMarketReport, window).rows
+    assert not row.HasField("median_quality")  # nothing measured yet
+    on_exchange(exchange, lambda e, now: e.record_delivered(deal_id, window_of(2_000), now))
+    (row,) = op(op.market.GetMarketReport, window).rows
+    score = quality(op, deal_id=deal_id).current[0].score
+    assert row.median_quality == score and 800 <= score <= 1000

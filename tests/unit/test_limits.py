@@ -151,6 +151,7 @@ INTEGER: dict[str, int] = {
     "deal_quality.answered": 10**6 * 10_000,
     "deal_quality.windows": limits.MAX_ID,
     "deal_quality.updated_at": limits.MAX_TIME_US,
+    "deal_quality.score": 1000,
     "quality_samples.id": limits.MAX_ID,
     "quality_samples.deal_id": limits.MAX_ID,
     "quality_samples.offer_order_id": limits.MAX_ID,

@@ -239,7 +239,7 @@ class Deal(_message.Message):
     def __init__(self, deal_id: _Optional[int] = ..., offer_order_id: _Optional[int] = ..., request_order_id: _Optional[int] = ..., seller: _Optional[str] = ..., buyer: _Optional[str] = ..., service_type: _Optional[_Union[ServiceType, str]] = ..., route: _Optional[_Union[Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., price: _Optional[int] = ..., class_scheme: _Optional[str] = ..., scheme_version: _Optional[int] = ..., grade: _Optional[str] = ..., agreement_id: _Optional[int] = ..., status: _Optional[_Union[DealStatus, str]] = ..., status_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ends_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., price_unit: _Optional[_Union[PriceUnit, _Mapping]] = ..., delivered: _Optional[_Union[DeliveredQuality, _Mapping]] = ...) -> None: ...
 
 class DeliveredQuality(_message.Message):
-    __slots__ = ("deal_id", "grade", "delivered_grade", "degraded", "reason", "latency_us", "jitter_us", "loss_ppm", "availability_ppm", "probes", "answered", "windows", "updated_at", "seller", "buyer", "offer_order_id", "class_scheme")
+    __slots__ = ("deal_id", "grade", "delivered_grade", "degraded", "reason", "latency_us", "jitter_us", "loss_ppm", "availability_ppm", "probes", "answered", "windows", "updated_at", "seller", "buyer", "offer_order_id", "class_scheme", "score")
     DEAL_ID_FIELD_NUMBER: _ClassVar[int]
     GRADE_FIELD_NUMBER: _ClassVar[int]
     DELIVERED_GRADE_FIELD_NUMBER: _ClassVar[int]
@@ -257,6 +257,7 @@ class DeliveredQuality(_message.Message):
     BUYER_FIELD_NUMBER: _ClassVar[int]
     OFFER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     CLASS_SCHEME_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
     deal_id: int
     grade: str
     delivered_grade: str
@@ -274,7 +275,8 @@ class DeliveredQuality(_message.Message):
     buyer: str
     offer_order_id: int
     class_scheme: str
-    def __init__(self, deal_id: _Optional[int] = ..., grade: _Optional[str] = ..., delivered_grade: _Optional[str] = ..., degraded: _Optional[bool] = ..., reason: _Optional[str] = ..., latency_us: _Optional[int] = ..., jitter_us: _Optional[int] = ..., loss_ppm: _Optional[int] = ..., availability_ppm: _Optional[int] = ..., probes: _Optional[int] = ..., answered: _Optional[int] = ..., windows: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., seller: _Optional[str] = ..., buyer: _Optional[str] = ..., offer_order_id: _Optional[int] = ..., class_scheme: _Optional[str] = ...) -> None: ...
+    score: int
+    def __init__(self, deal_id: _Optional[int] = ..., grade: _Optional[str] = ..., delivered_grade: _Optional[str] = ..., degraded: _Optional[bool] = ..., reason: _Optional[str] = ..., latency_us: _Optional[int] = ..., jitter_us: _Optional[int] = ..., loss_ppm: _Optional[int] = ..., availability_ppm: _Optional[int] = ..., probes: _Optional[int] = ..., answered: _Optional[int] = ..., windows: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., seller: _Optional[str] = ..., buyer: _Optional[str] = ..., offer_order_id: _Optional[int] = ..., class_scheme: _Optional[str] = ..., score: _Optional[int] = ...) -> None: ...
 
 class QualitySample(_message.Message):
     __slots__ = ("deal_id", "offer_order_id", "time", "latency_us", "jitter_us", "loss_ppm", "availability_ppm", "probes", "answered", "delivered_grade", "at_class")

@@ -38,7 +38,9 @@ def upgrade() -> None:
         sa.Column("answered", sa.BigInteger, nullable=False),
         sa.Column("windows", sa.BigInteger, nullable=False),
         sa.Column("updated_at", sa.BigInteger, nullable=False),
+        sa.Column("score", sa.Integer, nullable=False),
     )
+    op.create_index("ix_deal_quality_offer_order_id", "deal_quality", ["offer_order_id"])
     op.create_table(
         "quality_samples",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
