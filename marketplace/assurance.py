@@ -8,7 +8,8 @@ into the lower class's book keeping its time priority (it entered the market the
 class is its penalty), up again only as far as the class it had when the deal was struck,
 and then with fresh time priority (an improvement loses priority, as a better price
 does). A deal delivering no class at all leaves its offer where it is (written down as
-missing: the offer is not suspended).
+missing: the offer is not suspended). Quality-first requests rank an offer by its deals'
+latest delivered score once there is one, not by the values its seller asserted.
 
 A mixin of ExchangeEngine, kept apart so the engine module stays readable."""
 
@@ -188,6 +189,7 @@ class Assurance:
             self._assess(deal, tracked, after - tracked.purchased, now)
         if after != before and delivered:
             self._reclassify_offer(deal, delivered, after < before, reason, now)
+        self._rank_offer(deal.offer_order_id, record.score)
         return record
 
     def _track(self, deal: Deal, now: int) -> _Tracked:
@@ -248,6 +250,18 @@ class Assurance:
         self._changes.penalties.append(penalty)
         self._emit(now, EventKind.PENALTY_ASSESSED, penalty)
 
+    def _rank_offer(self, offer_id: int, score: int) -> None:
+        """Quality-first routing ranks an offer by what its deals deliver, once measured
+        (in memory: the stored score stays the asserted one; a restart ranks by the
+        latest delivered score again)."""
+        order = self.orders.get(offer_id)
+        if order is None or order.score == score:
+            return
+        order.score = score
+        book = self.books.get(self._key(order))
+        if book is not None:  # the side's top score is "at least the best": raise it if needed
+            book.offers.top_score = max(book.offers.top_score, score)
+
     def _reclassify_offer(self, deal: Deal, grade: str, promoted: bool, reason: str, now: int) -> None:
         order = self.orders.get(deal.offer_order_id)
         if order is None or order.side is not Side.OFFER or order.grade == grade:
@@ -285,6 +299,7 @@ class Assurance:
             grade = names.index(record.delivered_grade) if record.delivered_grade in names else len(names)
             tracked.record, tracked.standing = record, Standing(grade, grade)
             tracked.month, tracked.credited_percent = credited.get(record.deal_id, (0, 0))
+            self._rank_offer(record.offer_order_id, record.score)
         self.seller_record.update(sellers)
 
 

@@ -166,3 +166,22 @@ def test_the_credit_rule() -> None:
     assert credit_due(1000, 30, 10) == (30, 200)
     assert credit_due(1000, 10, 30) == (30, 0)
     assert month_of(NOV_2026) == 202611
+
+
+def test_quality_first_ranks_an_offer_by_what_its_deals_deliver() -> None:
+    engine = new_engine()
+    engine.register_agreement(agreement(), 0)
+    asserted_best = {"latency_us": 1_000, "jitter_us": 100, "loss_ppm": 0, "availability_ppm": 1_000_000}
+    engine.submit(offer("s1", circuits=3, price=1000, values=asserted_best, grade="gold"), 1)
+    deal = engine.submit(request(circuits=1, limit=1000, grade="gold"), 2).deals[0]
+    engine.set_deal_status(deal.deal_id, DealStatus.PROVISIONING, "", 3)
+    engine.set_deal_status(deal.deal_id, DealStatus.ACTIVE, "", 4)
+    engine.register_agreement(Agreement(0, "A-2", "b1", "s2", agreement().interconnects, 10**9, "net 30", 0), 5)
+    engine.submit(offer("s2", circuits=1, price=1000, grade="gold"), 6)  # asserts platinum values: scores lower
+    assert engine.orders[deal.offer_order_id].score > max(
+        o.score for o in engine.orders.values() if o.participant == "s2"
+    )
+    # Measured: the first seller delivers gold-edge values, far worse than it asserted.
+    feed(engine, deal.deal_id, window(latency_us=18_000, jitter_us=4_000), 1, NOV_2026)
+    taken = engine.submit(request(circuits=1, limit=1000, grade="gold", routing_policy=2), NOV_2026 + SECOND)
+    assert [d.seller for d in taken.deals] == ["s2"]
