@@ -246,12 +246,20 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             order=convert.order_msg(subject(outcome)), deals=[convert.deal_msg(d) for d in outcome.deals]
         )
 
+    def _with_record(self, msg: Any) -> Any:
+        """An offer with its seller's delivered-quality record (service assurance)."""
+        if msg.side == int(Side.OFFER):
+            ppm = self.seq.engine.seller_quality_ppm(msg.participant)
+            if ppm is not None:
+                msg.seller_quality_ppm = ppm
+        return msg
+
     async def GetOrder(self, request: exchange_pb2.GetOrderRequest, context: Any) -> Any:
         who = await self.auth.participant(context)
         order = await self.reads.run(who.name, self.store.get_order, request.order_id)
         if order is None or (order.participant != who.name and not who.is_operator):
             raise NotFound("order_id", f"no order {request.order_id} of yours")
-        return exchange_pb2.GetOrderResponse(order=convert.order_msg(order))
+        return exchange_pb2.GetOrderResponse(order=self._with_record(convert.order_msg(order)))
 
     async def ListOrders(self, request: exchange_pb2.ListOrdersRequest, context: Any) -> Any:
         who = await self.auth.participant(context)
@@ -264,7 +272,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
         def page() -> exchange_pb2.ListOrdersResponse:
             found = self.store.list_orders(owner, request.open_only, after, limit + 1)
             rows, token = paging.id_page(found, limit, lambda o: o.order_id)
-            return exchange_pb2.ListOrdersResponse(orders=[convert.order_msg(o) for o in rows], next_page_token=token)
+            orders = [self._with_record(convert.order_msg(o)) for o in rows]
+            return exchange_pb2.ListOrdersResponse(orders=orders, next_page_token=token)
 
         reply = await self.reads.run(who.name, page)
         self.auth.charge(who, len(reply.orders) * ROW_COST)

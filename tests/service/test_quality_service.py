@@ -69,6 +69,8 @@ def test_delivered_quality_shows_on_the_deal_and_in_its_time_series(exchange: Se
     rest = quality(buyer, deal_id=deal_id, page_size=10, page_token=first.next_page_token)
     assert [(s.latency_us, s.at_class) for s in rest.samples] == [(12_000, True), (12_000, True), (12_000, False)]
     assert rest.current[0].windows == 5 and rest.seller_quality_ppm == 800_000  # 4 of 5 windows at class
+    own = seller(seller.exchange.GetOrder, exchange_pb2.GetOrderRequest(order_id=deal.offer_order_id)).order
+    assert own.seller_quality_ppm == 800_000
     by_offer = quality(seller, offer_order_id=deal.offer_order_id)
     assert [q.deal_id for q in by_offer.current] == [deal_id] and len(by_offer.samples) == 5
 
