@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING
 from marketplace.classing import MedianTracker
 from marketplace.deals import Deal, DealStatus
 from marketplace.delivered import Delivered
-from marketplace.errors import FailedPrecondition, InvalidArgument
+from marketplace.errors import FailedPrecondition
 from marketplace.events import EventKind, Subject
 from marketplace.orders import OrderStatus, ServiceType, Side
 from marketplace.quality import Penalty, QualityRecord, QualitySample, credit_due, credit_percent, credit_tiers
 from marketplace.quality import month_of as _month_of
-from marketplace.reclassification import SCORE, Limit, Policy, Standing, limits_of, misses, step, with_score
+from marketplace.reclassification import SCORE, Policy, Standing, described, limits_of, misses, step, with_score
+from marketplace.verification import Verification
 
 if TYPE_CHECKING:
     from marketplace.book import Book, BookKey
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from marketplace.parameters import Parameter
 
 SECOND = 1_000_000
-MAX_WINDOW_PROBES = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,7 @@ class _Tracked:
     credited_percent: int = 0
 
 
-class Assurance:
+class Assurance(Verification):
     if TYPE_CHECKING:  # what it uses of ExchangeEngine
         deals: dict[int, Deal]
         orders: dict[int, Order]
@@ -82,6 +82,7 @@ class Assurance:
         def _emit(self, now: int, kind: EventKind, subject: Subject) -> None: ...
 
     def _init_assurance(self) -> None:
+        self._init_verification()
         self.assurance = AssuranceTerms()
         self.delivered_medians = MedianTracker()  # class medians of *delivered* values (claim 48)
         self._tracked: dict[int, _Tracked] = {}
@@ -108,7 +109,7 @@ class Assurance:
         deal = self.deals.get(deal_id)
         if deal is None or deal.status is not DealStatus.ACTIVE:
             raise FailedPrecondition("deal_id", f"deal {deal_id} is not active")
-        _check_window(window)
+        window.check()
         tracked = self._tracked.get(deal_id) or self._track(deal, now)
         tracked.recent.append(window)
         probes = sum(w.probes for w in tracked.recent)
@@ -132,7 +133,7 @@ class Assurance:
         delivered = names[after] if after < len(names) else ""
         degraded = after > tracked.purchased
         if degraded:
-            missed = _described(misses(grades[tracked.purchased], values, policy.threshold_permille, policy), values)
+            missed = described(misses(grades[tracked.purchased], values, policy.threshold_permille, policy), values)
             reason = f"delivering {delivered or 'no class'}, below {deal.grade}: {missed}"
         elif before > tracked.purchased:
             reason = f"back to {deal.grade}: {policy.hold} windows within its bands"
@@ -266,24 +267,30 @@ class Assurance:
         order = self.orders.get(deal.offer_order_id)
         if order is None or order.side is not Side.OFFER or order.grade == grade:
             return
-        if order.status not in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED) or order.valid_from > now:
-            return  # not on a book (waiting for its start, or for a class decision)
-        key = self._key(order)
-        book = self.books.get(key)
-        if book is not None:
-            book.remove(order)
-            if not book:
-                self._drop_book(key)
-        order.grade = grade
-        order.class_reason = f"reclassified by delivered quality of deal {deal.deal_id}: {reason}"
-        order.updated_at = now
+        if order.status not in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
+            return  # off the book (waiting for verification)
+        self._move_offer(
+            order, grade, promoted, f"reclassified by delivered quality of deal {deal.deal_id}: {reason}", now
+        )
+
+    def _move_offer(self, order: Order, grade: str, promoted: bool, reason: str, now: int) -> Struck:
+        """An offer into another class's book: down keeps its time priority, up takes fresh."""
+        listed = order.valid_from <= now  # else it waits for its start, off the book
+        if listed:
+            key = self._key(order)
+            book = self.books.get(key)
+            if book is not None:
+                book.remove(order)
+                if not book:
+                    self._drop_book(key)
+        order.grade, order.class_reason, order.updated_at = grade, reason, now
         if promoted:
             self.counters.priority += 1
             order.priority = self.counters.priority
         self._touch(order)
         self._changes.regraded.append(order)
         self._emit(now, EventKind.ORDER_RECLASSIFIED, order)
-        self._match(order, now)  # rests in its new class's book, or trades there at once
+        return self._match(order, now) if listed else []  # rests in its new book, or trades there at once
 
     def restore_assurance(
         self, records: list[QualityRecord], credited: dict[int, tuple[int, int]], sellers: dict[str, list[int]]
@@ -301,22 +308,3 @@ class Assurance:
             tracked.month, tracked.credited_percent = credited.get(record.deal_id, (0, 0))
             self._rank_offer(record.offer_order_id, record.score)
         self.seller_record.update(sellers)
-
-
-def _check_window(w: Delivered) -> None:
-    if not 0 <= w.answered <= w.probes <= MAX_WINDOW_PROBES or not 0 <= w.up_intervals <= w.intervals <= w.probes:
-        raise InvalidArgument("window", "needs 0 <= answered <= probes <= 10^6 and 0 <= up <= intervals <= probes")
-    for name in ("latency_us", "jitter_us"):
-        value = getattr(w, name)
-        if value is not None and not 0 <= value <= 10**9:
-            raise InvalidArgument(f"window.{name}", "must be 0..10^9")
-
-
-def _described(missed: list[Limit], values: dict[str, int]) -> str:
-    parts = []
-    for limit in missed:
-        value = values.get(limit.parameter)
-        shown = "not measured" if value is None else str(value)
-        sign = "<=" if limit.lower_is_better else ">="
-        parts.append(f"{limit.parameter}={shown} (needs {sign} {limit.bound})")
-    return ", ".join(parts) or "values at the edge of its bands"

@@ -4,6 +4,7 @@ the records the engine hands the sequencer, the store and the API."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from marketplace.classing import ClassScheme
 from marketplace.deals import Agreement, Deal, DealStatus
@@ -11,6 +12,9 @@ from marketplace.events import Event
 from marketplace.orders import Order, OrderStatus
 from marketplace.parameters import Parameter
 from marketplace.quality import Penalty, QualityRecord, QualitySample
+
+if TYPE_CHECKING:
+    from marketplace.verification import OfferCheck
 from marketplace.quotes import Quote, Recommendation
 
 DealState = tuple[int, DealStatus, str, int]
@@ -59,7 +63,9 @@ class Changes:
     quality: dict[int, QualityRecord] = field(default_factory=dict)  # by deal id: the latest record
     samples: list[QualitySample] = field(default_factory=list)
     penalties: list[Penalty] = field(default_factory=list)
-    regraded: list[Order] = field(default_factory=list)  # offers moved to another class (grade, reason)
+    regraded: list[Order] = field(default_factory=list)  # offers whose grade or class_reason changed
+    checks: dict[int, OfferCheck] = field(default_factory=dict)  # offers' verifications, by order id
+    unverified: list[Order] = field(default_factory=list)  # offers to measure (to provisioning)
 
     def __bool__(self) -> bool:
         return bool(
@@ -74,6 +80,7 @@ class Changes:
             or self.quotes
             or self.neighbour_links is not None
             or self.samples
+            or self.checks
         )
 
 

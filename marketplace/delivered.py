@@ -18,6 +18,10 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from marketplace.errors import InvalidArgument
+
+MAX_PROBES = 1_000_000  # in one window (or one verification)
+
 
 @dataclass(frozen=True, slots=True)
 class Probe:
@@ -36,6 +40,17 @@ class Delivered:
     availability_ppm: int
     intervals: int = 0  # the window's intervals, and those with a probe answered
     up_intervals: int = 0
+
+    def check(self) -> None:
+        """Refuse a window no measurement can have produced (the store's bounds)."""
+        if not 0 <= self.answered <= self.probes <= MAX_PROBES or not 0 <= self.up_intervals <= self.intervals:
+            raise InvalidArgument("window", "needs 0 <= answered <= probes <= 10^6 and 0 <= up <= intervals")
+        if self.intervals > self.probes:
+            raise InvalidArgument("window.intervals", "must be at most the probes")
+        for name in ("latency_us", "jitter_us"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 10**9:
+                raise InvalidArgument(f"window.{name}", "must be 0..10^9")
 
     def values(self) -> dict[str, int]:
         """As class-scheme parameter values (what was not measured is left out)."""

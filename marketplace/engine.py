@@ -54,6 +54,7 @@ from marketplace.orders import (
     ACTS_ON_ENTRY,
     MAX_CIRCUITS,
     MAX_PRICE,
+    OFF_BOOK,
     WHOLE_FILL,
     Order,
     OrderInput,
@@ -354,7 +355,7 @@ class ExchangeEngine(Settlement, Assurance):
         if order.status is PENDING_APPROVAL:
             heapq.heappush(self._expiries, (order.approve_by, order.order_id))
             return Outcome(order, order.state())
-        return self._go_live(order, now, recommend)
+        return self._list(order, now, recommend)
 
     def _go_live(self, order: Order, now: int, recommend: bool) -> Outcome:
         """Match a new or approved order now, or hold it until its valid_from."""
@@ -448,7 +449,7 @@ class ExchangeEngine(Settlement, Assurance):
         if not 1 <= new_remaining <= MAX_CIRCUITS:
             raise InvalidArgument("remaining_circuits", f"must be 1..{MAX_CIRCUITS}; cancel the order to remove it")
         loses_priority = new_price != order.price or new_remaining > order.remaining
-        pending = order.status is PENDING_APPROVAL
+        pending = order.status in OFF_BOOK
         in_book = not pending and order.order_id not in self._not_started
         book = self.books[self._key(order)] if in_book else None
         if book is not None:
@@ -632,9 +633,8 @@ class ExchangeEngine(Settlement, Assurance):
 
     def _propose_alternates(self, order: Order, now: int) -> Recommendation | None:
         """Alternates for a request that went live and did not fill completely."""
-        if order.side is not REQUEST or not order.remaining or order.order_id in self._not_started:
-            return None
-        if order.status is PENDING_APPROVAL:
+        held = order.order_id in self._not_started or order.status is PENDING_APPROVAL
+        if order.side is not REQUEST or not order.remaining or held:
             return None
         rec = self._recommendation(order, now)
         return rec if rec.alternates else None
@@ -999,7 +999,7 @@ class ExchangeEngine(Settlement, Assurance):
     def _close(self, order: Order, status: OrderStatus, kind: EventKind, now: int, in_book: bool = True) -> None:
         if order.order_id in self._not_started:
             self._not_started.discard(order.order_id)
-        elif in_book and order.status is not PENDING_APPROVAL:
+        elif in_book and order.status not in OFF_BOOK:
             book = self.books.get(self._key(order))
             if book is not None:
                 book.remove(order)

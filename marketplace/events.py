@@ -34,6 +34,9 @@ class EventKind(IntEnum):
     QUALITY = 15  # a live deal's delivered quality: its class moved, or the periodic reading
     PENALTY_ASSESSED = 16  # an SLA credit recorded for a deal that fell below its class
     ORDER_RECLASSIFIED = 17  # an offer moved to the class its service delivers
+    ORDER_UNVERIFIED = 18  # an offer held off the book until its seller's service is measured
+    ORDER_VERIFIED = 19  # measured: listed in the grade the values support
+    ORDER_VERIFICATION_FAILED = 20  # measured: no class; the offer is cancelled
 
 
 class Event(NamedTuple):

@@ -47,9 +47,16 @@ class OrderStatus(IntEnum):
     PENDING_APPROVAL = 6
     # An unmatched request replaced by a re-bid (the new order names it in rebid_of).
     SUPERSEDED = 7
+    # An offer held off the book while the exchange measures the seller's service
+    # (verification before listing), or taken off it when a re-verification found no class.
+    UNVERIFIED = 8
 
 
-LIVE_STATUSES = frozenset({OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_APPROVAL})
+LIVE_STATUSES = frozenset(
+    {OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_APPROVAL, OrderStatus.UNVERIFIED}
+)
+# Live and off the book: waiting for the buyer's class decision, or for verification.
+OFF_BOOK = frozenset({OrderStatus.PENDING_APPROVAL, OrderStatus.UNVERIFIED})
 
 
 class TimeInForce(IntEnum):

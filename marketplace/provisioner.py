@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from marketplace.deals import Deal
+from marketplace.orders import Order
 
 if TYPE_CHECKING:
     from marketplace.api.sequencer import Sequencer
@@ -57,6 +58,9 @@ class Provisioner(Protocol):
 
     def deal_ending(self, deal: Deal) -> None: ...
 
+    def offer_unverified(self, order: Order) -> None:
+        """An offer waits for its seller's service to be measured (verification before listing)."""
+
     def fabric_status(self) -> FabricStatus | None:
         """The network as the controller sees it; None without one."""
 
@@ -80,6 +84,9 @@ class HoldingProvisioner:
 
     def deal_ending(self, deal: Deal) -> None:
         return None
+
+    def offer_unverified(self, order: Order) -> None:
+        return None  # never: without a measurement point the engine verifies nothing
 
     def fabric_status(self) -> FabricStatus | None:
         return None

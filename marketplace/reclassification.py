@@ -161,3 +161,14 @@ def limits_of(
 def with_score(values: Mapping[str, int], scheme: ClassScheme, params: Mapping[str, Parameter]) -> dict[str, int]:
     """The values plus their weighted score under `scheme` (for grades with a minimum)."""
     return {**values, SCORE: weighted_score(dict(values), scheme.weights, dict(params))}
+
+
+def described(missed: Sequence[Limit], values: Mapping[str, int]) -> str:
+    """The limits missed, each with the value measured: "latency_us=12000 (needs <= 5000)"."""
+    parts = []
+    for limit in missed:
+        value = values.get(limit.parameter)
+        shown = "not measured" if value is None else str(value)
+        sign = "<=" if limit.lower_is_better else ">="
+        parts.append(f"{limit.parameter}={shown} (needs {sign} {limit.bound})")
+    return ", ".join(parts) or "values at the edge of its bands"

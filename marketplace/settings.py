@@ -79,6 +79,12 @@ class Settings:
     reclassify_hold: int = 3
     quality_horizon_windows: int = 60
     quality_event_s: float = 60.0
+    # Verification before listing (with measurement terms): an offer with asserted values
+    # waits off the book while the seller's service is measured for verification_s; listed
+    # offers are measured again every reverify_s.
+    verify_offers: bool = True
+    verification_s: float = 30.0
+    reverify_s: float = 86_400.0
     # Plaintext gRPC on an address other than loopback is refused unless this is set.
     insecure: bool = False
     # Limits and quotas (README "Limits and quotas"). Calls per second per participant
@@ -157,6 +163,10 @@ class Settings:
         for name in ("reclassify_hold", "quality_horizon_windows"):
             if not 1 <= getattr(self, name) <= 10_000:
                 raise InvalidArgument(f"IXCHANGE_{name.upper()}", "must be 1..10000")
+        if not 1 <= self.verification_s <= 3600:
+            raise InvalidArgument("IXCHANGE_VERIFICATION_S", "must be 1..3600 seconds")
+        if not 60 <= self.reverify_s <= 365 * 86_400:
+            raise InvalidArgument("IXCHANGE_REVERIFY_S", "must be 60 seconds..365 days")
         if not 0 < self.quality_event_s <= 86_400:
             raise InvalidArgument("IXCHANGE_QUALITY_EVENT_S", "must be more than 0 and at most 86400 seconds")
         if not 1024 <= self.max_message_bytes <= 64 * 1024 * 1024:

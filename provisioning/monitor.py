@@ -33,6 +33,7 @@ from provisioning.openflow import OpenFlowDriver
 
 log = logging.getLogger(__name__)
 MEASURE_TAG = 0x1E << 56  # cookie of the measurement traps: not deal flows (reconciliation leaves them)
+OFFER_TAG = 1 << 40  # with MEASURE_TAG: the trap of an offer's verification, not a deal's
 ARP_EVERY_S = 30.0
 SOURCE_PORT = 8620
 _ERROR = ErrorEstimate().encode()
@@ -68,9 +69,13 @@ def point_mac(deal_id: int) -> bytes:
     return bytes([0x02, 0x1E]) + (deal_id & 0xFFFF_FFFF).to_bytes(4, "big")
 
 
+def verifier_mac(order_id: int) -> bytes:
+    return bytes([0x02, 0x1F]) + (order_id & 0xFFFF_FFFF).to_bytes(4, "big")
+
+
 @dataclass(slots=True)
 class _Session:
-    deal_id: int
+    deal_id: int  # the deal measured (an offer's verification: its order id)
     terms: MeasurementTerms
     dpid: int
     buyer_port: int  # where probes enter, as from the buyer
@@ -87,6 +92,16 @@ class _Session:
     # 10-probe window cannot resolve a 100 ppm band) is the difference of two readings.
     probes_total: int = 0
     answered_total: int = 0
+    # Verification of an offer: probes go straight out of `path_port` (the seller's
+    # attachment) rather than through the flow table, and windows are collected.
+    direct: bool = False
+    collected: list[Delivered] | None = None
+    wanted: int = 0
+    done: asyncio.Future[None] | None = None
+
+    @property
+    def cookie(self) -> int:
+        return MEASURE_TAG | (OFFER_TAG if self.direct else 0) | self.deal_id
 
 
 class DealMonitor:
@@ -95,7 +110,9 @@ class DealMonitor:
         self.inventory = inventory
         self.interval_s = interval_s
         self.window = window
-        self.sessions: dict[int, _Session] = {}
+        self.sessions: dict[int, _Session] = {}  # by deal
+        self.offers: dict[int, _Session] = {}  # offers being verified, by order
+        self._by_mac: dict[bytes, _Session] = {}
         self.delivered: dict[int, Delivered] = {}  # the last complete window per deal
         self.on_window: Callable[[int, Delivered], None] | None = None  # each window, as it closes
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -108,7 +125,7 @@ class DealMonitor:
         if node.kind is not NodeKind.OPENFLOW or buyer is None or path is None:
             return False
         mac = point_mac(intent.deal_id)
-        self.sessions[intent.deal_id] = _Session(
+        self.sessions[intent.deal_id] = self._by_mac[mac] = _Session(
             intent.deal_id,
             terms,
             node.datapath_id,
@@ -125,9 +142,43 @@ class DealMonitor:
         session = self.sessions.pop(deal_id, None)
         self.delivered.pop(deal_id, None)
         if session is not None:
-            self.openflow.measuring_macs.discard(session.mac)
-            cookie = MEASURE_TAG | deal_id
-            self.openflow.trap_mac(session.dpid, cookie, session.path_port, session.path_vlan, session.mac, add=False)
+            self._drop(session)
+
+    def _drop(self, session: _Session) -> None:
+        self._by_mac.pop(session.mac, None)
+        self.openflow.measuring_macs.discard(session.mac)
+        self.openflow.trap_mac(
+            session.dpid, session.cookie, session.path_port, session.path_vlan, session.mac, add=False
+        )
+
+    async def verify(
+        self, order_id: int, dpid: int, port: int, vlan: int, terms: MeasurementTerms, windows: int, timeout_s: float
+    ) -> list[Delivered]:
+        """Measure a seller's service from its attachment (switch `dpid`, `port`, `vlan`)
+        for `windows` windows, before any deal exists: probes leave by the seller's port
+        and the answers are trapped as they come back in. Returns the windows measured
+        (fewer, or none, when `timeout_s` passed first)."""
+        mac = verifier_mac(order_id)
+        session = _Session(
+            order_id, terms, dpid, port, vlan, port, vlan, mac, direct=True, collected=[], wanted=windows
+        )
+        session.done = asyncio.get_running_loop().create_future()
+        self.offers[order_id] = self._by_mac[mac] = session
+        self.openflow.measuring_macs.add(mac)
+        try:
+            await asyncio.wait_for(asyncio.shield(session.done), timeout_s)
+        except TimeoutError:
+            pass
+        finally:
+            self.offers.pop(order_id, None)
+            self._drop(session)
+        return list(session.collected or ())
+
+    def _send(self, session: _Session, frame: bytes) -> None:
+        if session.direct:
+            self.openflow.send_frame(session.dpid, session.path_port, frame, out=True)
+        else:
+            self.openflow.send_frame(session.dpid, session.buyer_port, frame)
 
     def frame_in(self, frame: bytes, arrived_ns: int) -> None:
         """From the OpenFlow driver's thread: hand the frame to the event loop."""
@@ -138,7 +189,7 @@ class DealMonitor:
         self._loop = asyncio.get_running_loop()
         self.openflow.frame_sink = self.frame_in
         while True:
-            for session in list(self.sessions.values()):
+            for session in [*self.sessions.values(), *self.offers.values()]:
                 try:
                     self._tick(session)
                 except Exception:  # one deal's trouble must not stop the others' measurement
@@ -148,10 +199,9 @@ class DealMonitor:
     def _tick(self, session: _Session) -> None:
         now = time.monotonic()
         if session.reflector_mac is None or now - session.asked_at >= ARP_EVERY_S:
-            cookie = MEASURE_TAG | session.deal_id
-            self.openflow.trap_mac(session.dpid, cookie, session.path_port, session.path_vlan, session.mac)
+            self.openflow.trap_mac(session.dpid, session.cookie, session.path_port, session.path_vlan, session.mac)
             ask = arp_frame(1, session.mac, session.terms.source, b"", session.terms.reflector, session.buyer_vlan)
-            self.openflow.send_frame(session.dpid, session.buyer_port, ask)
+            self._send(session, ask)
             session.asked_at = now
         if session.reflector_mac is not None:
             self._probe(session)
@@ -172,7 +222,7 @@ class DealMonitor:
             payload,
         )
         session.sent[sequence] = time.monotonic_ns()
-        self.openflow.send_frame(session.dpid, session.buyer_port, frame)
+        self._send(session, frame)
 
     def _close_window(self, session: _Session) -> None:
         """Once `window` probes are out and the last had time to come back, they make a window."""
@@ -182,14 +232,20 @@ class DealMonitor:
         if time.monotonic_ns() - session.sent[batch[-1]] < 1_000_000_000:
             return
         probes = [Probe(s, session.sent.pop(s), session.answered.pop(s, None)) for s in batch]
-        window = self.delivered[session.deal_id] = summarize(probes, interval_ns=int(self.interval_s * 1e9))
+        window = summarize(probes, interval_ns=int(self.interval_s * 1e9))
+        if session.collected is not None:  # an offer's verification
+            session.collected.append(window)
+            if len(session.collected) >= session.wanted and session.done is not None and not session.done.done():
+                session.done.set_result(None)
+            return
+        self.delivered[session.deal_id] = window
         session.probes_total += window.probes
         session.answered_total += window.answered
         if self.on_window is not None:
             self.on_window(session.deal_id, window)
 
     def _frame(self, frame: bytes, arrived_ns: int) -> None:
-        session = self.sessions.get(int.from_bytes(frame[2:6], "big"))
+        session = self._by_mac.get(frame[:6])
         parsed = parse(frame)
         if session is None or parsed is None or frame[:6] != session.mac:
             return
@@ -199,7 +255,7 @@ class DealMonitor:
                 session.reflector_mac = parsed.src_mac
             elif parsed.arp_op == 1 and parsed.target_ip == terms.source and parsed.sender_ip is not None:
                 answer = arp_frame(2, session.mac, terms.source, parsed.src_mac, parsed.sender_ip, session.buyer_vlan)
-                self.openflow.send_frame(session.dpid, session.buyer_port, answer)
+                self._send(session, answer)
         elif parsed.eth_type == ETH_IPV4 and parsed.sender_ip == terms.reflector and parsed.udp_dport == SOURCE_PORT:
             try:
                 answer_packet = ReflectorPacket.decode(parsed.payload)

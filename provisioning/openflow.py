@@ -248,13 +248,14 @@ class OpenFlowDriver:
 
         return self._send_now(dpid, flow_mod)
 
-    def send_frame(self, dpid: int, in_port: int, frame: bytes) -> bool:
-        """Inject a frame on `dpid` as if it came in on in_port, through the flow table.
-        False when the switch is not connected."""
+    def send_frame(self, dpid: int, port: int, frame: bytes, out: bool = False) -> bool:
+        """Inject a frame on `dpid` as if it came in on `port`, through the flow table; with
+        `out`, send it straight out of `port` instead. False when the switch is not connected."""
 
         def packet_out(dp: Any) -> Any:
             ofp, parser = dp.ofproto, dp.ofproto_parser
-            actions = [parser.OFPActionOutput(ofp.OFPP_TABLE)]
+            actions = [parser.OFPActionOutput(port if out else ofp.OFPP_TABLE)]
+            in_port = ofp.OFPP_CONTROLLER if out else port
             return parser.OFPPacketOut(dp, buffer_id=ofp.OFP_NO_BUFFER, in_port=in_port, actions=actions, data=frame)
 
         return self._send_now(dpid, packet_out)

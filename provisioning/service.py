@@ -28,6 +28,7 @@ from marketplace.agreements import alternatives
 from marketplace.deals import Agreement, Deal, DealStatus
 from marketplace.delivered import Delivered
 from marketplace.errors import DomainError
+from marketplace.orders import Order
 from marketplace.provisioner import FabricStatus, LinkStatus, NodeStatus
 from provisioning.fabric_state import FabricState
 from provisioning.intent import (
@@ -44,6 +45,7 @@ from provisioning.openflow import OpenFlowDriver, SwitchError, SwitchGone
 from provisioning.planner import FabricPlanner
 from provisioning.routers import RouterDrivers, RouterError
 from provisioning.telemetry import TRAFFIC_POLL_S, ProvisioningMetrics
+from provisioning.verifier import OfferVerifier
 
 if TYPE_CHECKING:
     from marketplace.api.sequencer import Sequencer
@@ -70,6 +72,10 @@ class ProvisioningSettings:
     # Delivered quality: measurement terms by agreement reference (none: nothing measured).
     measurement_terms: dict[str, MeasurementTerms] = field(default_factory=dict)
     probe_interval_s: float = 1.0
+    # Verification of offers before listing (with measurement terms only).
+    verify_offers: bool = True
+    verification_s: float = 30.0
+    reverify_s: float = 86_400.0
 
 
 class FabricProvisioner:
@@ -93,6 +99,18 @@ class FabricProvisioner:
         self.planner = FabricPlanner(inventory, self.state, self._unavailable)
         terms = self.settings.measurement_terms
         self.monitor = DealMonitor(openflow, inventory, self.settings.probe_interval_s) if terms else None
+        self.verifier = (
+            OfferVerifier(
+                self.monitor,
+                inventory,
+                terms,
+                self._sequencer,
+                self.settings.verification_s,
+                self.settings.reverify_s,
+            )
+            if self.monitor is not None and self.settings.verify_offers
+            else None
+        )
         self.intents: dict[int, Intent] = {}  # deals holding (or being given) a path
         self.link_problems: list[str] = []
         self.metrics: ProvisioningMetrics | None = None
@@ -108,6 +126,7 @@ class FabricProvisioner:
         what was in flight, and remove what ended while we were away."""
         self._seq = sequencer
         sequencer.engine.deliverability = self.planner
+        sequencer.engine.verifying = self.verifier is not None
         self.metrics = ProvisioningMetrics(sequencer.metrics.registry)
         self.metrics.watch(self.intents, self.inventory, self.openflow, self.monitor)
         stored = await asyncio.to_thread(sequencer.store.intents)
@@ -138,6 +157,8 @@ class FabricProvisioner:
         if self.monitor is not None:
             self.monitor.on_window = self._delivered
             self._background.append(asyncio.create_task(self.monitor.run_forever(), name="deal-measurement"))
+        if self.verifier is not None:
+            self._background.append(asyncio.create_task(self.verifier.run_forever(), name="offer-verification"))
 
     async def stop(self) -> None:
         for task in [*self._background, *self._work.values()]:
@@ -150,6 +171,10 @@ class FabricProvisioner:
 
     def deal_ending(self, deal: Deal) -> None:
         self._chain(deal.deal_id, self._terminate(deal))
+
+    def offer_unverified(self, order: Order) -> None:
+        if self.verifier is not None:
+            self.verifier.offer_unverified(order)
 
     async def idle(self) -> None:
         """Wait until no deal is being worked on (tests, benchmarks)."""

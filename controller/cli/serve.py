@@ -150,5 +150,8 @@ def fabric_provisioner(settings: Settings) -> Any:
         traffic_poll_s=settings.traffic_poll_s,
         measurement_terms=load_terms(Path(settings.measurement)) if settings.measurement else {},
         probe_interval_s=settings.probe_interval_s,
+        verify_offers=settings.verify_offers,
+        verification_s=settings.verification_s,
+        reverify_s=settings.reverify_s,
     )
     return FabricProvisioner(inventory, driver, RouterDrivers(credentials), options)

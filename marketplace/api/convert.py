@@ -91,7 +91,7 @@ def order_msg(o: Order) -> common_pb2.Order:
     )
 
 
-def deal_msg(d: Deal, quality: QualityRecord | None = None) -> common_pb2.Deal:
+def deal_msg(d: Deal, quality: QualityRecord | None = None, seller_verification: int = 0) -> common_pb2.Deal:
     return common_pb2.Deal(
         deal_id=d.deal_id,
         offer_order_id=d.offer_order_id,
@@ -114,6 +114,7 @@ def deal_msg(d: Deal, quality: QualityRecord | None = None) -> common_pb2.Deal:
         updated_at=ts(d.updated_at),
         ends_at=ts(d.ends_at) if d.ends_at else None,
         delivered=quality_msg(quality) if quality is not None else None,
+        seller_verification=int(seller_verification),
     )
 
 

@@ -12,6 +12,7 @@ from marketplace.api import convert, paging
 from marketplace.api.quotas import ROW_COST
 from marketplace.api.servicers import Api
 from marketplace.errors import InvalidArgument, NotFound
+from marketplace.participants import Role
 
 
 class QualityServicer(quality_pb2_grpc.QualityServiceServicer):
@@ -83,3 +84,12 @@ class QualityServicer(quality_pb2_grpc.QualityServiceServicer):
         reply = await api.reads.run(who.name, read)
         api.auth.charge(who, len(reply.penalties) * ROW_COST)
         return reply
+
+    async def SetVerificationWaiver(self, request: quality_pb2.SetVerificationWaiverRequest, context: Any) -> Any:
+        api = self.api
+        who = await api.auth.require(context, Role.OPERATOR)
+        name = limits.PARTICIPANT_NAME.check("participant", request.participant)
+        if not await api.reads.run(who.name, api.store.set_verification_waived, name, request.waived):
+            raise NotFound("participant", f"no participant {name}")
+        listed = await api.seq.run(lambda engine, now: engine.set_waiver(name, request.waived, now))
+        return quality_pb2.SetVerificationWaiverResponse(listed_order_ids=listed)

@@ -130,6 +130,8 @@ class Sequencer:
             self.provisioner.deal_brokered(deal.snapshot())
         for deal in changes.ending_deals:
             self.provisioner.deal_ending(deal.snapshot())
+        for order in changes.unverified:
+            self.provisioner.offer_unverified(order.snapshot())
 
     async def _run_and_commit(
         self, batch: list[tuple[Command, asyncio.Future[Any]]]

@@ -4,7 +4,7 @@ statuses in guard.py, which wraps every method."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -246,9 +246,10 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             order=convert.order_msg(subject(outcome)), deals=[convert.deal_msg(d) for d in outcome.deals]
         )
 
-    def _with_record(self, msg: Any) -> Any:
-        """An offer with its seller's delivered-quality record (service assurance)."""
+    def _with_record(self, msg: Any, verified: Mapping[int, int]) -> Any:
+        """An offer with its verification and its seller's delivered-quality record."""
         if msg.side == int(Side.OFFER):
+            msg.verification = verified.get(msg.order_id, 0)
             ppm = self.seq.engine.seller_quality_ppm(msg.participant)
             if ppm is not None:
                 msg.seller_quality_ppm = ppm
@@ -259,7 +260,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
         order = await self.reads.run(who.name, self.store.get_order, request.order_id)
         if order is None or (order.participant != who.name and not who.is_operator):
             raise NotFound("order_id", f"no order {request.order_id} of yours")
-        return exchange_pb2.GetOrderResponse(order=self._with_record(convert.order_msg(order)))
+        verified = await self.reads.run(who.name, self.store.verifications, [order.order_id])
+        return exchange_pb2.GetOrderResponse(order=self._with_record(convert.order_msg(order), verified))
 
     async def ListOrders(self, request: exchange_pb2.ListOrdersRequest, context: Any) -> Any:
         who = await self.auth.participant(context)
@@ -272,7 +274,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
         def page() -> exchange_pb2.ListOrdersResponse:
             found = self.store.list_orders(owner, request.open_only, after, limit + 1)
             rows, token = paging.id_page(found, limit, lambda o: o.order_id)
-            orders = [self._with_record(convert.order_msg(o)) for o in rows]
+            verified = self.store.verifications(o.order_id for o in rows if o.side is Side.OFFER)
+            orders = [self._with_record(convert.order_msg(o), verified) for o in rows]
             return exchange_pb2.ListOrdersResponse(orders=orders, next_page_token=token)
 
         reply = await self.reads.run(who.name, page)
@@ -326,7 +329,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             found = self.store.list_deals(owner, request.status, after, limit + 1)
             rows, token = paging.id_page(found, limit, lambda d: d.deal_id)
             quality = self.store.deal_quality(d.deal_id for d in rows)
-            deals = [convert.deal_msg(d, quality.get(d.deal_id)) for d in rows]
+            verified = self.store.verifications(d.offer_order_id for d in rows)
+            deals = [convert.deal_msg(d, quality.get(d.deal_id), verified.get(d.offer_order_id, 0)) for d in rows]
             return exchange_pb2.ListDealsResponse(deals=deals, next_page_token=token)
 
         reply = await self.reads.run(who.name, page)
@@ -339,7 +343,9 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
         if deal is None or (who.name not in (deal.seller, deal.buyer) and not who.is_operator):
             raise NotFound("deal_id", f"no deal {request.deal_id} of yours")
         quality = await self.reads.run(who.name, self.store.deal_quality, [deal.deal_id])
-        return exchange_pb2.GetDealResponse(deal=convert.deal_msg(deal, quality.get(deal.deal_id)))
+        verified = await self.reads.run(who.name, self.store.verifications, [deal.offer_order_id])
+        msg = convert.deal_msg(deal, quality.get(deal.deal_id), verified.get(deal.offer_order_id, 0))
+        return exchange_pb2.GetDealResponse(deal=msg)
 
     async def TerminateDeal(self, request: exchange_pb2.TerminateDealRequest, context: Any) -> Any:
         who = await self.auth.participant(context)

@@ -23,6 +23,7 @@ from marketplace.errors import AlreadyExists
 from marketplace.orders import (
     LIVE_STATUSES,
     Order,
+    OrderStatus,
     Route,
     ServiceType,
     Side,
@@ -205,8 +206,10 @@ class Store(QualityRows):
                 agreement_id=conn.scalar(select(func.coalesce(func.max(t.agreements.c.id), 0))) or 0,
                 quote_id=conn.scalar(select(func.coalesce(func.max(t.quotes.c.id), 0))) or 0,
             )
+            held = [o for o in live if o.status is OrderStatus.UNVERIFIED]  # off the book: verification's
+            live = [o for o in live if o.status is not OrderStatus.UNVERIFIED]
             engine.restore(params, schemes, agreements, history, live, deals, client_ids, counters, now, quotes, links)
-            self._restore_quality(conn, engine, now)
+            self._restore_quality(conn, engine, now, held)
 
     # ----- reads ----------------------------------------------------------------------
 

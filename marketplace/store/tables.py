@@ -63,6 +63,8 @@ participants = Table(
     # Added by 0005: calls with this participant's tokens must come with a client
     # certificate of this subject (mutual TLS); empty: any.
     Column("cert_subject", String(lim.CERT_SUBJECT.max_len), nullable=False, server_default=""),
+    # Added by 0006: an operator waived verification before listing for this seller.
+    Column("verification_waived", Boolean, nullable=False, server_default="0"),
 )
 
 tokens = Table(
@@ -279,4 +281,23 @@ penalties = Table(
     Index("ix_penalties_deal_id", "deal_id"),
     Index("ix_penalties_seller_id", "seller", "id"),
     Index("ix_penalties_buyer_id", "buyer", "id"),
+)
+
+# Each offer's last verification before listing (or re-verification): what was measured
+# from the seller's attachment and the grade it was listed in.
+offer_verification = Table(
+    "offer_verification",
+    metadata,
+    Column("order_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("seller", String(PARTICIPANT), nullable=False),
+    Column("state", Integer, nullable=False),
+    Column("asserted_grade", String(GRADE), nullable=False),
+    Column("grade", String(GRADE), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("latency_us", BigInteger, nullable=True),
+    Column("jitter_us", BigInteger, nullable=True),
+    Column("loss_ppm", BigInteger, nullable=True),
+    Column("availability_ppm", BigInteger, nullable=True),
+    Column("probes", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
 )

@@ -70,6 +70,10 @@ TEXT: dict[str, limits.TextRule | None] = {
     "penalties.grade": limits.GRADE_NAME,
     "penalties.delivered_grade": limits.GRADE_NAME,
     "penalties.reason": WRITTEN_BY_THE_SERVER,
+    "offer_verification.seller": limits.PARTICIPANT_NAME,
+    "offer_verification.asserted_grade": limits.GRADE_NAME,
+    "offer_verification.grade": limits.GRADE_NAME,
+    "offer_verification.reason": WRITTEN_BY_THE_SERVER,
     "events.party_b": limits.PARTICIPANT_NAME,
     "events.payload": WRITTEN_BY_THE_SERVER,
     "topologies.document": WRITTEN_BY_THE_SERVER,  # the operator's file, read and checked at start
@@ -133,7 +137,7 @@ INTEGER: dict[str, int] = {
     "quotes.expires_at": limits.MAX_TIME_US + 3600 * 1_000_000,  # + the quote's life
     "events.sequence": limits.MAX_ID,
     "events.time": limits.MAX_TIME_US,
-    "events.kind": 17,
+    "events.kind": 20,
     "topologies.id": limits.MAX_ID,
     "topologies.loaded_at": limits.MAX_TIME_US,
     "deal_intents.deal_id": limits.MAX_ID,
@@ -168,6 +172,14 @@ INTEGER: dict[str, int] = {
     "penalties.classes_below": INT32,  # grades in a scheme
     "penalties.percent": 100,
     "penalties.amount": MAX_PRICE * MAX_CIRCUITS,
+    "offer_verification.order_id": limits.MAX_ID,
+    "offer_verification.state": 5,
+    "offer_verification.latency_us": 10**9,
+    "offer_verification.jitter_us": 10**9,
+    "offer_verification.loss_ppm": 1_000_000,
+    "offer_verification.availability_ppm": 1_000_000,
+    "offer_verification.probes": 10**6,
+    "offer_verification.updated_at": limits.MAX_TIME_US,
 }
 
 

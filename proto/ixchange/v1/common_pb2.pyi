@@ -33,6 +33,7 @@ class OrderStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ORDER_STATUS_EXPIRED: _ClassVar[OrderStatus]
     ORDER_STATUS_PENDING_APPROVAL: _ClassVar[OrderStatus]
     ORDER_STATUS_SUPERSEDED: _ClassVar[OrderStatus]
+    ORDER_STATUS_UNVERIFIED: _ClassVar[OrderStatus]
 
 class TimeInForce(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -66,6 +67,15 @@ class DealStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DEAL_STATUS_PROVISIONING_FAILED: _ClassVar[DealStatus]
     DEAL_STATUS_TERMINATING: _ClassVar[DealStatus]
     DEAL_STATUS_TERMINATED: _ClassVar[DealStatus]
+
+class Verification(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VERIFICATION_UNSPECIFIED: _ClassVar[Verification]
+    VERIFICATION_PENDING: _ClassVar[Verification]
+    VERIFICATION_VERIFIED: _ClassVar[Verification]
+    VERIFICATION_WAIVED: _ClassVar[Verification]
+    VERIFICATION_FAILED: _ClassVar[Verification]
+    VERIFICATION_SUSPENDED: _ClassVar[Verification]
 SERVICE_TYPE_UNSPECIFIED: ServiceType
 SERVICE_TYPE_ETHERNET_ELINE: ServiceType
 SERVICE_TYPE_IP_TRANSIT: ServiceType
@@ -81,6 +91,7 @@ ORDER_STATUS_CANCELLED: OrderStatus
 ORDER_STATUS_EXPIRED: OrderStatus
 ORDER_STATUS_PENDING_APPROVAL: OrderStatus
 ORDER_STATUS_SUPERSEDED: OrderStatus
+ORDER_STATUS_UNVERIFIED: OrderStatus
 TIME_IN_FORCE_UNSPECIFIED: TimeInForce
 TIME_IN_FORCE_GOOD_TILL_CANCELLED: TimeInForce
 TIME_IN_FORCE_GOOD_TILL_DATE: TimeInForce
@@ -102,6 +113,12 @@ DEAL_STATUS_ACTIVE: DealStatus
 DEAL_STATUS_PROVISIONING_FAILED: DealStatus
 DEAL_STATUS_TERMINATING: DealStatus
 DEAL_STATUS_TERMINATED: DealStatus
+VERIFICATION_UNSPECIFIED: Verification
+VERIFICATION_PENDING: Verification
+VERIFICATION_VERIFIED: Verification
+VERIFICATION_WAIVED: Verification
+VERIFICATION_FAILED: Verification
+VERIFICATION_SUSPENDED: Verification
 
 class Route(_message.Message):
     __slots__ = ("a_end", "z_end")
@@ -122,7 +139,7 @@ class PriceUnit(_message.Message):
     def __init__(self, currency: _Optional[str] = ..., exponent: _Optional[int] = ..., per: _Optional[str] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("order_id", "client_order_id", "participant", "side", "service_type", "route", "capacity_kbps", "circuits", "remaining_circuits", "values", "price", "class_scheme", "scheme_version", "grade", "assigned_by", "class_reason", "valid_from", "valid_until", "status", "priority", "created_at", "updated_at", "time_in_force", "routing_policy", "score", "rebid_of", "quote_id", "approve_by", "service_end", "price_unit", "seller_quality_ppm")
+    __slots__ = ("order_id", "client_order_id", "participant", "side", "service_type", "route", "capacity_kbps", "circuits", "remaining_circuits", "values", "price", "class_scheme", "scheme_version", "grade", "assigned_by", "class_reason", "valid_from", "valid_until", "status", "priority", "created_at", "updated_at", "time_in_force", "routing_policy", "score", "rebid_of", "quote_id", "approve_by", "service_end", "price_unit", "seller_quality_ppm", "verification")
     class ValuesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -161,6 +178,7 @@ class Order(_message.Message):
     SERVICE_END_FIELD_NUMBER: _ClassVar[int]
     PRICE_UNIT_FIELD_NUMBER: _ClassVar[int]
     SELLER_QUALITY_PPM_FIELD_NUMBER: _ClassVar[int]
+    VERIFICATION_FIELD_NUMBER: _ClassVar[int]
     order_id: int
     client_order_id: str
     participant: str
@@ -192,10 +210,11 @@ class Order(_message.Message):
     service_end: _timestamp_pb2.Timestamp
     price_unit: PriceUnit
     seller_quality_ppm: int
-    def __init__(self, order_id: _Optional[int] = ..., client_order_id: _Optional[str] = ..., participant: _Optional[str] = ..., side: _Optional[_Union[Side, str]] = ..., service_type: _Optional[_Union[ServiceType, str]] = ..., route: _Optional[_Union[Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., remaining_circuits: _Optional[int] = ..., values: _Optional[_Mapping[str, int]] = ..., price: _Optional[int] = ..., class_scheme: _Optional[str] = ..., scheme_version: _Optional[int] = ..., grade: _Optional[str] = ..., assigned_by: _Optional[_Union[ClassAssignment, str]] = ..., class_reason: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., priority: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_in_force: _Optional[_Union[TimeInForce, str]] = ..., routing_policy: _Optional[_Union[RoutingPolicy, str]] = ..., score: _Optional[int] = ..., rebid_of: _Optional[int] = ..., quote_id: _Optional[int] = ..., approve_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., service_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., price_unit: _Optional[_Union[PriceUnit, _Mapping]] = ..., seller_quality_ppm: _Optional[int] = ...) -> None: ...
+    verification: Verification
+    def __init__(self, order_id: _Optional[int] = ..., client_order_id: _Optional[str] = ..., participant: _Optional[str] = ..., side: _Optional[_Union[Side, str]] = ..., service_type: _Optional[_Union[ServiceType, str]] = ..., route: _Optional[_Union[Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., remaining_circuits: _Optional[int] = ..., values: _Optional[_Mapping[str, int]] = ..., price: _Optional[int] = ..., class_scheme: _Optional[str] = ..., scheme_version: _Optional[int] = ..., grade: _Optional[str] = ..., assigned_by: _Optional[_Union[ClassAssignment, str]] = ..., class_reason: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., priority: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_in_force: _Optional[_Union[TimeInForce, str]] = ..., routing_policy: _Optional[_Union[RoutingPolicy, str]] = ..., score: _Optional[int] = ..., rebid_of: _Optional[int] = ..., quote_id: _Optional[int] = ..., approve_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., service_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., price_unit: _Optional[_Union[PriceUnit, _Mapping]] = ..., seller_quality_ppm: _Optional[int] = ..., verification: _Optional[_Union[Verification, str]] = ...) -> None: ...
 
 class Deal(_message.Message):
-    __slots__ = ("deal_id", "offer_order_id", "request_order_id", "seller", "buyer", "service_type", "route", "capacity_kbps", "circuits", "price", "class_scheme", "scheme_version", "grade", "agreement_id", "status", "status_reason", "created_at", "updated_at", "ends_at", "price_unit", "delivered")
+    __slots__ = ("deal_id", "offer_order_id", "request_order_id", "seller", "buyer", "service_type", "route", "capacity_kbps", "circuits", "price", "class_scheme", "scheme_version", "grade", "agreement_id", "status", "status_reason", "created_at", "updated_at", "ends_at", "price_unit", "delivered", "seller_verification")
     DEAL_ID_FIELD_NUMBER: _ClassVar[int]
     OFFER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -217,6 +236,7 @@ class Deal(_message.Message):
     ENDS_AT_FIELD_NUMBER: _ClassVar[int]
     PRICE_UNIT_FIELD_NUMBER: _ClassVar[int]
     DELIVERED_FIELD_NUMBER: _ClassVar[int]
+    SELLER_VERIFICATION_FIELD_NUMBER: _ClassVar[int]
     deal_id: int
     offer_order_id: int
     request_order_id: int
@@ -238,7 +258,8 @@ class Deal(_message.Message):
     ends_at: _timestamp_pb2.Timestamp
     price_unit: PriceUnit
     delivered: DeliveredQuality
-    def __init__(self, deal_id: _Optional[int] = ..., offer_order_id: _Optional[int] = ..., request_order_id: _Optional[int] = ..., seller: _Optional[str] = ..., buyer: _Optional[str] = ..., service_type: _Optional[_Union[ServiceType, str]] = ..., route: _Optional[_Union[Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., price: _Optional[int] = ..., class_scheme: _Optional[str] = ..., scheme_version: _Optional[int] = ..., grade: _Optional[str] = ..., agreement_id: _Optional[int] = ..., status: _Optional[_Union[DealStatus, str]] = ..., status_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ends_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., price_unit: _Optional[_Union[PriceUnit, _Mapping]] = ..., delivered: _Optional[_Union[DeliveredQuality, _Mapping]] = ...) -> None: ...
+    seller_verification: Verification
+    def __init__(self, deal_id: _Optional[int] = ..., offer_order_id: _Optional[int] = ..., request_order_id: _Optional[int] = ..., seller: _Optional[str] = ..., buyer: _Optional[str] = ..., service_type: _Optional[_Union[ServiceType, str]] = ..., route: _Optional[_Union[Route, _Mapping]] = ..., capacity_kbps: _Optional[int] = ..., circuits: _Optional[int] = ..., price: _Optional[int] = ..., class_scheme: _Optional[str] = ..., scheme_version: _Optional[int] = ..., grade: _Optional[str] = ..., agreement_id: _Optional[int] = ..., status: _Optional[_Union[DealStatus, str]] = ..., status_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ends_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., price_unit: _Optional[_Union[PriceUnit, _Mapping]] = ..., delivered: _Optional[_Union[DeliveredQuality, _Mapping]] = ..., seller_verification: _Optional[_Union[Verification, str]] = ...) -> None: ...
 
 class DeliveredQuality(_message.Message):
     __slots__ = ("deal_id", "grade", "delivered_grade", "degraded", "reason", "latency_us", "jitter_us", "loss_ppm", "availability_ppm", "probes", "answered", "windows", "updated_at", "seller", "buyer", "offer_order_id", "class_scheme", "score")

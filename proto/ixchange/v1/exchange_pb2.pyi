@@ -32,6 +32,9 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_QUALITY: _ClassVar[EventKind]
     EVENT_KIND_PENALTY_ASSESSED: _ClassVar[EventKind]
     EVENT_KIND_ORDER_RECLASSIFIED: _ClassVar[EventKind]
+    EVENT_KIND_ORDER_UNVERIFIED: _ClassVar[EventKind]
+    EVENT_KIND_ORDER_VERIFIED: _ClassVar[EventKind]
+    EVENT_KIND_ORDER_VERIFICATION_FAILED: _ClassVar[EventKind]
 EVENT_KIND_UNSPECIFIED: EventKind
 EVENT_KIND_ORDER_ACCEPTED: EventKind
 EVENT_KIND_ORDER_FILLED: EventKind
@@ -50,6 +53,9 @@ EVENT_KIND_ORDER_RESTORED: EventKind
 EVENT_KIND_QUALITY: EventKind
 EVENT_KIND_PENALTY_ASSESSED: EventKind
 EVENT_KIND_ORDER_RECLASSIFIED: EventKind
+EVENT_KIND_ORDER_UNVERIFIED: EventKind
+EVENT_KIND_ORDER_VERIFIED: EventKind
+EVENT_KIND_ORDER_VERIFICATION_FAILED: EventKind
 
 class SubmitOfferRequest(_message.Message):
     __slots__ = ("client_order_id", "service_type", "route", "capacity_kbps", "circuits", "values", "price", "grade", "class_scheme", "valid_from", "valid_until", "time_in_force")

@@ -26,21 +26,25 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from ixchange.v1 import common_pb2 as ixchange_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19ixchange/v1/quality.proto\x12\x0bixchange.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18ixchange/v1/common.proto\"\x9d\x01\n\x11GetQualityRequest\x12\x11\n\x07\x64\x65\x61l_id\x18\x01 \x01(\x04H\x00\x12\x18\n\x0eoffer_order_id\x18\x02 \x01(\x04H\x00\x12)\n\x05since\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x04 \x01(\r\x12\x12\n\npage_token\x18\x05 \x01(\tB\t\n\x07subject\"\xc2\x01\n\x12GetQualityResponse\x12.\n\x07\x63urrent\x18\x01 \x03(\x0b\x32\x1d.ixchange.v1.DeliveredQuality\x12+\n\x07samples\x18\x02 \x03(\x0b\x32\x1a.ixchange.v1.QualitySample\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\x12\x1f\n\x12seller_quality_ppm\x18\x04 \x01(\rH\x00\x88\x01\x01\x42\x15\n\x13_seller_quality_ppm\"N\n\x14ListPenaltiesRequest\x12\x0f\n\x07\x64\x65\x61l_id\x18\x01 \x01(\x04\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\"Y\n\x15ListPenaltiesResponse\x12\'\n\tpenalties\x18\x01 \x03(\x0b\x32\x14.ixchange.v1.Penalty\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xb7\x01\n\x0eQualityService\x12M\n\nGetQuality\x12\x1e.ixchange.v1.GetQualityRequest\x1a\x1f.ixchange.v1.GetQualityResponse\x12V\n\rListPenalties\x12!.ixchange.v1.ListPenaltiesRequest\x1a\".ixchange.v1.ListPenaltiesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19ixchange/v1/quality.proto\x12\x0bixchange.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18ixchange/v1/common.proto\"C\n\x1cSetVerificationWaiverRequest\x12\x13\n\x0bparticipant\x18\x01 \x01(\t\x12\x0e\n\x06waived\x18\x02 \x01(\x08\"9\n\x1dSetVerificationWaiverResponse\x12\x18\n\x10listed_order_ids\x18\x01 \x03(\x04\"\x9d\x01\n\x11GetQualityRequest\x12\x11\n\x07\x64\x65\x61l_id\x18\x01 \x01(\x04H\x00\x12\x18\n\x0eoffer_order_id\x18\x02 \x01(\x04H\x00\x12)\n\x05since\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x04 \x01(\r\x12\x12\n\npage_token\x18\x05 \x01(\tB\t\n\x07subject\"\xc2\x01\n\x12GetQualityResponse\x12.\n\x07\x63urrent\x18\x01 \x03(\x0b\x32\x1d.ixchange.v1.DeliveredQuality\x12+\n\x07samples\x18\x02 \x03(\x0b\x32\x1a.ixchange.v1.QualitySample\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\x12\x1f\n\x12seller_quality_ppm\x18\x04 \x01(\rH\x00\x88\x01\x01\x42\x15\n\x13_seller_quality_ppm\"N\n\x14ListPenaltiesRequest\x12\x0f\n\x07\x64\x65\x61l_id\x18\x01 \x01(\x04\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\"Y\n\x15ListPenaltiesResponse\x12\'\n\tpenalties\x18\x01 \x03(\x0b\x32\x14.ixchange.v1.Penalty\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xa7\x02\n\x0eQualityService\x12M\n\nGetQuality\x12\x1e.ixchange.v1.GetQualityRequest\x1a\x1f.ixchange.v1.GetQualityResponse\x12V\n\rListPenalties\x12!.ixchange.v1.ListPenaltiesRequest\x1a\".ixchange.v1.ListPenaltiesResponse\x12n\n\x15SetVerificationWaiver\x12).ixchange.v1.SetVerificationWaiverRequest\x1a*.ixchange.v1.SetVerificationWaiverResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ixchange.v1.quality_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETQUALITYREQUEST']._serialized_start=102
-  _globals['_GETQUALITYREQUEST']._serialized_end=259
-  _globals['_GETQUALITYRESPONSE']._serialized_start=262
-  _globals['_GETQUALITYRESPONSE']._serialized_end=456
-  _globals['_LISTPENALTIESREQUEST']._serialized_start=458
-  _globals['_LISTPENALTIESREQUEST']._serialized_end=536
-  _globals['_LISTPENALTIESRESPONSE']._serialized_start=538
-  _globals['_LISTPENALTIESRESPONSE']._serialized_end=627
-  _globals['_QUALITYSERVICE']._serialized_start=630
-  _globals['_QUALITYSERVICE']._serialized_end=813
+  _globals['_SETVERIFICATIONWAIVERREQUEST']._serialized_start=101
+  _globals['_SETVERIFICATIONWAIVERREQUEST']._serialized_end=168
+  _globals['_SETVERIFICATIONWAIVERRESPONSE']._serialized_start=170
+  _globals['_SETVERIFICATIONWAIVERRESPONSE']._serialized_end=227
+  _globals['_GETQUALITYREQUEST']._serialized_start=230
+  _globals['_GETQUALITYREQUEST']._serialized_end=387
+  _globals['_GETQUALITYRESPONSE']._serialized_start=390
+  _globals['_GETQUALITYRESPONSE']._serialized_end=584
+  _globals['_LISTPENALTIESREQUEST']._serialized_start=586
+  _globals['_LISTPENALTIESREQUEST']._serialized_end=664
+  _globals['_LISTPENALTIESRESPONSE']._serialized_start=666
+  _globals['_LISTPENALTIESRESPONSE']._serialized_end=755
+  _globals['_QUALITYSERVICE']._serialized_start=758
+  _globals['_QUALITYSERVICE']._serialized_end=1053
 # @@protoc_insertion_point(module_scope)

@@ -10,6 +10,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class SetVerificationWaiverRequest(_message.Message):
+    __slots__ = ("participant", "waived")
+    PARTICIPANT_FIELD_NUMBER: _ClassVar[int]
+    WAIVED_FIELD_NUMBER: _ClassVar[int]
+    participant: str
+    waived: bool
+    def __init__(self, participant: _Optional[str] = ..., waived: _Optional[bool] = ...) -> None: ...
+
+class SetVerificationWaiverResponse(_message.Message):
+    __slots__ = ("listed_order_ids",)
+    LISTED_ORDER_IDS_FIELD_NUMBER: _ClassVar[int]
+    listed_order_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, listed_order_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
 class GetQualityRequest(_message.Message):
     __slots__ = ("deal_id", "offer_order_id", "since", "page_size", "page_token")
     DEAL_ID_FIELD_NUMBER: _ClassVar[int]

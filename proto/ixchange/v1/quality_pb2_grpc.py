@@ -47,6 +47,11 @@ class QualityServiceStub:
                 request_serializer=ixchange_dot_v1_dot_quality__pb2.ListPenaltiesRequest.SerializeToString,
                 response_deserializer=ixchange_dot_v1_dot_quality__pb2.ListPenaltiesResponse.FromString,
                 _registered_method=True)
+        self.SetVerificationWaiver = channel.unary_unary(
+                '/ixchange.v1.QualityService/SetVerificationWaiver',
+                request_serializer=ixchange_dot_v1_dot_quality__pb2.SetVerificationWaiverRequest.SerializeToString,
+                response_deserializer=ixchange_dot_v1_dot_quality__pb2.SetVerificationWaiverResponse.FromString,
+                _registered_method=True)
 
 
 class QualityServiceServicer:
@@ -70,6 +75,15 @@ class QualityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetVerificationWaiver(self, request, context):
+        """Operators: waive (or require again) verification before listing for a seller, e.g.
+        one without a reflector. Its offers are then listed at once and carry
+        VERIFICATION_WAIVED, which buyers see on their deals.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_QualityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -82,6 +96,11 @@ def add_QualityServiceServicer_to_server(servicer, server):
                     servicer.ListPenalties,
                     request_deserializer=ixchange_dot_v1_dot_quality__pb2.ListPenaltiesRequest.FromString,
                     response_serializer=ixchange_dot_v1_dot_quality__pb2.ListPenaltiesResponse.SerializeToString,
+            ),
+            'SetVerificationWaiver': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetVerificationWaiver,
+                    request_deserializer=ixchange_dot_v1_dot_quality__pb2.SetVerificationWaiverRequest.FromString,
+                    response_serializer=ixchange_dot_v1_dot_quality__pb2.SetVerificationWaiverResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -141,6 +160,33 @@ class QualityService:
             '/ixchange.v1.QualityService/ListPenalties',
             ixchange_dot_v1_dot_quality__pb2.ListPenaltiesRequest.SerializeToString,
             ixchange_dot_v1_dot_quality__pb2.ListPenaltiesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetVerificationWaiver(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ixchange.v1.QualityService/SetVerificationWaiver',
+            ixchange_dot_v1_dot_quality__pb2.SetVerificationWaiverRequest.SerializeToString,
+            ixchange_dot_v1_dot_quality__pb2.SetVerificationWaiverResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,5 +1,6 @@
-"""Service assurance: each deal's delivered quality, the measured windows (time series)
-and the SLA credit ledger.
+"""Service assurance: each deal's delivered quality, the measured windows (time series),
+the SLA credit ledger, offers' verification before listing and the sellers an operator
+waived it for.
 
 Revision ID: 0006
 Revises: 0005
@@ -18,6 +19,23 @@ PARTICIPANT, SCHEME, GRADE = 40, 40, 24  # marketplace.limits when written
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("participants") as batch:
+        batch.add_column(sa.Column("verification_waived", sa.Boolean, nullable=False, server_default="0"))
+    op.create_table(
+        "offer_verification",
+        sa.Column("order_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("seller", sa.String(PARTICIPANT), nullable=False),
+        sa.Column("state", sa.Integer, nullable=False),
+        sa.Column("asserted_grade", sa.String(GRADE), nullable=False),
+        sa.Column("grade", sa.String(GRADE), nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("latency_us", sa.BigInteger, nullable=True),
+        sa.Column("jitter_us", sa.BigInteger, nullable=True),
+        sa.Column("loss_ppm", sa.BigInteger, nullable=True),
+        sa.Column("availability_ppm", sa.BigInteger, nullable=True),
+        sa.Column("probes", sa.BigInteger, nullable=False),
+        sa.Column("updated_at", sa.BigInteger, nullable=False),
+    )
     op.create_table(
         "deal_quality",
         sa.Column("deal_id", sa.BigInteger, primary_key=True, autoincrement=False),
@@ -81,6 +99,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("offer_verification")
+    with op.batch_alter_table("participants") as batch:
+        batch.drop_column("verification_waived")
     op.drop_table("penalties")
     op.drop_table("quality_samples")
     op.drop_table("deal_quality")
