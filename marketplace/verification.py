@@ -124,9 +124,11 @@ class Verification:
     def due_for_reverification(self, older_than: int) -> list[Order]:
         """Listed, verified offers last measured before `older_than`."""
         due = []
-        for check in self.offer_checks.values():
+        for check in list(self.offer_checks.values()):
             order = self.orders.get(check.order_id)
-            if order is not None and check.state is VerificationState.VERIFIED and check.updated_at < older_than:
+            if order is None:  # closed meanwhile: its check stays in the store only
+                del self.offer_checks[check.order_id]
+            elif check.state is VerificationState.VERIFIED and check.updated_at < older_than:
                 due.append(order.snapshot())
         return due
 

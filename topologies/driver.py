@@ -55,7 +55,17 @@ class LabDriver:
         started = lab.ixchange("lab", "up", check=False)
         if started.returncode != 0:
             raise RuntimeError(f"ixchange lab up failed:\n{started.stdout}{started.stderr}")
+        for seller in ("seller-a", "seller-b"):  # trade at once; the verification test turns it on
+            lab.waive(seller, True)
         return lab
+
+    def waive(self, seller: str, waived: bool) -> list[int]:
+        """Waive (or require again) verification before listing for a seller."""
+        _, auth = self.stub(None)
+        assert self.channel is not None
+        stub = quality_pb2_grpc.QualityServiceStub(self.channel)
+        request = quality_pb2.SetVerificationWaiverRequest(participant=seller, waived=waived)
+        return list(stub.SetVerificationWaiver(request, metadata=auth).listed_order_ids)
 
     def down(self) -> None:
         self.ixchange("lab", "down", check=False)

@@ -21,6 +21,7 @@ def add_parsers(sub: Any) -> None:
     penalties = sub.add_parser("penalties", help="the SLA credit ledger of your deals")
     penalties.add_argument("--deal", type=int, default=0, help="only this deal's entries")
     penalties.set_defaults(run=cmd_penalties)
+    add_waiver_parser(sub)
 
 
 def _us(value: int, present: bool) -> str:
@@ -144,3 +145,23 @@ def _show_penalties(rows: list[Any]) -> None:
             p.reason,
         )
     console.print(table)
+
+
+def add_waiver_parser(sub: Any) -> None:
+    waive = sub.add_parser(
+        "waive", help="(operator) list a seller's offers without measuring them first (a seller without a reflector)"
+    )
+    waive.add_argument("seller")
+    waive.add_argument("--off", action="store_true", help="require verification again")
+    waive.set_defaults(run=cmd_waive)
+
+
+def cmd_waive(args: argparse.Namespace, client: Client) -> int:
+    request = quality_pb2.SetVerificationWaiverRequest(participant=args.seller, waived=not args.off)
+    reply = client.call(client.quality.SetVerificationWaiver, request)
+    state = "required again" if args.off else "waived"
+    emit(
+        reply,
+        lambda: console.print(f"verification {state} for {args.seller}; listed now: {list(reply.listed_order_ids)}"),
+    )
+    return 0

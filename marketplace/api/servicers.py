@@ -108,8 +108,10 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
                 return reply_type(order=convert.order_msg(order), duplicate=True)
         if order is None:
             raise FailedPrecondition("order", "the command answered no order")
+        check = self.seq.engine.offer_checks.get(order.order_id)  # offers being (or just) verified
+        verified = {order.order_id: int(check.state)} if check is not None else {}
         reply = reply_type(
-            order=convert.order_msg(order),
+            order=self._with_record(convert.order_msg(order), verified),
             deals=[convert.deal_msg(d) for d in outcome.deals],
             duplicate=outcome.duplicate,
         )

@@ -5,12 +5,15 @@ flag it DEGRADED, and bring the class back once the segment is clean again."""
 from __future__ import annotations
 
 import os
+import time
+import uuid
 from typing import Any
 
 import grpc
 import pytest
 from ixchange.v1 import common_pb2, exchange_pb2
 
+from topologies.driver import QUALITY
 from topologies.driver import LabDriver as Lab
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root (Mininet, Open vSwitch)")
@@ -71,3 +74,84 @@ def test_an_impaired_seller_is_noticed_reclassified_penalised_and_recovers(lab: 
     changes = [m for i, m in enumerate(moves) if i == 0 or m != moves[i - 1]]
     assert changes[-4:] == [(True, "silver"), (False, "gold"), (True, ""), (False, "gold")], moves
     lab.terminate("buyer-b", deal_id)
+
+
+def offer_from(lab: Lab, seller: str, grade: str) -> Any:
+    stub, auth = lab.stub(seller)
+    return stub.SubmitOffer(
+        exchange_pb2.SubmitOfferRequest(
+            client_order_id=uuid.uuid4().hex,
+            service_type=common_pb2.SERVICE_TYPE_ETHERNET_ELINE,
+            route=common_pb2.Route(a_end="LAB1", z_end=seller.upper()),
+            capacity_kbps=10_000,
+            circuits=1,
+            values=QUALITY,
+            price=100,
+            grade=grade,
+        ),
+        metadata=auth,
+    ).order
+
+
+def settled(lab: Lab, seller: str, order_id: int, timeout: float = 60) -> Any:
+    """The offer once its verification is over (it is no longer UNVERIFIED)."""
+    stub, auth = lab.stub(seller)
+    deadline = time.monotonic() + timeout
+    while True:
+        order = stub.GetOrder(exchange_pb2.GetOrderRequest(order_id=order_id), metadata=auth).order
+        if order.status != common_pb2.ORDER_STATUS_UNVERIFIED:
+            return order
+        assert time.monotonic() < deadline, order
+        time.sleep(0.5)
+
+
+def test_offers_are_measured_from_the_sellers_attachment_before_they_are_listed(lab: Lab) -> None:
+    lab.waive("seller-b", False)
+    try:
+        held = offer_from(lab, "seller-b", "gold")
+        assert held.status == common_pb2.ORDER_STATUS_UNVERIFIED, held
+        assert held.verification == common_pb2.VERIFICATION_PENDING
+        listed = settled(lab, "seller-b", held.order_id)
+        assert (listed.status, listed.grade, listed.verification) == (
+            common_pb2.ORDER_STATUS_OPEN,
+            "gold",
+            common_pb2.VERIFICATION_VERIFIED,
+        ), listed
+        assert listed.class_reason.startswith("verified: measured"), listed.class_reason
+
+        # 15 ms each way on the seller's segment: ~32 ms two-way supports silver, not gold.
+        lab.ixchange("lab", "impair", "seller-b", "--delay", "15ms")
+        slow = settled(lab, "seller-b", offer_from(lab, "seller-b", "gold").order_id)
+        assert (slow.status, slow.grade) == (common_pb2.ORDER_STATUS_OPEN, "silver"), slow
+        assert "(asserted gold: latency_us=" in slow.class_reason, slow.class_reason
+
+        # Heavy loss: no class at all, the offer is refused naming the value.
+        lab.ixchange("lab", "impair", "seller-b", "--delay", "0", "--loss", "60%")
+        refused = settled(lab, "seller-b", offer_from(lab, "seller-b", "gold").order_id)
+        assert refused.status == common_pb2.ORDER_STATUS_CANCELLED, refused
+        assert refused.verification == common_pb2.VERIFICATION_FAILED
+        assert "verification failed" in refused.class_reason and "loss_ppm=" in refused.class_reason
+
+        # Waived: listed at once, and the buyer sees on its deal that nothing was measured.
+        lab.ixchange("lab", "impair", "seller-b", "--clear")
+        lab.cancel_open_orders()  # the offers listed above
+        waiting = offer_from(lab, "seller-b", "gold")
+        assert lab.waive("seller-b", True) == [waiting.order_id]
+        stub, auth = lab.stub("buyer-b")
+        reply = stub.SubmitRequest(
+            exchange_pb2.SubmitRequestRequest(
+                client_order_id=uuid.uuid4().hex,
+                service_type=common_pb2.SERVICE_TYPE_ETHERNET_ELINE,
+                route=common_pb2.Route(a_end="LAB1", z_end="SELLER-B"),
+                capacity_kbps=10_000,
+                circuits=1,
+                limit_price=100,
+                grade="gold",
+            ),
+            metadata=auth,
+        )
+        (deal,) = reply.deals
+        assert lab.deal(deal.deal_id).seller_verification == common_pb2.VERIFICATION_WAIVED
+    finally:
+        lab.ixchange("lab", "impair", "seller-b", "--clear", check=False)
+        lab.waive("seller-b", True)
