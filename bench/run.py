@@ -20,6 +20,7 @@ from bench import (
     goodput,
     match_to_traffic,
     matching,
+    measurement_point,
     monitoring,
     reclassification,
     stamp_accuracy,
@@ -37,6 +38,7 @@ BENCHES = (
     "stamp_accuracy",
     "monitoring",
     "reclassification",
+    "measurement_point",
 )
 
 
@@ -84,6 +86,8 @@ def main() -> None:
         rows += goodput.main(rates=(10,) if args.quick else (1, 10, 100), repeat=1 if args.quick else 3)
     if "stamp_accuracy" in chosen:
         rows += stamp_accuracy.main()
+    if "measurement_point" in chosen:
+        rows += measurement_point.main()
     if "reclassification" in chosen:
         rows += reclassification.main(quick=args.quick)
     if "monitoring" in chosen:

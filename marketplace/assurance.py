@@ -25,8 +25,15 @@ from marketplace.delivered import Delivered
 from marketplace.errors import FailedPrecondition
 from marketplace.events import EventKind, Subject
 from marketplace.orders import OrderStatus, ServiceType, Side
-from marketplace.quality import Penalty, QualityRecord, QualitySample, credit_due, credit_percent, credit_tiers
-from marketplace.quality import month_of as _month_of
+from marketplace.quality import (
+    Penalty,
+    QualityRecord,
+    QualitySample,
+    credit_due,
+    credit_percent,
+    credit_tiers,
+    month_of,
+)
 from marketplace.reclassification import SCORE, Policy, Standing, described, limits_of, misses, step, with_score
 from marketplace.verification import Verification
 
@@ -225,7 +232,7 @@ class Assurance(Verification):
         """The SLA credit for a fall to `classes_below` classes under the bought one."""
         agreement = self.agreements.get(deal.agreement_id)
         percent = credit_percent(classes_below, credit_tiers(agreement.terms if agreement else ""))
-        month = _month_of(now)
+        month = month_of(now)
         if month != tracked.month:
             tracked.month, tracked.credited_percent = month, 0
         # Voice is priced per minute: no monthly charge to take a share of (the percent is recorded).

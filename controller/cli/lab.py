@@ -13,9 +13,10 @@ from marketplace.settings import Settings
 # The walkthrough a reader follows after `lab up`; printed unwrapped, one command a line.
 TRADE_HINT = (
     'eval "$(ixchange lab env)"      # this shell now talks to the lab\'s exchange',
-    "ixchange --as seller-a offer --route LAB1:LAB2 --capacity 10M --price 100 --grade platinum "
+    "ixchange --as seller-a offer --route LAB1:LAB2 --capacity 10M --price 100 --grade gold "
     "--value latency_us=4000 --value jitter_us=300 --value loss_ppm=5 --value availability_ppm=999995",
-    "ixchange --as buyer-a request --route LAB1:LAB2 --capacity 10M --limit 100 --grade platinum",
+    "ixchange --as buyer-a request --route LAB1:LAB2 --capacity 10M --limit 100 --grade gold",
+    "sleep 15                        # the offer is listed once seller-a's service is measured",
     "ixchange lab exec ba ping -c 3 10.0.1.2      # buyer-a's host to seller-a's",
     "ixchange lab down",
 )
