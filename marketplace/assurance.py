@@ -15,6 +15,7 @@ A mixin of ExchangeEngine, kept apart so the engine module stays readable."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -146,26 +147,20 @@ class Assurance(Verification):
             reason = f"back to {deal.grade}: {policy.hold} windows within its bands"
         else:
             reason = tracked.record.reason
-        record = tracked.record = QualityRecord(
-            deal_id,
-            deal.offer_order_id,
-            deal.seller,
-            deal.buyer,
-            deal.class_scheme,
-            deal.scheme_version,
-            deal.grade,
-            delivered,
-            degraded,
-            reason,
-            values.get("latency_us"),
-            values.get("jitter_us"),
-            values["loss_ppm"],
-            values["availability_ppm"],
-            probes,
-            answered,
-            tracked.record.windows + 1,
-            now,
-            values[SCORE],
+        record = tracked.record = dataclasses.replace(
+            tracked.record,
+            delivered_grade=delivered,
+            degraded=degraded,
+            reason=reason,
+            latency_us=values.get("latency_us"),
+            jitter_us=values.get("jitter_us"),
+            loss_ppm=values["loss_ppm"],
+            availability_ppm=values["availability_ppm"],
+            probes=probes,
+            answered=answered,
+            windows=tracked.record.windows + 1,
+            updated_at=now,
+            score=values[SCORE],
         )
         self._changes.quality[deal_id] = record
         self._changes.samples.append(
@@ -284,12 +279,7 @@ class Assurance(Verification):
         """An offer into another class's book: down keeps its time priority, up takes fresh."""
         listed = order.valid_from <= now  # else it waits for its start, off the book
         if listed:
-            key = self._key(order)
-            book = self.books.get(key)
-            if book is not None:
-                book.remove(order)
-                if not book:
-                    self._drop_book(key)
+            self._unbook(order)
         order.grade, order.class_reason, order.updated_at = grade, reason, now
         if promoted:
             self.counters.priority += 1

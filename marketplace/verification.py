@@ -211,14 +211,18 @@ class Verification:
                 listed.append(order.order_id)
         return listed
 
+    def _unbook(self, order: Order) -> None:
+        """Take a listed order off its book (dropping the book when it empties)."""
+        key = self._key(order)
+        book = self.books.get(key)
+        if book is not None:
+            book.remove(order)
+            if not book:
+                self._drop_book(key)
+
     def _suspend(self, order: Order, now: int) -> None:
         if order.status is not OrderStatus.UNVERIFIED and order.valid_from <= now:
-            key = self._key(order)
-            book = self.books.get(key)
-            if book is not None:
-                book.remove(order)
-                if not book:
-                    self._drop_book(key)
+            self._unbook(order)
         order.status, order.updated_at = OrderStatus.UNVERIFIED, now
         self._touch(order)
         self._emit(now, EventKind.ORDER_UNVERIFIED, order)

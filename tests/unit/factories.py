@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from marketplace.classing import DEFAULT_SCHEMES, ClassScheme
+from marketplace.delivered import Delivered
 from marketplace.engine import ExchangeEngine
 from marketplace.orders import OrderInput, ServiceType, Side
 from marketplace.parameters import DEFAULT_PARAMETERS
@@ -87,3 +88,18 @@ def request(
         grade,
         **kw,
     )  # type: ignore[arg-type]
+
+
+def measured(latency_us: int = 2_000, lost: int = 0, probes: int = 10, jitter_us: int = 100) -> Delivered:
+    """Delivered quality as the measurement point reports it: `lost` of `probes` unanswered."""
+    answered = probes - lost
+    return Delivered(
+        probes,
+        answered,
+        latency_us if answered else None,
+        jitter_us if answered else None,
+        lost * 1_000_000 // probes,
+        answered * 1_000_000 // probes,
+        probes,
+        answered,
+    )

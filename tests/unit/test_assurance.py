@@ -11,7 +11,7 @@ from marketplace.delivered import Delivered
 from marketplace.errors import FailedPrecondition, InvalidArgument
 from marketplace.events import EventKind
 from marketplace.quality import credit_due, credit_percent, credit_tiers, month_of
-from tests.unit.factories import new_engine, offer, request
+from tests.unit.factories import measured, new_engine, offer, request
 
 SECOND = 1_000_000
 NOV_2026 = 1_795_000_000 * SECOND  # 2026-11-18
@@ -22,18 +22,7 @@ def agreement(terms: str = "net 30") -> Agreement:
     return Agreement(0, "A-1", "b1", "s1", ends, 10**9, terms, 0)
 
 
-def window(latency_us: int = 2_000, lost: int = 0, probes: int = 10, jitter_us: int = 100) -> Delivered:
-    answered = probes - lost
-    return Delivered(
-        probes,
-        answered,
-        latency_us if answered else None,
-        jitter_us if answered else None,
-        lost * 1_000_000 // probes,
-        answered * 1_000_000 // probes,
-        probes,
-        answered,
-    )
+window = measured  # one 10-probe window
 
 
 def live_deal(terms: str = "net 30", circuits: int = 1, price: int = 1000):  # type: ignore[no-untyped-def]

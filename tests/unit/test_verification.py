@@ -12,23 +12,15 @@ from marketplace.errors import FailedPrecondition, InvalidArgument
 from marketplace.events import EventKind
 from marketplace.orders import OrderStatus
 from marketplace.verification import VerificationState
+from tests.unit import factories
 from tests.unit.factories import new_engine, offer, request
 
 SECOND = 1_000_000
 
 
-def measured(latency_us: int = 2_000, lost: int = 0, probes: int = 50, jitter_us: int = 300) -> Delivered:
-    answered = probes - lost
-    return Delivered(
-        probes,
-        answered,
-        latency_us if answered else None,
-        jitter_us if answered else None,
-        lost * 1_000_000 // probes,
-        answered * 1_000_000 // probes,
-        probes,
-        answered,
-    )
+def measured(latency_us: int = 2_000, lost: int = 0) -> Delivered:
+    """A verification's measurement: five windows, 50 probes."""
+    return factories.measured(latency_us, lost, probes=50, jitter_us=300)
 
 
 def verifying_engine():  # type: ignore[no-untyped-def]
