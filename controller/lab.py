@@ -30,7 +30,7 @@ from rich.table import Table
 from controller import packages
 from marketplace.settings import Settings
 from topologies.impair import ask
-from topologies.lab import PAIRS, PARTICIPANTS, TOPOLOGY, clean_leftovers, impair_control
+from topologies.lab import FAR_END, FAR_NET, PAIRS, PARTICIPANTS, TOPOLOGY, clean_leftovers, impair_control
 
 console = Console()
 OVS_CTL = "/usr/share/openvswitch/scripts/ovs-ctl"
@@ -399,4 +399,8 @@ def pairs_table() -> Table:
             p.seller_ip,
             via,
         )
+    table.caption = (
+        f"The far end {FAR_END} (host fe) is reached through any seller: on the buyer's host, "
+        f"ip route replace {FAR_NET} via <the seller's address of the deal's pair>"
+    )
     return table

@@ -28,6 +28,9 @@ from typing import Any
 TOPOLOGY = Path(__file__).resolve().parent / "lab.toml"
 SWITCHES = ("s1", "s2", "s3")
 MGMT_ROOT, MGMT_ROUTER = "10.99.0.1", "10.99.0.2"  # the veth between the host and r1
+# The far end: one "internet" host (fe) that every seller's network reaches over an uplink
+# of its own, so a buyer can be carried to the same destination by two or more sellers.
+FAR_END, FAR_NET = "10.100.0.1", "10.100.0.0/24"
 ROUTER_CREDENTIALS = "lab-router"
 
 
@@ -174,6 +177,7 @@ def build(state: Path, controller: str) -> tuple[Any, Any, list[Any]]:
             h = net.get(who.host) if who.host in net else net.addHost(who.host)
             link = net.addLink(h, edges[who.name])
             vlan_ports.append((edges[who.name], link.intf2, vlan, address, link.intf1))
+    uplinks = _far_end(net, edges, seller_r)
     net.addLink(switches["s1"], switches["s2"], port1=2, port2=2)
     net.addLink(switches["s1"], switches["s3"], port1=3, port2=2)
     net.addLink(switches["s2"], switches["s3"], port1=3, port2=3)
@@ -191,6 +195,7 @@ def build(state: Path, controller: str) -> tuple[Any, Any, list[Any]]:
         host_intf.node.cmd(f"ip addr add {address}/24 dev {host_intf.name} && ip link set {host_intf.name} up")
     for host, address in untagged:
         host.cmd(f"ip addr add {address}/24 dev {host.name}-eth0 && ip link set {host.name}-eth0 up")
+    _address_far_end(net.get("fe"), uplinks)
     root_if = root.intfList()[0]
     root.cmd(f"ip addr flush dev {root_if} && ip addr add {MGMT_ROOT}/30 dev {root_if} && ip link set {root_if} up")
     router.cmd(f"ip addr add {MGMT_ROUTER}/30 dev r1-eth2 && ip link set r1-eth2 up")
@@ -204,6 +209,41 @@ def build(state: Path, controller: str) -> tuple[Any, Any, list[Any]]:
     }
     (state / "lab.json").write_text(json.dumps(info, indent=2))
     return net, root, relays
+
+
+def seller_uplink(seller: str) -> str:
+    """A seller's address on the far end's network."""
+    return f"10.100.0.{11 + [s.name for s in SELLERS].index(seller)}"
+
+
+def far_end_via(p: Pair) -> list[str]:
+    """On the buyer's host: reach the far end through this pair's seller (its deal)."""
+    return ["ip", "route", "replace", FAR_NET, "via", p.seller_ip]
+
+
+def _far_end(net: Any, edges: dict[str, Any], seller_r: Any) -> list[tuple[str, Any]]:
+    """The far-end host on a plain bridge of its own, and each seller's host's uplink to it."""
+    from mininet.node import OVSSwitch
+
+    far = net.addHost("fe")
+    bridge = edges["far-end"] = net.addSwitch("cefe", cls=OVSSwitch, datapath="user", dpid=f"{0xCEFE:016x}")
+    net.addLink(far, bridge)
+    uplinks = []
+    for seller in SELLERS:
+        host = seller_r if seller.host == "sr" else net.get(seller.host)
+        uplinks.append((seller.name, net.addLink(host, bridge).intf1))
+    return uplinks
+
+
+def _address_far_end(far: Any, uplinks: list[tuple[str, Any]]) -> None:
+    """Sellers forward between their buyers and the far end; the far end sends each pair's
+    subnet back through that pair's seller (as a transit provider's routes would)."""
+    far.cmd(f"ip addr add {FAR_END}/24 dev fe-eth0 && ip link set fe-eth0 up")
+    for seller, intf in uplinks:
+        intf.node.cmd(f"ip addr add {seller_uplink(seller)}/24 dev {intf.name} && ip link set {intf.name} up")
+        intf.node.cmd("sysctl -qw net.ipv4.ip_forward=1")
+    for p in PAIRS:
+        far.cmd(f"ip route add 10.0.{p.index}.0/24 via {seller_uplink(p.seller.name)}")
 
 
 def impair_control(state: Path, seller: str) -> Path:
@@ -300,8 +340,8 @@ def _start_sshd(router: Any, state: Path) -> None:
 
 
 def lab_bridges() -> list[str]:
-    """The Open vSwitch bridges the lab makes (fabric switches and customer edges)."""
-    return [*SWITCHES, *(f"ce{p.host}" for p in PARTICIPANTS.values() if p.switch != "r1")]
+    """The Open vSwitch bridges the lab makes (fabric switches, customer edges, the far end's)."""
+    return [*SWITCHES, *(f"ce{p.host}" for p in PARTICIPANTS.values() if p.switch != "r1"), "cefe"]
 
 
 def clean_leftovers(state: Path) -> None:

@@ -15,6 +15,7 @@ from ixchange.v1 import common_pb2, exchange_pb2
 
 from topologies.driver import QUALITY
 from topologies.driver import LabDriver as Lab
+from topologies.lab import FAR_END, far_end_via, pair
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root (Mininet, Open vSwitch)")
 
@@ -155,3 +156,17 @@ def test_offers_are_measured_from_the_sellers_attachment_before_they_are_listed(
     finally:
         lab.ixchange("lab", "impair", "seller-b", "--clear", check=False)
         lab.waive("seller-b", True)
+
+
+def test_the_far_end_is_reached_through_either_seller(lab: Lab) -> None:
+    """Issue 12, item 1: one destination two sellers can each carry a buyer to (for the
+    continuity work: a buyer's traffic surviving a change of seller)."""
+    for seller in ("seller-b", "seller-a"):
+        p = pair("buyer-b", seller)
+        assert not lab.reaches("bb", FAR_END, within_s=1)  # no deal: no way there
+        deal_id = lab.trade("buyer-b", seller)
+        lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE)
+        assert lab.on("bb", *far_end_via(p)).returncode == 0
+        assert lab.reaches("bb", FAR_END), f"buyer-b cannot reach the far end through {seller}"
+        lab.terminate("buyer-b", deal_id)
+        assert not lab.reaches("bb", FAR_END, within_s=1), f"the far end still answers after the {seller} deal"
