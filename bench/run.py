@@ -23,6 +23,7 @@ from bench import (
     measurement_point,
     monitoring,
     reclassification,
+    reroute,
     stamp_accuracy,
 )
 
@@ -39,6 +40,7 @@ BENCHES = (
     "monitoring",
     "reclassification",
     "measurement_point",
+    "reroute",
 )
 
 
@@ -86,6 +88,8 @@ def main() -> None:
         rows += goodput.main(rates=(10,) if args.quick else (1, 10, 100), repeat=1 if args.quick else 3)
     if "stamp_accuracy" in chosen:
         rows += stamp_accuracy.main()
+    if "reroute" in chosen:
+        rows += reroute.main(5 if args.quick else 20)
     if "measurement_point" in chosen:
         rows += measurement_point.main()
     if "reclassification" in chosen:

@@ -60,6 +60,16 @@ class SwitchControl(app_manager.OSKenApp):  # type: ignore[misc]
     def on_packet_in(self, ev: Any) -> None:
         self._driver().packet_in(bytes(ev.msg.data))
 
+    @set_ev_cls(ofp_event.EventOFPPortStatus, LIVE)  # type: ignore[misc]
+    def on_port_status(self, ev: Any) -> None:
+        msg = ev.msg
+        ofp = msg.datapath.ofproto
+        desc = msg.desc
+        up = msg.reason != ofp.OFPPR_DELETE and not (
+            desc.state & ofp.OFPPS_LINK_DOWN or desc.config & ofp.OFPPC_PORT_DOWN
+        )
+        self._driver().port_changed(msg.datapath.id, desc.port_no, up)
+
     @set_ev_cls(topology_event.EventLinkAdd)  # type: ignore[misc]
     def on_link_add(self, ev: Any) -> None:
         link = ev.link

@@ -29,6 +29,7 @@ from marketplace.classing import (
     median_parameters,
     validate_scheme,
 )
+from marketplace.continuity import Continuity
 from marketplace.deals import (
     CAPACITY_HOLDING,
     FINAL,
@@ -105,7 +106,7 @@ SECOND = 1_000_000  # the engine's clock counts microseconds
 QUOTE_MEMORY = 3600 * SECOND  # an expired quote is remembered this long, to say "expired" not "unknown"
 
 
-class ExchangeEngine(Settlement, Assurance):
+class ExchangeEngine(Settlement, Assurance, Continuity):
     """Books, classing and brokering for the whole exchange. Single-threaded by design."""
 
     def __init__(
@@ -1030,9 +1031,8 @@ class ExchangeEngine(Settlement, Assurance):
         self._changes.events.append(Event(self.counters.sequence, now, kind, subject, subject.state()))
 
     def fingerprint(self) -> tuple[int, ...]:
-        """Cheap evidence of change: the ids issued and the changes recorded so far. A
-        command that raised while this stayed the same changed nothing (every command
-        checks its input before it changes state, and records each change it makes)."""
+        """Cheap evidence of change (ids issued, changes recorded): a command that raised
+        while this stayed the same changed nothing (commands check, then change and record)."""
         c, ch = self.counters, self._changes
         return (
             c.order_id,

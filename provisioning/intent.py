@@ -27,6 +27,9 @@ from provisioning.fabric_state import FabricState
 from provisioning.inventory import UNTAGGED, Inventory, Link, NodeKind
 
 COOKIE_TAG = 0x1F << 56  # high byte of every deal flow's cookie: tells ours from strangers'
+GENERATION_SHIFT = 40  # cookie bits 40-55: the path's generation; 0-39: the deal id
+DEAL_BITS = (1 << GENERATION_SHIFT) - 1
+DEAL_COOKIE_MASK = COOKIE_TAG | DEAL_BITS  # matches every generation of one deal's flows
 BURST_SECONDS = 0.25  # meter burst: 250 ms at the committed rate; TCP needs it (BENCHMARKS.md: goodput)
 
 
@@ -34,8 +37,10 @@ class NotAdmitted(Exception):
     """The deal cannot be provisioned as asked; the message says why (for PROVISIONING_FAILED)."""
 
 
-def deal_cookie(deal_id: int) -> int:
-    return COOKIE_TAG | deal_id
+def deal_cookie(deal_id: int, generation: int = 0) -> int:
+    """A deal flow's cookie: the tag, the path's generation (a re-route installs the next
+    one beside the old before the old is deleted by its exact cookie) and the deal id."""
+    return COOKIE_TAG | (generation & 0xFFFF) << GENERATION_SHIFT | (deal_id & DEAL_BITS)
 
 
 def deal_meter_ids(deal_id: int) -> tuple[int, int]:
@@ -45,7 +50,7 @@ def deal_meter_ids(deal_id: int) -> tuple[int, int]:
 
 def deal_of_cookie(cookie: int) -> int | None:
     """The deal id in one of our cookies; None for flows that are not deal flows."""
-    return cookie & ((1 << 56) - 1) if cookie >> 56 == COOKIE_TAG >> 56 else None
+    return cookie & DEAL_BITS if cookie >> 56 == COOKIE_TAG >> 56 else None
 
 
 class VlanAction(StrEnum):
@@ -115,6 +120,11 @@ class Intent:
     flows: tuple[Flow, ...]
     meters: tuple[Meter, ...]
     router_services: tuple[RouterService, ...]
+    generation: int = 0  # of the path: its flows' cookies carry it
+
+    @property
+    def cookie(self) -> int:
+        return deal_cookie(self.deal_id, self.generation)
 
     def nodes(self) -> list[str]:
         return [h.node for h in self.path]
@@ -160,6 +170,7 @@ def intent_from_json(text: str) -> Intent:
         ),
         tuple(Meter(**m) for m in raw["meters"]),
         tuple(RouterService(**r) for r in raw["router_services"]),
+        raw.get("generation", 0),
     )
 
 
@@ -188,16 +199,24 @@ def compile_intent(
     inventory: Inventory,
     state: FabricState,
     unavailable: frozenset[str] = frozenset(),
+    down: frozenset[str] = frozenset(),
+    replacing: Intent | None = None,
 ) -> Intent:
     """The interconnection for `deal`, admitted against what `state` already holds, routed
-    around `unavailable` nodes (switches that are not connected) where the fabric allows.
-    Raises NotAdmitted with the reason when it cannot be provisioned."""
+    around `unavailable` nodes (switches that are not connected) and `down` links where the
+    fabric allows. `replacing`: a live deal's path being re-routed (not held in `state`
+    meanwhile): the hand-off VLANs stay, the generation is the next one. Raises NotAdmitted
+    with the reason when it cannot be provisioned."""
     rate = deal.rate_kbps
     burst = max(1, int(rate * BURST_SECONDS))
     buyer_ic = hand_off(agreement, Party.BUYER, deal.buyer, inventory)
     seller_ic = hand_off(agreement, Party.SELLER, deal.seller, inventory)
-    buyer_vlan = _end_vlan(buyer_ic, inventory, state, deal.buyer)
-    seller_vlan = _end_vlan(seller_ic, inventory, state, deal.seller)
+    if replacing is not None:  # the buyer and the seller keep their hand-off VLANs
+        buyer_vlan, seller_vlan = replacing.buyer_vlan, replacing.seller_vlan
+    else:
+        buyer_vlan = _end_vlan(buyer_ic, inventory, state, deal.buyer)
+        seller_vlan = _end_vlan(seller_ic, inventory, state, deal.seller)
+    generation = replacing.generation + 1 if replacing is not None else 0
     for ic in (buyer_ic, seller_ic):
         port = inventory.nodes[ic.node].port(ic.port)
         assert port is not None  # hand_off found the attachment, so the port exists
@@ -209,12 +228,15 @@ def compile_intent(
                 f"{ic.node}:{ic.port} has {room} kbit/s left of {port.capacity_kbps} (committed to other deals), "
                 f"the deal needs {rate}"
             )
-    nodes, links = _route(inventory, state, buyer_ic.node, seller_ic.node, rate, unavailable)
+    nodes, links = _route(inventory, state, buyer_ic.node, seller_ic.node, rate, unavailable, down)
     tagged = [link for link in links if not link.untagged]
     fabric_vlan = _fabric_vlan(tagged, state) if tagged else 0
     link_vlans = tuple(0 if link.untagged else fabric_vlan for link in links)
     path = _hops(nodes, links, buyer_ic.port, seller_ic.port)
-    flows, meters, services = _changes(deal.deal_id, inventory, path, buyer_vlan, seller_vlan, link_vlans, rate, burst)
+    cookie = deal_cookie(deal.deal_id, generation)
+    flows, meters, services = _changes(
+        deal.deal_id, cookie, inventory, path, buyer_vlan, seller_vlan, link_vlans, rate, burst
+    )
     return Intent(
         deal.deal_id,
         path,
@@ -228,6 +250,7 @@ def compile_intent(
         flows,
         meters,
         services,
+        generation,
     )
 
 
@@ -245,7 +268,13 @@ def _end_vlan(ic: Interconnect, inventory: Inventory, state: FabricState, partic
 
 
 def _route(
-    inventory: Inventory, state: FabricState, source: str, target: str, rate: int, unavailable: frozenset[str]
+    inventory: Inventory,
+    state: FabricState,
+    source: str,
+    target: str,
+    rate: int,
+    unavailable: frozenset[str],
+    down: frozenset[str] = frozenset(),
 ) -> tuple[list[str], list[Link]]:
     """Fewest hops over links with `rate` to spare; among parallel links, the one with
     the most room; never through an unavailable node (the ends are what the agreement
@@ -261,7 +290,7 @@ def _route(
             state.port_room(inventory, link.a_node, link.a_port),
             state.port_room(inventory, link.z_node, link.z_port),
         )
-        if room < rate or link.a_node in avoid or link.z_node in avoid:
+        if room < rate or link.a_node in avoid or link.z_node in avoid or link.key in down:
             continue
         if link.untagged and state.link_vlans(link.key):
             continue  # an access link already carrying a deal
@@ -298,6 +327,7 @@ def _port_on(link: Link, node: str) -> str:
 
 def _changes(
     deal_id: int,
+    cookie: int,
     inventory: Inventory,
     path: tuple[Hop, ...],
     buyer_vlan: int,
@@ -308,7 +338,6 @@ def _changes(
 ) -> tuple[tuple[Flow, ...], tuple[Meter, ...], tuple[RouterService, ...]]:
     """Per node: both directions. Traffic is metered where it enters the fabric: the
     buyer's direction at the buyer's edge, the seller's at the seller's."""
-    cookie = deal_cookie(deal_id)
     to_seller_meter, to_buyer_meter = deal_meter_ids(deal_id)
     flows: list[Flow] = []
     meters: list[Meter] = []

@@ -100,10 +100,11 @@ def add_flow(version: int, xid: int, flow: Flow, priority: int) -> bytes:
     return _flow_mod(version, xid, flow.cookie, 0, 0, OFPFC_ADD, priority, match, instructions)
 
 
-def delete_cookie(version: int, xid: int, cookie: int) -> bytes:
-    """Delete every flow with exactly this cookie, in every table."""
+def delete_cookie(version: int, xid: int, cookie: int, mask: int = ALL_BITS) -> bytes:
+    """Delete every flow whose cookie matches `cookie` in the `mask` bits (all: exactly
+    this cookie), in every table."""
     match_all = struct.pack("!HH4x", 1, 4)
-    return _flow_mod(version, xid, cookie, ALL_BITS, OFPTT_ALL, OFPFC_DELETE, OFP_DEFAULT_PRIORITY, match_all, b"")
+    return _flow_mod(version, xid, cookie, mask, OFPTT_ALL, OFPFC_DELETE, OFP_DEFAULT_PRIORITY, match_all, b"")
 
 
 def probe_trap(

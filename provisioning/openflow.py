@@ -31,7 +31,15 @@ from functools import partial
 from typing import Any
 
 from provisioning import ofwire
-from provisioning.intent import COOKIE_TAG, Flow, Meter, deal_cookie, deal_meter_ids, deal_of_cookie
+from provisioning.intent import (
+    COOKIE_TAG,
+    DEAL_COOKIE_MASK,
+    Flow,
+    Meter,
+    deal_cookie,
+    deal_meter_ids,
+    deal_of_cookie,
+)
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +154,9 @@ class OpenFlowDriver:
         # (frame, monotonic ns at arrival), called on os-ken's thread.
         self.measuring_macs: set[bytes] = set()
         self.frame_sink: Callable[[bytes, int], None] | None = None
+        # A switch port's link went down or came up (OpenFlow port status): (dpid, port, up),
+        # called on os-ken's thread. Faster than LLDP, which needs several missed rounds.
+        self.port_sink: Callable[[int, int, bool], None] | None = None
 
     # ----- called by the exchange (any thread) ----------------------------------------
 
@@ -173,17 +184,32 @@ class OpenFlowDriver:
         when the switch confirms them with a barrier, or fails with the switch's error."""
         flows, meters = tuple(flows), tuple(meters)
         with self._lock:
-            self._wanted.setdefault(dpid, {})[deal_id] = (flows, meters)
-            setup = [partial(_meter, meter=m, command=ofwire.OFPMC_ADD) for m in meters]
+            wanted = self._wanted.setdefault(dpid, {})
+            had = {m.meter_id for m in wanted.get(deal_id, ((), ()))[1]}  # a re-route: they exist here
+            wanted[deal_id] = (flows, meters)
+            setup = [
+                partial(_meter, meter=m, command=ofwire.OFPMC_MODIFY if m.meter_id in had else ofwire.OFPMC_ADD)
+                for m in meters
+            ]
             return self._submit(dpid, setup, [partial(_flow, flow=f) for f in flows])
 
     def remove(self, dpid: int, deal_id: int) -> Future[None]:
-        """Delete every flow with the deal's cookie, then its meters."""
+        """Delete every flow of the deal (of every generation), then its meters."""
         with self._lock:
             _, meters = self._wanted.get(dpid, {}).pop(deal_id, ((), ()))
-            flows = [partial(_delete_deal, cookie=deal_cookie(deal_id))]
+            flows = [partial(_delete_deal, cookie=deal_cookie(deal_id), mask=DEAL_COOKIE_MASK)]
             teardown = [partial(ofwire.meter_delete, meter_id=m.meter_id) for m in meters]  # only meters it has here
             return self._submit(dpid, [], flows, teardown)
+
+    def retire(self, dpid: int, deal_id: int, cookie: int, off_path: bool) -> Future[None]:
+        """After a re-route: delete the old path's flows (their exact cookie, the old
+        generation); where the new path does not pass (`off_path`), the meters too."""
+        with self._lock:
+            teardown: list[Op] = []
+            if off_path:
+                _, meters = self._wanted.get(dpid, {}).pop(deal_id, ((), ()))
+                teardown = [partial(ofwire.meter_delete, meter_id=m.meter_id) for m in meters]
+            return self._submit(dpid, [], [partial(_delete_deal, cookie=cookie)], teardown)
 
     def add_probe_trap(self, dpid: int, deal_id: int, in_port: int, vlan: int) -> Future[None]:
         """Send probe frames arriving on in_port/vlan to the controller instead of onwards:
@@ -289,6 +315,11 @@ class OpenFlowDriver:
             future = self._probes.pop(nonce, None)
         if future is not None and not future.done():
             future.set_result(None)
+
+    def port_changed(self, dpid: int, port: int, up: bool) -> None:
+        sink = self.port_sink
+        if sink is not None:
+            sink(dpid, port, up)
 
     def link_seen(self, src: tuple[int, int], dst: tuple[int, int], up: bool) -> None:
         """LLDP found (or lost) a link between two switch ports."""
@@ -423,6 +454,7 @@ class OpenFlowDriver:
         setup: list[Op] = []
         flows: list[Op] = []
         teardown: list[Op] = []
+        current = {f.cookie for deal_flows, _ in wanted.values() for f in deal_flows}
         for cookie in sorted(state.cookies):
             deal_id = deal_of_cookie(cookie)
             assert deal_id is not None
@@ -431,6 +463,8 @@ class OpenFlowDriver:
                 teardown += [
                     partial(ofwire.meter_delete, meter_id=m) for m in deal_meter_ids(deal_id) if m in state.meters
                 ]
+            elif cookie not in current:  # an older generation of a re-routed deal's path
+                flows.append(partial(_delete_deal, cookie=cookie))
         strays = len(flows)
         for _deal, (deal_flows, meters) in sorted(wanted.items()):
             for m in meters:
@@ -547,8 +581,8 @@ def _flow(version: int, xid: int, flow: Flow) -> bytes:
     return ofwire.add_flow(version, xid, flow, DEAL_PRIORITY)
 
 
-def _delete_deal(version: int, xid: int, cookie: int) -> bytes:
-    return ofwire.delete_cookie(version, xid, cookie)
+def _delete_deal(version: int, xid: int, cookie: int, mask: int = ofwire.ALL_BITS) -> bytes:
+    return ofwire.delete_cookie(version, xid, cookie, mask)
 
 
 def _meter(version: int, xid: int, meter: Meter, command: int) -> bytes:

@@ -43,6 +43,7 @@ from provisioning.inventory import Inventory, Node, NodeKind, link_mismatches
 from provisioning.monitor import DealMonitor, MeasurementTerms
 from provisioning.openflow import OpenFlowDriver, SwitchError, SwitchGone
 from provisioning.planner import FabricPlanner
+from provisioning.restoration import Restoration
 from provisioning.routers import RouterDrivers, RouterError
 from provisioning.telemetry import TRAFFIC_POLL_S, ProvisioningMetrics
 from provisioning.verifier import OfferVerifier
@@ -78,7 +79,7 @@ class ProvisioningSettings:
     reverify_s: float = 86_400.0
 
 
-class FabricProvisioner:
+class FabricProvisioner(Restoration):
     """Provisions deals on the fabric described by `inventory`."""
 
     def __init__(
@@ -125,6 +126,7 @@ class FabricProvisioner:
         active deals' flows (reconciliation installs them as switches connect), finish
         what was in flight, and remove what ended while we were away."""
         self._seq = sequencer
+        self._init_restoration(asyncio.get_running_loop())
         sequencer.engine.deliverability = self.planner
         sequencer.engine.verifying = self.verifier is not None
         self.metrics = ProvisioningMetrics(sequencer.metrics.registry)
@@ -299,7 +301,8 @@ class FabricProvisioner:
         reasons = []
         for agreement in agreements:
             try:
-                return compile_intent(deal, agreement, self.inventory, self.state, down), agreement
+                intent = compile_intent(deal, agreement, self.inventory, self.state, down, frozenset(self.down_links))
+                return intent, agreement
             except NotAdmitted as err:
                 if len(agreements) == 1 and not no_room:
                     raise  # the parties have one agreement: its reason is the reason

@@ -12,7 +12,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from provisioning.intent import Intent, deal_cookie
+from provisioning.intent import Intent
 from provisioning.inventory import Inventory, NodeKind
 from provisioning.monitor import DealMonitor
 from provisioning.openflow import FlowCount, OpenFlowDriver
@@ -53,7 +53,7 @@ def traffic_by_deal(
         ports = ingress_ports(intent, inventory)
         if ports is None:
             continue
-        cookie = deal_cookie(intent.deal_id)
+        cookie = intent.cookie
         (buyer_dpid, buyer_port), (seller_dpid, seller_port) = ports
         result[intent.deal_id] = Traffic(
             by_flow.get((buyer_dpid, cookie, buyer_port), (0, 0)),
@@ -77,7 +77,7 @@ def fabric_drops_by_deal(
         if len(switches) < 2:
             continue
         first, last = inventory.nodes[switches[0].node], inventory.nodes[switches[-1].node]
-        cookie = deal_cookie(intent.deal_id)
+        cookie = intent.cookie
         counted = []
         for node, port_name in (
             (first, switches[0].buyer_side_port),  # the buyer's traffic enters here

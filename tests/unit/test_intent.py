@@ -17,6 +17,8 @@ from provisioning.intent import (
     compile_intent,
     deal_cookie,
     deal_of_cookie,
+    intent_from_json,
+    intent_to_json,
 )
 from provisioning.inventory import load_inventory
 
@@ -361,3 +363,21 @@ def test_a_link_whose_end_port_is_full_is_routed_around(ring) -> None:  # type: 
     state.port(("s1", "2")).load = 900_000  # s1's port towards s2 (1G) carries other traffic
     routed = compile_intent(deal(1, capacity=400_000), agreement(), ring, state)
     assert routed.nodes() == ["s1", "s3", "s2"]
+
+
+def test_a_re_route_avoids_the_down_link_keeps_the_hand_offs_and_takes_the_next_generation(ring) -> None:  # type: ignore[no-untyped-def]
+    state = FabricState()
+    old = compile_intent(deal(), agreement(), ring, state)
+    assert old.nodes() == ["s1", "s2"] and old.generation == 0 and old.cookie == deal_cookie(1)
+    new = compile_intent(deal(), agreement(), ring, state, down=frozenset(old.links), replacing=old)
+    assert new.nodes() == ["s1", "s3", "s2"] and "s1:2-s2:2" not in new.links
+    assert (new.buyer_vlan, new.seller_vlan) == (old.buyer_vlan, old.seller_vlan)  # the hand-offs stay
+    assert new.generation == 1 and {f.cookie for f in new.flows} == {deal_cookie(1, 1)} != {deal_cookie(1)}
+    assert deal_of_cookie(new.cookie) == deal_of_cookie(old.cookie) == 1  # either generation: the same deal
+    entry_old = {(f.in_port, f.vlan) for f in old.flows if f.node == "s1"}
+    entry_new = {(f.in_port, f.vlan) for f in new.flows if f.node == "s1"}
+    assert (1, old.buyer_vlan) in entry_old & entry_new  # replaced in place on the entry switch
+    assert intent_from_json(intent_to_json(new)) == new
+    with pytest.raises(NotAdmitted, match="no path"):
+        compile_intent(deal(), agreement(), ring, state, down=frozenset({"s1:2-s2:2", "s3:3-s1:3"}), replacing=old)
+    assert deal_cookie(2**40 + 5) == deal_cookie(5)  # deal ids beyond 40 bits never reach the generation

@@ -1,0 +1,36 @@
+"""Service continuity in the engine (issue 13, in part): what the provisioning layer
+tells the exchange when it moved a live deal's path (a re-route around a failed link),
+recorded on the deal with an event. A mixin of ExchangeEngine."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from marketplace.deals import Deal, DealStatus
+from marketplace.errors import FailedPrecondition
+from marketplace.events import EventKind
+
+if TYPE_CHECKING:
+    from marketplace.changes import Changes
+    from marketplace.events import Subject
+
+
+class Continuity:
+    if TYPE_CHECKING:  # what it uses of ExchangeEngine
+        deals: dict[int, Deal]
+        _changes: Changes
+
+        def _emit(self, now: int, kind: EventKind, subject: Subject) -> None: ...
+
+    def note_deal(self, deal_id: int, reason: str, now: int) -> Deal:
+        """A live deal's path changed (or could not be changed) in the network: the reason
+        says how, with a DEAL_STATUS_CHANGED event; the status stays."""
+        deal = self.deals.get(deal_id)
+        if deal is None or deal.status is not DealStatus.ACTIVE:
+            raise FailedPrecondition("deal_id", f"deal {deal_id} is not active")
+        deal.status_reason = reason[:2000]  # composed by the exchange; bounded all the same
+        deal.updated_at = now
+        if deal.deal_id not in self._changes.new_deals:
+            self._changes.updated_deals[deal.deal_id] = deal
+        self._emit(now, EventKind.DEAL_STATUS_CHANGED, deal)
+        return deal.snapshot()

@@ -1,0 +1,132 @@
+"""Restoration of unprotected deals (issue 13, in part): when a switch reports a port of a
+fabric link down (OpenFlow port status: at once, where LLDP needs several missed rounds),
+every live deal over that link is routed around it. The new path keeps the deal's
+hand-off VLANs and carries the next generation in its flows' cookies; it goes in
+make-before-break order (every switch from the seller's end back to the buyer's entry
+switch, so the entry switch, whose flow is replaced in place, moves last), then the old
+path's flows are deleted by their exact (old-generation) cookie, and its meters where the
+new path does not pass. The deal keeps ACTIVE; its reason says what happened (an event).
+No other path: the deal stays as it is and says so. Paths through router-type nodes are
+not re-routed yet. A mixin of FabricProvisioner."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from marketplace.deals import Agreement, Deal, DealStatus
+from marketplace.errors import DomainError
+from provisioning.intent import Intent, NotAdmitted, compile_intent, intent_to_json
+from provisioning.inventory import NodeKind
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
+    from marketplace.api.sequencer import Sequencer
+    from marketplace.engine import ExchangeEngine
+    from provisioning.fabric_state import FabricState
+    from provisioning.inventory import Inventory
+    from provisioning.monitor import DealMonitor
+    from provisioning.openflow import OpenFlowDriver
+    from provisioning.service import ProvisioningSettings
+
+log = logging.getLogger(__name__)
+
+
+class Restoration:
+    if TYPE_CHECKING:  # what it uses of FabricProvisioner
+        inventory: Inventory
+        openflow: OpenFlowDriver
+        state: FabricState
+        intents: dict[int, Intent]
+        monitor: DealMonitor | None
+        settings: ProvisioningSettings
+
+        def _sequencer(self) -> Sequencer: ...
+        def _chain(self, deal_id: int, step: Coroutine[Any, Any, None]) -> None: ...
+        def _unavailable(self) -> frozenset[str]: ...
+        async def _apply(self, intent: Intent, hop: Any, deadline: float) -> None: ...
+
+    def _init_restoration(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.down_links: set[str] = set()
+        self._restoration_loop = loop
+        self.openflow.port_sink = self._port_sink
+
+    def _port_sink(self, dpid: int, port: int, up: bool) -> None:
+        """From os-ken's thread."""
+        self._restoration_loop.call_soon_threadsafe(self._port_changed, dpid, port, up)
+
+    def _port_changed(self, dpid: int, port_no: int, up: bool) -> None:
+        node = next((n for n in self.inventory.nodes.values() if n.datapath_id == dpid), None)
+        port = next((p for p in node.ports if p.number == port_no), None) if node is not None else None
+        if node is None or port is None:
+            return
+        for link in self.inventory.links:
+            if (node.name, port.name) not in ((link.a_node, link.a_port), (link.z_node, link.z_port)):
+                continue
+            if up:
+                self.down_links.discard(link.key)
+            elif link.key not in self.down_links:
+                self.down_links.add(link.key)
+                log.warning("link %s is down (%s port %s)", link.key, node.name, port.name)
+                for deal_id, intent in list(self.intents.items()):
+                    if link.key in intent.links:
+                        self._chain(deal_id, self._reroute(deal_id, link.key, time.monotonic()))
+
+    async def _reroute(self, deal_id: int, link: str, since: float) -> None:
+        old = self.intents.get(deal_id)
+        if old is None or link not in old.links or link not in self.down_links:
+            return  # ended, already moved, or the link came back meanwhile
+        seq = self._sequencer()
+        found: tuple[Deal, Agreement] | None = await seq.run(lambda e, _now: _live(e, deal_id))
+        if found is None:
+            return
+        deal, agreement = found
+        if old.router_services:
+            await self._note(deal_id, f"link {link} is down; a path through a router-type node is not re-routed yet")
+            return
+        self.state.release(old)
+        try:
+            new = compile_intent(
+                deal, agreement, self.inventory, self.state, self._unavailable(), frozenset(self.down_links), old
+            )
+        except NotAdmitted as err:
+            self.state.hold(old)
+            await self._note(deal_id, f"link {link} is down and there is no other path: {err}")
+            return
+        self.state.hold(new)
+        self.intents[deal_id] = new
+        await asyncio.to_thread(seq.store.save_intent, deal_id, intent_to_json(new), seq.now())
+        deadline = time.monotonic() + self.settings.switch_wait_s
+        for hop in reversed(new.path):  # the buyer's entry switch last
+            await self._apply(new, hop, deadline)
+        passing = time.monotonic()
+        on_new = set(new.nodes())
+        for hop in old.path:
+            node = self.inventory.nodes[hop.node]
+            if node.kind is NodeKind.OPENFLOW and self.openflow.connected(node.datapath_id):
+                gone = self.openflow.retire(node.datapath_id, deal_id, old.cookie, hop.node not in on_new)
+                await asyncio.wrap_future(gone)
+        if self.monitor is not None and deal_id in self.monitor.sessions:
+            terms = self.monitor.sessions[deal_id].terms
+            self.monitor.forget(deal_id)
+            self.monitor.watch(new, terms)
+        took = round((passing - since) * 1000)
+        path = " > ".join(new.nodes())
+        await self._note(deal_id, f"re-routed around {link} (down): path {path}, new path in {took} ms")
+
+    async def _note(self, deal_id: int, reason: str) -> None:
+        log.info("deal %d: %s", deal_id, reason)
+        try:
+            await self._sequencer().run(lambda e, now: e.note_deal(deal_id, reason, now))
+        except DomainError as err:
+            log.info("deal %d: not noted: %s", deal_id, err)  # ended meanwhile
+
+
+def _live(engine: ExchangeEngine, deal_id: int) -> tuple[Deal, Agreement] | None:
+    deal = engine.deals.get(deal_id)
+    if deal is None or deal.status is not DealStatus.ACTIVE:
+        return None
+    return deal.snapshot(), engine.agreements[deal.agreement_id]

@@ -1,0 +1,66 @@
+"""Issue 13 (in part) in the lab: an unprotected deal is routed around a fabric link that
+goes down (taken down and up, never deleted: the userspace datapath loses a recreated
+veth), within a second, keeping its hand-offs; the old path's flows are gone."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import threading
+import time
+
+import pytest
+from ixchange.v1 import common_pb2
+
+from provisioning.intent import deal_cookie
+from topologies.driver import LabDriver as Lab
+from topologies.lab import SWITCHES, pair
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root (Mininet, Open vSwitch)")
+S1_S3 = "s3-eth2"  # s3's end of the s1-s3 link (s3 port 2 to s1 port 3)
+
+
+def flows_with(cookie: int) -> list[str]:
+    found = []
+    for bridge in SWITCHES:
+        out = subprocess.run(
+            ["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", bridge, f"cookie={cookie:#x}/-1"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        found += [f"{bridge}: {line}" for line in out.splitlines() if "cookie=" in line]
+    return found
+
+
+def test_a_deal_is_routed_around_a_fabric_link_that_goes_down(lab: Lab) -> None:
+    p = pair("buyer-a", "seller-a")
+    deal_id = lab.trade("buyer-a", "seller-a")
+    deal = lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE)
+    assert "path s3 > s1" in deal.status_reason, deal.status_reason
+    assert lab.reaches("ba", p.seller_ip)
+    result: dict[str, str] = {}
+
+    def ping() -> None:  # 10 ms apart for 6 s, through the failure
+        result["out"] = lab.on("ba", "ping", "-q", "-i", "0.01", "-c", "600", "-W", "1", p.seller_ip, timeout=30).stdout
+
+    pinger = threading.Thread(target=ping)
+    pinger.start()
+    try:
+        time.sleep(2)
+        subprocess.run(["ip", "link", "set", S1_S3, "down"], check=True)
+        pinger.join(30)
+        sent, received = map(int, re.search(r"(\d+) packets transmitted, (\d+) received", result["out"]).groups())
+        lost = sent - received
+        assert lost <= 100, f"{lost} of {sent} pings lost (10 ms apart): more than 1 s without traffic"
+        moved = lab.deal(deal_id)
+        assert "re-routed around" in moved.status_reason and "path s3 > s2 > s1" in moved.status_reason, moved
+        assert moved.status == common_pb2.DEAL_STATUS_ACTIVE
+        assert not flows_with(deal_cookie(deal_id)), "the old path's flows are still there"
+        assert flows_with(deal_cookie(deal_id, 1)), "the new path has no flows"
+        assert lab.reaches("ba", p.seller_ip)
+    finally:
+        subprocess.run(["ip", "link", "set", S1_S3, "up"], check=False)
+    lab.terminate("buyer-a", deal_id)
+    assert not flows_with(deal_cookie(deal_id, 1))  # ending the deal removes every generation
