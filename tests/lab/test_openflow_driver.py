@@ -4,6 +4,7 @@ when the switch reconnects. Needs root (Open vSwitch); `make test` starts it."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import subprocess
@@ -144,6 +145,35 @@ def test_reconnect_reinstalls_what_is_wanted_and_removes_strays(
     dumped = dump_flows()
     assert f"cookie={deal_cookie(99):#x}" not in dumped
     assert dumped.count(f"cookie={deal_cookie(7):#x}") == 2
+
+
+def test_a_new_generation_replaces_the_old_and_a_reconnect_removes_a_stale_one(
+    switch: OpenFlowDriver, controller: tuple[OpenFlowDriver, int]
+) -> None:
+    """A re-route: the next generation goes in beside the old (its meter modified, not
+    added twice), the old is retired by its exact cookie; a stale generation left on a
+    switch is removed when it reconnects, the current one kept."""
+    _, port = controller
+    flows, meters = deal_flows(7)
+    switch.install(DPID, 7, flows, meters).result(10)
+    newer = [
+        dataclasses.replace(f, cookie=deal_cookie(7, 1), out_port=4 if f.in_port == 1 else f.out_port) for f in flows
+    ]
+    switch.install(DPID, 7, newer, meters).result(10)  # meter 13 exists: modified
+    dumped = dump_flows()
+    assert dumped.count(f"cookie={deal_cookie(7, 1):#x}") == 2 and "in_port=1,dl_vlan=107" in dumped
+    stale = f"cookie={deal_cookie(7):#x},priority=100,in_port=3,dl_vlan=207,actions=output:1"
+    sh("ovs-ofctl", "-O", "OpenFlow13", "add-flow", BRIDGE, stale)  # the old generation, left behind
+    switch.retire(DPID, 7, deal_cookie(7), off_path=False).result(10)
+    assert f"cookie={deal_cookie(7):#x}," not in dump_flows()
+    sh("ovs-ofctl", "-O", "OpenFlow13", "add-flow", BRIDGE, stale)
+    switch.reconciled[DPID].clear()
+    sh("ovs-vsctl", "del-controller", BRIDGE)
+    connect(port)
+    wait_reconciled(switch)
+    dumped = dump_flows()
+    assert f"cookie={deal_cookie(7):#x}," not in dumped
+    assert dumped.count(f"cookie={deal_cookie(7, 1):#x}") == 2
 
 
 def test_a_disconnected_switch_is_reported(controller: tuple[OpenFlowDriver, int]) -> None:
