@@ -6,8 +6,9 @@ make-before-break order (every switch from the seller's end back to the buyer's 
 switch, so the entry switch, whose flow is replaced in place, moves last), then the old
 path's flows are deleted by their exact (old-generation) cookie, and its meters where the
 new path does not pass. The deal keeps ACTIVE; its reason says what happened (an event).
-No other path: the deal stays as it is and says so. Paths through router-type nodes are
-not re-routed yet. A mixin of FabricProvisioner."""
+No other path: the deal stays as it is and says so, and says so again when the link
+comes back. Paths through router-type nodes are not re-routed yet. A mixin of
+FabricProvisioner."""
 
 from __future__ import annotations
 
@@ -67,7 +68,11 @@ class Restoration:
             if (node.name, port.name) not in ((link.a_node, link.a_port), (link.z_node, link.z_port)):
                 continue
             if up:
-                self.down_links.discard(link.key)
+                if link.key in self.down_links:
+                    self.down_links.discard(link.key)
+                    for deal_id, intent in list(self.intents.items()):
+                        if link.key in intent.links:  # it found no way round: traffic passes again
+                            self._chain(deal_id, self._note(deal_id, f"link {link.key} is up again: traffic passes"))
             elif link.key not in self.down_links:
                 self.down_links.add(link.key)
                 log.warning("link %s is down (%s port %s)", link.key, node.name, port.name)

@@ -9,6 +9,7 @@ import re
 import subprocess
 import threading
 import time
+from typing import Any
 
 import pytest
 from ixchange.v1 import common_pb2
@@ -64,3 +65,31 @@ def test_a_deal_is_routed_around_a_fabric_link_that_goes_down(lab: Lab) -> None:
         subprocess.run(["ip", "link", "set", S1_S3, "up"], check=False)
     lab.terminate("buyer-a", deal_id)
     assert not flows_with(deal_cookie(deal_id, 1))  # ending the deal removes every generation
+
+
+def test_a_deal_without_another_path_says_so_and_passes_again_when_its_link_returns(lab: Lab) -> None:
+    p = pair("buyer-a", "seller-a")
+    deal_id = lab.trade("buyer-a", "seller-a")
+    lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE)
+    try:
+        subprocess.run(["ip", "link", "set", "s3-eth3", "down"], check=True)  # s3-s2: not on its path
+        subprocess.run(["ip", "link", "set", S1_S3, "down"], check=True)  # s3-s1: its path, and no way round
+        stuck = wait_reason(lab, deal_id, "no other path")
+        assert "link s1:p3-s3:p2 is down" in stuck.status_reason, stuck.status_reason
+        assert not lab.reaches("ba", p.seller_ip, within_s=1)
+        subprocess.run(["ip", "link", "set", S1_S3, "up"], check=True)
+        back = wait_reason(lab, deal_id, "is up again")
+        assert back.status == common_pb2.DEAL_STATUS_ACTIVE
+        assert lab.reaches("ba", p.seller_ip), "the deal's own path did not carry traffic again"
+    finally:
+        for intf in (S1_S3, "s3-eth3"):
+            subprocess.run(["ip", "link", "set", intf, "up"], check=False)
+    lab.terminate("buyer-a", deal_id)
+
+
+def wait_reason(lab: Lab, deal_id: int, text: str, timeout: float = 10) -> Any:
+    deadline = time.monotonic() + timeout
+    while text not in (deal := lab.deal(deal_id)).status_reason:
+        assert time.monotonic() < deadline, deal.status_reason
+        time.sleep(0.1)
+    return deal
