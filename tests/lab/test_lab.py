@@ -346,13 +346,14 @@ def test_a_switch_refusing_mid_provisioning_leaves_nothing_behind(lab: Lab) -> N
 
 
 def test_a_failed_probe_rolls_back_every_node_including_the_router(lab: Lab) -> None:
-    # The s3-s1 link goes down after routing chose it: everything installs, the probe fails.
-    subprocess.run(["ip", "link", "set", "s3-eth2", "down"], check=True)
+    # The s3-s1 link stops forwarding with its carrier up (a failure no port status reports,
+    # so routing still chooses it): everything installs, the probe fails.
+    subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "mod-port", "s3", "s3-eth2", "no-forward"], check=True)
     try:
         deal_id = lab.trade("buyer-b", "seller-r")
         deal = lab.wait_status(deal_id, common_pb2.DEAL_STATUS_PROVISIONING_FAILED, common_pb2.DEAL_STATUS_ACTIVE)
     finally:
-        subprocess.run(["ip", "link", "set", "s3-eth2", "up"], check=True)
+        subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "mod-port", "s3", "s3-eth2", "forward"], check=True)
     assert deal.status == common_pb2.DEAL_STATUS_PROVISIONING_FAILED
     assert "probe" in deal.status_reason, deal.status_reason
     assert deal_flows_anywhere(deal_id) == {}
