@@ -65,10 +65,9 @@ class SwitchControl(app_manager.OSKenApp):  # type: ignore[misc]
         msg = ev.msg
         ofp = msg.datapath.ofproto
         desc = msg.desc
-        up = msg.reason != ofp.OFPPR_DELETE and not (
-            desc.state & ofp.OFPPS_LINK_DOWN or desc.config & ofp.OFPPC_PORT_DOWN
-        )
-        self._driver().port_changed(msg.datapath.id, desc.port_no, up)
+        down = desc.state & ofp.OFPPS_LINK_DOWN or desc.config & ofp.OFPPC_PORT_DOWN
+        up = msg.reason != ofp.OFPPR_DELETE and not down
+        self._driver().port_changed(msg.datapath.id, desc.port_no, up, bool(desc.state & ofp.OFPPS_LIVE))
 
     @set_ev_cls(topology_event.EventLinkAdd)  # type: ignore[misc]
     def on_link_add(self, ev: Any) -> None:

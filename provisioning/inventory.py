@@ -69,6 +69,9 @@ class Link:
     # An access link carries one deal at a time, untagged (e.g. to a router-type node
     # whose kernel has no 802.1Q support); otherwise each deal rides its own fabric VLAN.
     untagged: bool = False
+    # Both switches run BFD on it: a port that stops being live (OpenFlow's OFPPS_LIVE) is
+    # a failure even while its carrier is up.
+    bfd: bool = False
 
     @property
     def key(self) -> str:
@@ -225,10 +228,11 @@ def _link(where: str, raw: Mapping[str, Any], nodes: dict[str, Node]) -> Link:
     cap = capacity(f"{where}.capacity", raw["capacity"]) if "capacity" in raw else limit
     if cap > limit:
         raise InvalidArgument(f"{where}.capacity", f"more than its ports carry ({limit} kbit/s)")
-    untagged = raw.get("untagged", False)
-    if not isinstance(untagged, bool):
-        raise InvalidArgument(f"{where}.untagged", "must be true or false")
-    return Link(a_node, a_port.name, z_node, z_port.name, cap, untagged)
+    untagged, bfd = raw.get("untagged", False), raw.get("bfd", False)
+    for name, value in (("untagged", untagged), ("bfd", bfd)):
+        if not isinstance(value, bool):
+            raise InvalidArgument(f"{where}.{name}", "must be true or false")
+    return Link(a_node, a_port.name, z_node, z_port.name, cap, untagged, bfd)
 
 
 def _attachment(where: str, raw: Mapping[str, Any], nodes: dict[str, Node]) -> Attachment:

@@ -154,9 +154,10 @@ class OpenFlowDriver:
         # (frame, monotonic ns at arrival), called on os-ken's thread.
         self.measuring_macs: set[bytes] = set()
         self.frame_sink: Callable[[bytes, int], None] | None = None
-        # A switch port's link went down or came up (OpenFlow port status): (dpid, port, up),
-        # called on os-ken's thread. Faster than LLDP, which needs several missed rounds.
-        self.port_sink: Callable[[int, int, bool], None] | None = None
+        # A switch port changed (OpenFlow port status): (dpid, port, link up, live — BFD's
+        # verdict where it runs), called on os-ken's thread. Faster than LLDP, which needs
+        # several missed rounds.
+        self.port_sink: Callable[[int, int, bool, bool], None] | None = None
 
     # ----- called by the exchange (any thread) ----------------------------------------
 
@@ -316,10 +317,10 @@ class OpenFlowDriver:
         if future is not None and not future.done():
             future.set_result(None)
 
-    def port_changed(self, dpid: int, port: int, up: bool) -> None:
+    def port_changed(self, dpid: int, port: int, up: bool, live: bool) -> None:
         sink = self.port_sink
         if sink is not None:
-            sink(dpid, port, up)
+            sink(dpid, port, up, live)
 
     def link_seen(self, src: tuple[int, int], dst: tuple[int, int], up: bool) -> None:
         """LLDP found (or lost) a link between two switch ports."""

@@ -1,5 +1,6 @@
 """Restoration of unprotected deals (issue 13, in part): when a switch reports a port of a
-fabric link down (OpenFlow port status: at once, where LLDP needs several missed rounds),
+fabric link down (OpenFlow port status: at once, where LLDP needs several missed rounds;
+on links that run BFD, also a port that stops being live while its carrier is up),
 every live deal over that link is routed around it. The new path keeps the deal's
 hand-off VLANs and carries the next generation in its flows' cookies; it goes in
 make-before-break order (every switch from the seller's end back to the buyer's entry
@@ -55,11 +56,11 @@ class Restoration:
         self._restoration_loop = loop
         self.openflow.port_sink = self._port_sink
 
-    def _port_sink(self, dpid: int, port: int, up: bool) -> None:
+    def _port_sink(self, dpid: int, port: int, up: bool, live: bool) -> None:
         """From os-ken's thread."""
-        self._restoration_loop.call_soon_threadsafe(self._port_changed, dpid, port, up)
+        self._restoration_loop.call_soon_threadsafe(self._port_changed, dpid, port, up, live)
 
-    def _port_changed(self, dpid: int, port_no: int, up: bool) -> None:
+    def _port_changed(self, dpid: int, port_no: int, link_up: bool, live: bool) -> None:
         node = next((n for n in self.inventory.nodes.values() if n.datapath_id == dpid), None)
         port = next((p for p in node.ports if p.number == port_no), None) if node is not None else None
         if node is None or port is None:
@@ -67,6 +68,7 @@ class Restoration:
         for link in self.inventory.links:
             if (node.name, port.name) not in ((link.a_node, link.a_port), (link.z_node, link.z_port)):
                 continue
+            up = link_up and (live or not link.bfd)  # BFD's verdict counts where the link runs it
             if up:
                 if link.key in self.down_links:
                     self.down_links.discard(link.key)

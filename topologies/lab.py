@@ -31,6 +31,7 @@ MGMT_ROOT, MGMT_ROUTER = "10.99.0.1", "10.99.0.2"  # the veth between the host a
 # The far end: one "internet" host (fe) that every seller's network reaches over an uplink
 # of its own, so a buyer can be carried to the same destination by two or more sellers.
 FAR_END, FAR_NET = "10.100.0.1", "10.100.0.0/24"
+BFD_MS = 30  # BFD interval on the fabric links; a failure is declared after 3 missed
 ROUTER_CREDENTIALS = "lab-router"
 
 
@@ -178,9 +179,11 @@ def build(state: Path, controller: str) -> tuple[Any, Any, list[Any]]:
             link = net.addLink(h, edges[who.name])
             vlan_ports.append((edges[who.name], link.intf2, vlan, address, link.intf1))
     uplinks = _far_end(net, edges, seller_r)
-    net.addLink(switches["s1"], switches["s2"], port1=2, port2=2)
-    net.addLink(switches["s1"], switches["s3"], port1=3, port2=2)
-    net.addLink(switches["s2"], switches["s3"], port1=3, port2=3)
+    ring = [
+        net.addLink(switches["s1"], switches["s2"], port1=2, port2=2),
+        net.addLink(switches["s1"], switches["s3"], port1=3, port2=2),
+        net.addLink(switches["s2"], switches["s3"], port1=3, port2=3),
+    ]
     root = Node("root", inNamespace=False)
     net.addLink(router, root)
     with roomy_packet_sockets():
@@ -188,6 +191,9 @@ def build(state: Path, controller: str) -> tuple[Any, Any, list[Any]]:
         net.start()
     for edge in edges.values():  # plain learning switches, no controller
         edge.vsctl(f"del-controller {edge.name} -- set bridge {edge.name} fail_mode=standalone")
+    for link in ring:  # BFD on the fabric links (lab.toml says so): 30 ms x 3 (10 ms flaps on 2 busy cores)
+        for intf in (link.intf1, link.intf2):
+            intf.node.vsctl(f"set interface {intf.name} bfd:enable=true bfd:min_tx={BFD_MS} bfd:min_rx={BFD_MS}")
     for h in net.hosts:
         _quiet(h)
     for edge, edge_intf, vlan, address, host_intf in vlan_ports:

@@ -346,14 +346,15 @@ def test_a_switch_refusing_mid_provisioning_leaves_nothing_behind(lab: Lab) -> N
 
 
 def test_a_failed_probe_rolls_back_every_node_including_the_router(lab: Lab) -> None:
-    # The s3-s1 link stops forwarding with its carrier up (a failure no port status reports,
-    # so routing still chooses it): everything installs, the probe fails.
-    subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "mod-port", "s3", "s3-eth2", "no-forward"], check=True)
+    # s1 drops what comes from s3 (a stranger's flow above the deal's; the link, its carrier
+    # and its BFD stay up, so routing still chooses it): everything installs, the probe fails.
+    ofctl = ["ovs-ofctl", "-O", "OpenFlow13"]
+    subprocess.run([*ofctl, "add-flow", "s1", "cookie=0x42,priority=65000,in_port=3,actions=drop"], check=True)
     try:
         deal_id = lab.trade("buyer-b", "seller-r")
         deal = lab.wait_status(deal_id, common_pb2.DEAL_STATUS_PROVISIONING_FAILED, common_pb2.DEAL_STATUS_ACTIVE)
     finally:
-        subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "mod-port", "s3", "s3-eth2", "forward"], check=True)
+        subprocess.run([*ofctl, "del-flows", "s1", "cookie=0x42/-1"], check=True)
     assert deal.status == common_pb2.DEAL_STATUS_PROVISIONING_FAILED
     assert "probe" in deal.status_reason, deal.status_reason
     assert deal_flows_anywhere(deal_id) == {}

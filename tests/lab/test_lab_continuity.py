@@ -37,6 +37,7 @@ def flows_with(cookie: int) -> list[str]:
 
 def test_a_deal_is_routed_around_a_fabric_link_that_goes_down(lab: Lab) -> None:
     p = pair("buyer-a", "seller-a")
+    ring_live()
     deal_id = lab.trade("buyer-a", "seller-a")
     deal = lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE)
     assert "path s3 > s1" in deal.status_reason, deal.status_reason
@@ -69,8 +70,9 @@ def test_a_deal_is_routed_around_a_fabric_link_that_goes_down(lab: Lab) -> None:
 
 def test_a_deal_without_another_path_says_so_and_passes_again_when_its_link_returns(lab: Lab) -> None:
     p = pair("buyer-a", "seller-a")
+    ring_live()
     deal_id = lab.trade("buyer-a", "seller-a")
-    lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE)
+    assert "path s3 > s1" in lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE).status_reason
     try:
         subprocess.run(["ip", "link", "set", "s3-eth3", "down"], check=True)  # s3-s2: not on its path
         subprocess.run(["ip", "link", "set", S1_S3, "down"], check=True)  # s3-s1: its path, and no way round
@@ -93,3 +95,35 @@ def wait_reason(lab: Lab, deal_id: int, text: str, timeout: float = 10) -> Any:
         assert time.monotonic() < deadline, deal.status_reason
         time.sleep(0.1)
     return deal
+
+
+def test_a_failure_that_keeps_carrier_is_seen_by_bfd_and_routed_around(lab: Lab) -> None:
+    p = pair("buyer-a", "seller-a")
+    ring_live()
+    deal_id = lab.trade("buyer-a", "seller-a")
+    assert "path s3 > s1" in lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE).status_reason
+    bfd = subprocess.run(["ovs-appctl", "bfd/show", S1_S3], capture_output=True, text=True, check=True).stdout
+    assert "Local Session State: up" in bfd, bfd
+    try:
+        # BFD's verdict forced to "not forwarding" (as after 3 missed messages); the carrier stays up.
+        subprocess.run(["ovs-appctl", "bfd/set-forwarding", S1_S3, "false"], check=True, capture_output=True)
+        moved = wait_reason(lab, deal_id, "re-routed around s1:p3-s3:p2")
+        assert "path s3 > s2 > s1" in moved.status_reason, moved.status_reason
+        assert lab.reaches("ba", p.seller_ip)
+    finally:
+        subprocess.run(["ovs-appctl", "bfd/set-forwarding", S1_S3, "normal"], check=False, capture_output=True)
+    lab.terminate("buyer-a", deal_id)
+
+
+def ring_live(timeout: float = 20) -> None:
+    """Every fabric link back up with its BFD session (after a test took one down), and a
+    moment for the switches' port status to reach the exchange."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = subprocess.run(["ovs-appctl", "bfd/show"], capture_output=True, text=True).stdout
+        states = re.findall(r"Local Session State: (\w+)", shown)
+        if len(states) == 6 and set(states) == {"up"}:
+            break
+        assert time.monotonic() < deadline, shown
+        time.sleep(0.2)
+    time.sleep(0.5)
