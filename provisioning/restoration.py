@@ -61,7 +61,7 @@ class Restoration:
         self._restoration_loop.call_soon_threadsafe(self._port_changed, dpid, port, up, live)
 
     def _port_changed(self, dpid: int, port_no: int, link_up: bool, live: bool) -> None:
-        node = next((n for n in self.inventory.nodes.values() if n.datapath_id == dpid), None)
+        node = self.inventory.by_datapath(dpid)
         port = next((p for p in node.ports if p.number == port_no), None) if node is not None else None
         if node is None or port is None:
             return

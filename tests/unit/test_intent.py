@@ -145,6 +145,8 @@ def test_inventory_loads_nodes_links_and_attachments(ring) -> None:  # type: ign
     assert ring.by_datapath(2).name == "s2"
     assert [link.capacity_kbps for link in ring.links] == [G, G, G, 10 * G]
     assert ring.attachment("initech", "s3", "1").vlan_min == 0
+    assert not any(link.bfd for link in ring.links)
+    assert load_inventory(RING.replace('z = "s2:2"', 'z = "s2:2"\nbfd = true', 1)).links[0].bfd
 
 
 @pytest.mark.parametrize(
@@ -155,6 +157,7 @@ def test_inventory_loads_nodes_links_and_attachments(ring) -> None:  # type: ign
         (('vlans = "100-199"', 'vlans = "100-5000"'), "attachments[0].vlans"),
         (("datapath_id = 2", "datapath_id = 1"), "nodes"),
         (('a = "s2:3"', 'a = "s1:2"'), "links[1]"),
+        (('z = "s2:2"', 'z = "s2:2"\nbfd = "yes"'), "links[0].bfd"),
     ],
 )
 def test_bad_inventory_is_refused_naming_the_field(change: tuple[str, str], field: str) -> None:
