@@ -30,7 +30,16 @@ from rich.table import Table
 from controller import packages
 from marketplace.settings import Settings
 from topologies.impair import ask
-from topologies.lab import FAR_END, FAR_NET, PAIRS, PARTICIPANTS, TOPOLOGY, clean_leftovers, impair_control
+from topologies.lab import (
+    BFD_SESSIONS,
+    FAR_END,
+    FAR_NET,
+    PAIRS,
+    PARTICIPANTS,
+    TOPOLOGY,
+    clean_leftovers,
+    impair_control,
+)
 
 console = Console()
 OVS_CTL = "/usr/share/openvswitch/scripts/ovs-ctl"
@@ -234,6 +243,8 @@ def start_exchange(settings: Settings) -> None:
         _wait("the exchange", lambda: _serving(lab.server), 60, log, pidfile)
     with console.status("waiting for the switches to connect to the controller..."):
         _wait("the lab switches", lambda: _switches_connected(lab), SWITCHES_TIMEOUT_S, log, pidfile)
+    with console.status("waiting for BFD on the fabric links..."):
+        _wait("BFD on the fabric links", _bfd_up, SWITCHES_TIMEOUT_S, log, pidfile)
 
 
 def write_measurement_terms(state: Path) -> Path:
@@ -249,6 +260,13 @@ def write_measurement_terms(state: Path) -> Path:
         )
     )
     return path
+
+
+def _bfd_up() -> bool:
+    """Every BFD session of the lab's ring is up (until then its links count as down)."""
+    shown = subprocess.run(["ovs-appctl", "bfd/show"], capture_output=True, text=True).stdout
+    states = [line.split(":", 1)[1].strip() for line in shown.splitlines() if "Local Session State" in line]
+    return len(states) == BFD_SESSIONS and all(state == "up" for state in states)
 
 
 def _switches_connected(lab: Settings) -> bool:

@@ -32,6 +32,7 @@ MGMT_ROOT, MGMT_ROUTER = "10.99.0.1", "10.99.0.2"  # the veth between the host a
 # of its own, so a buyer can be carried to the same destination by two or more sellers.
 FAR_END, FAR_NET = "10.100.0.1", "10.100.0.0/24"
 BFD_MS = 30  # BFD interval on the fabric links; a failure is declared after 3 missed
+BFD_SESSIONS = 6  # both ends of the three ring links
 ROUTER_CREDENTIALS = "lab-router"
 
 

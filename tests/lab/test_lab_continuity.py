@@ -16,7 +16,7 @@ from ixchange.v1 import common_pb2
 
 from provisioning.intent import deal_cookie
 from topologies.driver import LabDriver as Lab
-from topologies.lab import SWITCHES, pair
+from topologies.lab import BFD_SESSIONS, SWITCHES, pair
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root (Mininet, Open vSwitch)")
 S1_S3 = "s3-eth2"  # s3's end of the s1-s3 link (s3 port 2 to s1 port 3)
@@ -74,7 +74,9 @@ def test_a_deal_without_another_path_says_so_and_passes_again_when_its_link_retu
     deal_id = lab.trade("buyer-a", "seller-a")
     assert "path s3 > s1" in lab.wait_status(deal_id, common_pb2.DEAL_STATUS_ACTIVE).status_reason
     try:
+        logged = log_size(lab)
         subprocess.run(["ip", "link", "set", "s3-eth3", "down"], check=True)  # s3-s2: not on its path
+        wait_logged(lab, "link s2:p3-s3:p3 is down", logged)  # known before the next one goes
         subprocess.run(["ip", "link", "set", S1_S3, "down"], check=True)  # s3-s1: its path, and no way round
         stuck = wait_reason(lab, deal_id, "no other path")
         assert "link s1:p3-s3:p2 is down" in stuck.status_reason, stuck.status_reason
@@ -122,8 +124,21 @@ def ring_live(timeout: float = 20) -> None:
     while True:
         shown = subprocess.run(["ovs-appctl", "bfd/show"], capture_output=True, text=True).stdout
         states = re.findall(r"Local Session State: (\w+)", shown)
-        if len(states) == 6 and set(states) == {"up"}:
+        if len(states) == BFD_SESSIONS and set(states) == {"up"}:
             break
         assert time.monotonic() < deadline, shown
         time.sleep(0.2)
     time.sleep(0.5)
+
+
+def log_size(lab: Lab) -> int:
+    return (lab.data_dir / "run" / "exchange.log").stat().st_size
+
+
+def wait_logged(lab: Lab, text: str, since: int, timeout: float = 10) -> None:
+    """The exchange's log says `text` after byte `since`."""
+    log = lab.data_dir / "run" / "exchange.log"
+    deadline = time.monotonic() + timeout
+    while text.encode() not in log.read_bytes()[since:]:
+        assert time.monotonic() < deadline, f"the exchange never logged {text!r}"
+        time.sleep(0.05)
