@@ -118,7 +118,10 @@ class Assurance(Verification):
         if deal is None or deal.status is not DealStatus.ACTIVE:
             raise FailedPrecondition("deal_id", f"deal {deal_id} is not active")
         window.check()
-        tracked = self._tracked.get(deal_id) or self._track(deal, now)
+        tracked = self._tracked.get(deal_id)
+        if tracked is None:  # the deal's first window: its record is new to the store
+            tracked = self._track(deal, now)
+            self._changes.new_quality.add(deal_id)
         tracked.recent.append(window)
         probes = sum(w.probes for w in tracked.recent)
         answered = sum(w.answered for w in tracked.recent)

@@ -61,6 +61,7 @@ class Changes:
     released_deals: list[Deal] = field(default_factory=list)  # deals that became BROKERED
     ending_deals: list[Deal] = field(default_factory=list)  # deals that became TERMINATING
     quality: dict[int, QualityRecord] = field(default_factory=dict)  # by deal id: the latest record
+    new_quality: set[int] = field(default_factory=set)  # deals whose record is new (to insert)
     samples: list[QualitySample] = field(default_factory=list)
     penalties: list[Penalty] = field(default_factory=list)
     regraded: list[Order] = field(default_factory=list)  # offers whose grade or class_reason changed

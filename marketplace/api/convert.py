@@ -28,8 +28,8 @@ def configure_money(currency: str, exponent: int) -> None:
     _MONEY.update(currency=currency, exponent=exponent)
 
 
-def price_unit(service: ServiceType | int) -> common_pb2.PriceUnit:
-    per = "minute" if service == ServiceType.VOICE_TERMINATION else "circuit-month"
+def price_unit(service: ServiceType | int, per: str = "") -> common_pb2.PriceUnit:
+    per = per or ("minute" if service == ServiceType.VOICE_TERMINATION else "circuit-month")
     return common_pb2.PriceUnit(currency=_MONEY["currency"], exponent=_MONEY["exponent"], per=per)
 
 
@@ -169,7 +169,7 @@ def penalty_msg(p: Penalty) -> common_pb2.Penalty:
         classes_below=p.classes_below,
         percent=p.percent,
         amount=p.amount,
-        price_unit=common_pb2.PriceUnit(currency=_MONEY["currency"], exponent=_MONEY["exponent"], per="credit"),
+        price_unit=price_unit(0, per="credit"),
         reason=p.reason,
     )
 

@@ -12,6 +12,7 @@ from marketplace.api import convert, paging
 from marketplace.api.quotas import ROW_COST
 from marketplace.api.servicers import Api
 from marketplace.errors import InvalidArgument, NotFound
+from marketplace.orders import Side
 from marketplace.participants import Role
 
 
@@ -47,7 +48,7 @@ class QualityServicer(quality_pb2_grpc.QualityServiceServicer):
                 current = list(store.deal_quality([deal_id]).values())
             else:
                 order = store.get_order(offer_id)
-                if order is None or order.side.name != "OFFER" or owner not in (None, order.participant):
+                if order is None or order.side is not Side.OFFER or owner not in (None, order.participant):
                     raise NotFound("offer_order_id", f"no offer {offer_id} of yours")
                 seller = order.participant
                 current = store.offer_quality(offer_id)

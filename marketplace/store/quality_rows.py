@@ -63,13 +63,11 @@ class QualityRows:
 
     def _write_quality(self, conn: Connection, changes: Changes) -> None:
         if changes.quality:
-            ids = list(changes.quality)
-            known = set(conn.scalars(select(t.deal_quality.c.deal_id).where(t.deal_quality.c.deal_id.in_(ids))))
-            fresh = [_record_row(r) for r in changes.quality.values() if r.deal_id not in known]
+            fresh = [_record_row(r) for r in changes.quality.values() if r.deal_id in changes.new_quality]
             if fresh:
                 conn.execute(t.deal_quality.insert(), fresh)
             for record in changes.quality.values():
-                if record.deal_id in known:
+                if record.deal_id not in changes.new_quality:
                     row = _record_row(record)
                     conn.execute(update(t.deal_quality).where(t.deal_quality.c.deal_id == row.pop("deal_id")), row)
         if changes.samples:
