@@ -39,6 +39,7 @@ from topologies.lab import (
     TOPOLOGY,
     clean_leftovers,
     impair_control,
+    swap_partners,
 )
 
 console = Console()
@@ -321,6 +322,14 @@ def seed(settings: Settings) -> None:
             low, high = vlans.split("-")
             ends.append(
                 participants_pb2.Interconnect(party=party, node=node, port=port, vlan_min=int(low), vlan_max=int(high))
+            )
+        for partner in swap_partners(pair):  # its deals may take over those pairs' hand-offs (seller swaps)
+            node, port, vlans = partner.buyer_end().split(":")
+            low, _, high = vlans.partition("-")
+            ends.append(
+                participants_pb2.Interconnect(
+                    party=participants_pb2.PARTY_BUYER, node=node, port=port, vlan_min=int(low), vlan_max=int(high)
+                )
             )
         agreement = participants_pb2.Agreement(
             reference=pair.reference,

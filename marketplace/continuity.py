@@ -1,6 +1,6 @@
-"""Service continuity in the engine (issue 13, in part): what the provisioning layer
-tells the exchange when it moved a live deal's path (a re-route around a failed link),
-recorded on the deal with an event. A mixin of ExchangeEngine."""
+"""Service continuity in the engine (issue 13): what the provisioning layer tells the
+exchange when it moved a live deal's path (a re-route around a failed link), recorded on
+the deal with an event; and seller swaps (marketplace.swap). A mixin of ExchangeEngine."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 from marketplace.deals import Deal, DealStatus
 from marketplace.errors import FailedPrecondition
 from marketplace.events import EventKind
+from marketplace.swap import Swaps
 
 if TYPE_CHECKING:
     from marketplace.changes import Changes
     from marketplace.events import Subject
 
 
-class Continuity:
+class Continuity(Swaps):
     if TYPE_CHECKING:  # what it uses of ExchangeEngine
         deals: dict[int, Deal]
         _changes: Changes

@@ -61,6 +61,8 @@ class Deal:
     created_at: int
     updated_at: int
     ends_at: int = 0  # the request's service end: terminated then (0: only by a party)
+    replaces: int = 0  # a seller swap: the deal this one takes the buyer's service over from
+    replaced_by: int = 0  # the swap deal that took this one's service over (or is taking it)
 
     @property
     def rate_kbps(self) -> int:
@@ -94,6 +96,8 @@ class Deal:
             self.created_at,
             updated_at,
             self.ends_at,
+            self.replaces,
+            self.replaced_by,
         )
 
 

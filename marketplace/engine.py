@@ -135,6 +135,7 @@ class ExchangeEngine(Settlement, Assurance, Continuity):
         self.deliverability: Deliverability | None = None  # asked before a match (a network is attached)
         self._init_settlement()
         self._init_assurance()
+        self._init_swaps()
         self.agreements: dict[int, Agreement] = {}
         self.agreement_refs: dict[str, int] = {}
         self._agreements_by_pair: dict[tuple[str, str], tuple[Agreement, ...]] = {}
@@ -966,8 +967,7 @@ class ExchangeEngine(Settlement, Assurance, Continuity):
             raise NotFound("deal_id", f"no live deal {deal_id} of yours")
         limits.REASON.check("reason", reason)
         why = f"terminated by {participant}" + (f": {reason}" if reason else "")
-        if deal.status is not TERMINATING:
-            self._end_deal(deal, why, now)
+        self._withdraw_or_end(deal, participant, why, now)  # the seller's: moves the buyer where it can
         return deal.snapshot()
 
     def _end_deal(self, deal: Deal, why: str, now: int) -> None:

@@ -83,6 +83,7 @@ CLIENT_ORDER_ID_PATTERN = _rule(r"[\x21-\x7e]{1,64}")  # read on every order
 CLIENT_ORDER_ID = TextRule(64, "1-64 printable ASCII characters without spaces", CLIENT_ORDER_ID_PATTERN)
 AGREEMENT_REFERENCE = TextRule(64, "1-64 printable characters")
 NODE_NAME = TextRule(64, "1-64 characters of A-Z a-z 0-9 . _ : / -", _rule(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}"))
+LINK_NAME = TextRule(200, "a fabric link, NODE:PORT-NODE:PORT", _rule(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}"))
 DISPLAY_NAME = TextRule(200, "at most 200 printable characters", min_len=0)
 TERMS = TextRule(4096, "at most 4096 printable characters (tabs and newlines allowed)", min_len=0, multiline=True)
 REASON = TextRule(256, "at most 256 printable characters", min_len=0)

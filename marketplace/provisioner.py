@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from marketplace.deals import Deal
+from marketplace.errors import FailedPrecondition
 from marketplace.orders import Order
 
 if TYPE_CHECKING:
@@ -64,6 +65,11 @@ class Provisioner(Protocol):
     def fabric_status(self) -> FabricStatus | None:
         """The network as the controller sees it; None without one."""
 
+    async def drain_link(self, link: str, drained: bool) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+        """Move every deal off a fabric link and keep new ones off (or undrain it):
+        (deal, new path) moved, (deal, why) not."""
+        ...
+
 
 class HoldingProvisioner:
     """Leaves deals BROKERED: the exchange without a network attached (nothing to remove
@@ -90,3 +96,6 @@ class HoldingProvisioner:
 
     def fabric_status(self) -> FabricStatus | None:
         return None
+
+    async def drain_link(self, link: str, drained: bool) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+        raise FailedPrecondition("link", "the exchange runs without a network: no fabric topology loaded")

@@ -85,6 +85,11 @@ class Settings:
     verify_offers: bool = True
     verification_s: float = 30.0
     reverify_s: float = 86_400.0
+    # Service continuity (README "Seller swaps"): a deal that falls below its class moves
+    # to another seller where one can take it; after a swap or a drain moves the buyer's
+    # entry switch, the old path stays this long for frames in flight, then goes.
+    swap_when_degraded: bool = True
+    swap_drain_ms: int = 50
     # Plaintext gRPC on an address other than loopback is refused unless this is set.
     insecure: bool = False
     # Limits and quotas (README "Limits and quotas"). Calls per second per participant
@@ -167,6 +172,8 @@ class Settings:
             raise InvalidArgument("IXCHANGE_VERIFICATION_S", "must be 1..3600 seconds")
         if not 60 <= self.reverify_s <= 365 * 86_400:
             raise InvalidArgument("IXCHANGE_REVERIFY_S", "must be 60 seconds..365 days")
+        if not 0 <= self.swap_drain_ms <= 10_000:
+            raise InvalidArgument("IXCHANGE_SWAP_DRAIN_MS", "must be 0..10000 ms")
         if not 0 < self.quality_event_s <= 86_400:
             raise InvalidArgument("IXCHANGE_QUALITY_EVENT_S", "must be more than 0 and at most 86400 seconds")
         if not 1024 <= self.max_message_bytes <= 64 * 1024 * 1024:

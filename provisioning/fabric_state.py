@@ -84,6 +84,14 @@ class FabricState:
             (buyer_vlan, seller_vlan),
         )
 
+    def beyond_buyer_end(self, intent: Intent) -> Holding:
+        """What a deal holds apart from its buyer's hand-off (port share and VLAN): during a
+        seller swap the old path keeps that while the new one takes the hand-off over."""
+        whole = self.holding(intent)
+        buyer_end = whole.ends[0]
+        ports = tuple((use, times - (use is buyer_end)) for use, times in whole.ports)
+        return whole._replace(ports=ports, ends=(Use(), whole.ends[1]))
+
     def hold(self, intent: Intent) -> None:
         self.take(self.holding(intent))
 

@@ -193,6 +193,21 @@ def hand_off(agreement: Agreement, party: Party, participant: str, inventory: In
     raise NotAdmitted(f"agreement {agreement.reference}: no usable {party.name.lower()} interconnect ({detail})")
 
 
+def kept_hand_off(
+    agreement: Agreement, participant: str, end: tuple[str, str, int], inventory: Inventory
+) -> Interconnect:
+    """The agreement's buyer interconnect that contains the hand-off a swap keeps."""
+    node, port, vlan = end
+    att = inventory.attachment(participant, node, port)
+    untagged = att is not None and att.vlan_min == UNTAGGED
+    for ic in agreement.interconnects if att is not None else ():
+        here = ic.party is Party.BUYER and (ic.node, ic.port) == (node, port)
+        if here and (untagged or ic.vlan_min <= vlan <= ic.vlan_max):
+            return ic
+    where = f"{node}:{port} VLAN {vlan or 'untagged'}"
+    raise NotAdmitted(f"agreement {agreement.reference}: the buyer's hand-off {where} is not one of its interconnects")
+
+
 def compile_intent(
     deal: Deal,
     agreement: Agreement,
@@ -201,18 +216,27 @@ def compile_intent(
     unavailable: frozenset[str] = frozenset(),
     down: frozenset[str] = frozenset(),
     replacing: Intent | None = None,
+    buyer_end: tuple[str, str, int] | None = None,
 ) -> Intent:
     """The interconnection for `deal`, admitted against what `state` already holds, routed
     around `unavailable` nodes (switches that are not connected) and `down` links where the
     fabric allows. `replacing`: a live deal's path being re-routed (not held in `state`
-    meanwhile): the hand-off VLANs stay, the generation is the next one. Raises NotAdmitted
-    with the reason when it cannot be provisioned."""
+    meanwhile): the hand-off VLANs stay, the generation is the next one. `buyer_end`
+    (node, port, VLAN): a seller swap, the buyer keeps the hand-off of the deal replaced
+    (not held in `state` meanwhile). Raises NotAdmitted with the reason when it cannot be
+    provisioned."""
     rate = deal.rate_kbps
     burst = max(1, int(rate * BURST_SECONDS))
-    buyer_ic = hand_off(agreement, Party.BUYER, deal.buyer, inventory)
+    if buyer_end is not None:
+        buyer_ic = kept_hand_off(agreement, deal.buyer, buyer_end, inventory)
+    else:
+        buyer_ic = hand_off(agreement, Party.BUYER, deal.buyer, inventory)
     seller_ic = hand_off(agreement, Party.SELLER, deal.seller, inventory)
     if replacing is not None:  # the buyer and the seller keep their hand-off VLANs
         buyer_vlan, seller_vlan = replacing.buyer_vlan, replacing.seller_vlan
+    elif buyer_end is not None:
+        buyer_vlan = buyer_end[2]
+        seller_vlan = _end_vlan(seller_ic, inventory, state, deal.seller)
     else:
         buyer_vlan = _end_vlan(buyer_ic, inventory, state, deal.buyer)
         seller_vlan = _end_vlan(seller_ic, inventory, state, deal.seller)

@@ -45,6 +45,7 @@ from provisioning.openflow import OpenFlowDriver, SwitchError, SwitchGone
 from provisioning.planner import FabricPlanner
 from provisioning.restoration import Restoration
 from provisioning.routers import RouterDrivers, RouterError
+from provisioning.swap import HotSwap
 from provisioning.telemetry import TRAFFIC_POLL_S, ProvisioningMetrics
 from provisioning.verifier import OfferVerifier
 
@@ -77,9 +78,11 @@ class ProvisioningSettings:
     verify_offers: bool = True
     verification_s: float = 30.0
     reverify_s: float = 86_400.0
+    # After a swap moved the entry switch: how long the old path stays for frames in flight.
+    drain_s: float = 0.05
 
 
-class FabricProvisioner(Restoration):
+class FabricProvisioner(Restoration, HotSwap):
     """Provisions deals on the fabric described by `inventory`."""
 
     def __init__(
@@ -204,6 +207,9 @@ class FabricProvisioner(Restoration):
         task.add_done_callback(lambda t: self._work.pop(deal_id, None) if self._work.get(deal_id) is t else None)
 
     async def _provision(self, deal: Deal) -> None:
+        if deal.replaces:  # a seller swap: the buyer's service moves, make-before-break
+            await self._swap(deal)
+            return
         started = time.monotonic()
         seq = self._sequencer()
         deal_id = deal.deal_id
@@ -301,7 +307,7 @@ class FabricProvisioner(Restoration):
         reasons = []
         for agreement in agreements:
             try:
-                intent = compile_intent(deal, agreement, self.inventory, self.state, down, frozenset(self.down_links))
+                intent = compile_intent(deal, agreement, self.inventory, self.state, down, self._avoided())
                 return intent, agreement
             except NotAdmitted as err:
                 if len(agreements) == 1 and not no_room:
@@ -408,16 +414,19 @@ class FabricProvisioner(Restoration):
         if self.monitor is not None and terms is not None and not self.monitor.watch(intent, terms):
             log.info("deal %d: not measured (its buyer's hand-off is not on a switch)", intent.deal_id)
 
-    async def _probe(self, intent: Intent) -> float:
+    async def _probe(self, intent: Intent, before_entry: bool = False) -> float:
         """Send a probe from the buyer's side to the seller's and one back, through the
         deal's own flows, between the first and last switch of the path. Returns the
-        round trip in ms. Router-type nodes were checked by their driver (interfaces up)."""
+        round trip in ms. Router-type nodes were checked by their driver (interfaces up).
+        `before_entry`: the entry switch does not have the deal yet (a swap, before the
+        move): towards the seller from the next switch, back to the entry switch's port."""
         switches = [i for i, hop in enumerate(intent.path) if self.inventory.nodes[hop.node].kind is NodeKind.OPENFLOW]
-        if not switches:
+        if not switches or (before_entry and len(switches) == 1):
             return 0.0
         first, last = switches[0], switches[-1]
+        start = switches[1] if before_entry else first
         started = time.monotonic()
-        towards_seller = (self._point(intent, first, "buyer"), self._point(intent, last, "buyer"))
+        towards_seller = (self._point(intent, start, "buyer"), self._point(intent, last, "buyer"))
         towards_buyer = (self._point(intent, last, "seller"), self._point(intent, first, "seller"))
         for (send_node, send_port, send_vlan), (trap_node, trap_port, trap_vlan) in (towards_seller, towards_buyer):
             trap = self.inventory.nodes[trap_node]

@@ -10,13 +10,22 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
-from ixchange.v1 import common_pb2, exchange_pb2, exchange_pb2_grpc, quality_pb2, quality_pb2_grpc
+from ixchange.v1 import (
+    common_pb2,
+    continuity_pb2,
+    continuity_pb2_grpc,
+    exchange_pb2,
+    exchange_pb2_grpc,
+    quality_pb2,
+    quality_pb2_grpc,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 # Asserted quality of every lab offer: good enough for the platinum grade.
@@ -128,23 +137,20 @@ class LabDriver:
             self.channel = grpc.insecure_channel(self.server)
         return exchange_pb2_grpc.ExchangeServiceStub(self.channel), (("authorization", f"Bearer {token}"),)
 
-    def trade(self, buyer: str, seller: str, mbps: int = 10, service_end: float = 0, grade: str = "platinum") -> int:
-        """Offer and request that match, in `grade`; returns the deal id. `service_end`: Unix time."""
-        route = common_pb2.Route(a_end="LAB1", z_end=seller.upper())
-        stub, auth = self.stub(seller)
-        stub.SubmitOffer(
-            exchange_pb2.SubmitOfferRequest(
-                client_order_id=uuid.uuid4().hex,
-                service_type=common_pb2.SERVICE_TYPE_ETHERNET_ELINE,
-                route=route,
-                capacity_kbps=mbps * 1000,
-                circuits=1,
-                values=QUALITY,
-                price=100,
-                grade=grade,
-            ),
-            metadata=auth,
-        )
+    def trade(
+        self,
+        buyer: str,
+        seller: str,
+        mbps: int = 10,
+        service_end: float = 0,
+        grade: str = "platinum",
+        z_end: str = "",
+    ) -> int:
+        """Offer and request that match, in `grade`, on LAB1 to `z_end` (default: the
+        seller's own name); returns the deal id. `service_end`: Unix time."""
+        z_end = z_end or seller.upper()
+        route = common_pb2.Route(a_end="LAB1", z_end=z_end)
+        self.offer(seller, mbps, grade, z_end)
         stub, auth = self.stub(buyer)
         reply = stub.SubmitRequest(
             exchange_pb2.SubmitRequestRequest(
@@ -162,6 +168,77 @@ class LabDriver:
         if len(reply.deals) != 1:
             raise RuntimeError(f"expected one deal, got {reply}")
         return int(reply.deals[0].deal_id)
+
+    def offer(self, seller: str, mbps: int = 10, grade: str = "platinum", z_end: str = "", price: int = 100) -> int:
+        """One circuit offered by `seller` on LAB1 to `z_end`; returns the order id."""
+        stub, auth = self.stub(seller)
+        reply = stub.SubmitOffer(
+            exchange_pb2.SubmitOfferRequest(
+                client_order_id=uuid.uuid4().hex,
+                service_type=common_pb2.SERVICE_TYPE_ETHERNET_ELINE,
+                route=common_pb2.Route(a_end="LAB1", z_end=z_end or seller.upper()),
+                capacity_kbps=mbps * 1000,
+                circuits=1,
+                values=QUALITY,
+                price=price,
+                grade=grade,
+            ),
+            metadata=auth,
+        )
+        return int(reply.order.order_id)
+
+    def swap(self, deal_id: int, who: str | None = None) -> Any:
+        """SwapSeller as `who` (None: the operator); the new deal."""
+        _, auth = self.stub(who)
+        assert self.channel is not None
+        stub = continuity_pb2_grpc.ContinuityServiceStub(self.channel)
+        return stub.SwapSeller(continuity_pb2.SwapSellerRequest(deal_id=deal_id), metadata=auth).deal
+
+    def drain(self, link: str, drained: bool = True) -> Any:
+        _, auth = self.stub(None)
+        assert self.channel is not None
+        stub = continuity_pb2_grpc.ContinuityServiceStub(self.channel)
+        return stub.DrainLink(continuity_pb2.DrainLinkRequest(link=link, drained=drained), metadata=auth)
+
+    def udp_lost(self, sender: str, receiver: str, address: str, count: int, during: Callable[[], None]) -> Any:
+        """Sequence-numbered UDP from `sender` to `address` (on `receiver`), `count`
+        datagrams 1 ms apart; `during` runs 1 s after the start. The receiver's count."""
+        command = [sys.executable, "-m", "topologies.udpseq"]
+        far = subprocess.Popen(
+            ["mnexec", "-a", str(self.host_pid(receiver)), *command, "receive", "--port", "9000", "--idle", "2"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        assert far.stderr is not None
+        far.stderr.readline()  # "ready"
+        near = subprocess.Popen(
+            [
+                "mnexec",
+                "-a",
+                str(self.host_pid(sender)),
+                *command,
+                "send",
+                "--to",
+                f"{address}:9000",
+                "--count",
+                str(count),
+                "--interval",
+                "0.001",
+            ],
+            cwd=ROOT,
+        )
+        try:
+            time.sleep(1)
+            during()
+            near.wait(timeout=count / 1000 + 30)
+            out, _ = far.communicate(timeout=30)
+        finally:
+            for process in (near, far):
+                if process.poll() is None:
+                    process.kill()
+        return json.loads(out)
 
     def deal(self, deal_id: int) -> Any:
         """The deal as the operator sees it."""

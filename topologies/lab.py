@@ -88,7 +88,10 @@ class Pair:
             seller_end = "r1:r1-eth1:1-4094"  # an untagged port: the range is not used
         else:
             seller_end = f"{self.seller.switch}:p{self.seller.port}:{self.seller_vlan}-{self.seller_vlan}"
-        return f"{self.buyer.switch}:p{self.buyer.port}:{self.buyer_vlan}-{self.buyer_vlan}", seller_end
+        return self.buyer_end(), seller_end
+
+    def buyer_end(self) -> str:
+        return f"{self.buyer.switch}:p{self.buyer.port}:{self.buyer_vlan}-{self.buyer_vlan}"
 
 
 PAIRS = tuple(Pair(i, b, s) for i, (b, s) in enumerate(((b, s) for b in BUYERS for s in SELLERS), start=1))
@@ -171,6 +174,7 @@ def build(state: Path, controller: str) -> tuple[Any, Any, list[Any]]:
             net.addLink(edge, switches[p.switch], port1=1, port2=p.port)
     vlan_ports: list[tuple[Any, Any, int, str, Any]] = []
     untagged: list[tuple[Any, str]] = []
+    seller_ends: dict[int, Any] = {}  # pair index -> the seller host's interface for it
     for p in PAIRS:
         for who, vlan, address in ((p.buyer, p.buyer_vlan, p.buyer_ip), (p.seller, p.seller_vlan, p.seller_ip)):
             if not vlan:
@@ -179,6 +183,8 @@ def build(state: Path, controller: str) -> tuple[Any, Any, list[Any]]:
             h = net.get(who.host) if who.host in net else net.addHost(who.host)
             link = net.addLink(h, edges[who.name])
             vlan_ports.append((edges[who.name], link.intf2, vlan, address, link.intf1))
+            if who is p.seller:
+                seller_ends[p.index] = link.intf1
     uplinks = _far_end(net, edges, seller_r)
     ring = [
         net.addLink(switches["s1"], switches["s2"], port1=2, port2=2),
@@ -203,6 +209,7 @@ def build(state: Path, controller: str) -> tuple[Any, Any, list[Any]]:
     for host, address in untagged:
         host.cmd(f"ip addr add {address}/24 dev {host.name}-eth0 && ip link set {host.name}-eth0 up")
     _address_far_end(net.get("fe"), uplinks)
+    _shared_gateways(seller_ends)
     root_if = root.intfList()[0]
     root.cmd(f"ip addr flush dev {root_if} && ip addr add {MGMT_ROOT}/30 dev {root_if} && ip link set {root_if} up")
     router.cmd(f"ip addr add {MGMT_ROUTER}/30 dev r1-eth2 && ip link set r1-eth2 up")
@@ -251,6 +258,29 @@ def _address_far_end(far: Any, uplinks: list[tuple[str, Any]]) -> None:
         intf.node.cmd("sysctl -qw net.ipv4.ip_forward=1")
     for p in PAIRS:
         far.cmd(f"ip route add 10.0.{p.index}.0/24 via {seller_uplink(p.seller.name)}")
+
+
+def swap_partners(p: Pair) -> list[Pair]:
+    """The same buyer's pairs with the other sellers on a switch: the sellers a deal of
+    this pair can be swapped to, keeping the buyer's hand-off (seller-r, behind the router,
+    is not one: a swap keeps the buyer's end on a switch and its VLAN)."""
+    if p.seller.switch == "r1":
+        return []
+    return [q for q in PAIRS if q.buyer is p.buyer and q is not p and q.seller.switch != "r1"]
+
+
+def _shared_gateways(seller_ends: dict[int, Any]) -> None:
+    """A buyer's gateway is the same at every seller it can be swapped between: each
+    seller's interface towards the buyer answers every such pair's seller address with
+    one MAC (an anycast gateway, as carriers run for a seller change), so after a swap the
+    buyer's next frame, still addressed to the old gateway, is taken by the new seller."""
+    for p in PAIRS:
+        intf = seller_ends.get(p.index)
+        if intf is None or not swap_partners(p):
+            continue
+        intf.node.cmd(f"ip link set {intf.name} address 02:0a:00:00:{p.buyer.port:02x}:01")
+        for q in swap_partners(p):
+            intf.node.cmd(f"ip addr add {q.seller_ip}/24 dev {intf.name}")
 
 
 def impair_control(state: Path, seller: str) -> Path:

@@ -14,12 +14,24 @@ from pathlib import Path
 
 import grpc
 
-from controller.cli import classes, completion, deals, lab, market, participants, quality, reflector, serve, trading
+from controller.cli import (
+    classes,
+    completion,
+    continuity,
+    deals,
+    lab,
+    market,
+    participants,
+    quality,
+    reflector,
+    serve,
+    trading,
+)
 from controller.cli.common import OUTPUTS, Client, CliError, Output, err_console
 from marketplace.errors import DomainError
 from marketplace.settings import load_settings
 
-GROUPS = (serve, trading, deals, quality, market, classes, participants, lab, reflector, completion)
+GROUPS = (serve, trading, deals, continuity, quality, market, classes, participants, lab, reflector, completion)
 SETTING_FLAGS = (
     "listen",
     "database_url",

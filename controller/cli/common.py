@@ -21,6 +21,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from ixchange.v1 import (
     classes_pb2_grpc,
     common_pb2,
+    continuity_pb2_grpc,
     exchange_pb2_grpc,
     fabric_pb2_grpc,
     market_pb2_grpc,
@@ -256,6 +257,7 @@ class Client:
         self.market = market_pb2_grpc.MarketServiceStub(self.channel)
         self.fabric = fabric_pb2_grpc.FabricServiceStub(self.channel)
         self.quality = quality_pb2_grpc.QualityServiceStub(self.channel)
+        self.continuity = continuity_pb2_grpc.ContinuityServiceStub(self.channel)
 
     def call(self, method: Any, request: Any) -> Any:
         return method(request, metadata=self.metadata, timeout=30)

@@ -153,5 +153,6 @@ def fabric_provisioner(settings: Settings) -> Any:
         verify_offers=settings.verify_offers,
         verification_s=settings.verification_s,
         reverify_s=settings.reverify_s,
+        drain_s=settings.swap_drain_ms / 1000,
     )
     return FabricProvisioner(inventory, driver, RouterDrivers(credentials), options)

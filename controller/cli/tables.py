@@ -77,7 +77,10 @@ def deals_table(deals: Iterable[common_pb2.Deal], title: str = "Deals") -> Table
             f"{d.class_scheme}/{d.grade} v{d.scheme_version}",
             delivered_text(d),
             str(d.agreement_id or "-"),
-            enum_name(common_pb2.DealStatus, d.status, "DEAL_STATUS_") + (" [red]DEGRADED[/]" if degraded(d) else ""),
+            enum_name(common_pb2.DealStatus, d.status, "DEAL_STATUS_")
+            + (" [red]DEGRADED[/]" if degraded(d) else "")
+            + (f" (replaces {d.replaces})" if d.replaces else "")
+            + (f" (to {d.replaced_by})" if d.replaced_by else ""),
             fmt_time(d.ends_at) if d.HasField("ends_at") else "-",
             d.delivered.reason if degraded(d) else d.status_reason,
         )

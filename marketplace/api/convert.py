@@ -115,6 +115,8 @@ def deal_msg(d: Deal, quality: QualityRecord | None = None, seller_verification:
         ends_at=ts(d.ends_at) if d.ends_at else None,
         delivered=quality_msg(quality) if quality is not None else None,
         seller_verification=int(seller_verification),
+        replaces=d.replaces,
+        replaced_by=d.replaced_by,
     )
 
 

@@ -21,6 +21,8 @@ from grpc_health.v1._async import HealthServicer
 from ixchange.v1 import (
     classes_pb2,
     classes_pb2_grpc,
+    continuity_pb2,
+    continuity_pb2_grpc,
     exchange_pb2,
     exchange_pb2_grpc,
     fabric_pb2,
@@ -35,6 +37,7 @@ from ixchange.v1 import (
 
 from marketplace.api import convert, reflection
 from marketplace.api.auth import Authenticator
+from marketplace.api.continuity_servicer import ContinuityServicer
 from marketplace.api.guard import Guard
 from marketplace.api.market_servicers import ClassesServicer, FabricServicer, MarketServicer
 from marketplace.api.metrics import ExchangeMetrics
@@ -65,6 +68,7 @@ SERVICE_NAMES = (
     market_pb2.DESCRIPTOR.services_by_name["MarketService"].full_name,
     fabric_pb2.DESCRIPTOR.services_by_name["FabricService"].full_name,
     quality_pb2.DESCRIPTOR.services_by_name["QualityService"].full_name,
+    continuity_pb2.DESCRIPTOR.services_by_name["ContinuityService"].full_name,
 )
 OPERATOR_NAME = "operator"
 
@@ -146,6 +150,7 @@ async def create_server(
         max_live_quotes=settings.max_live_quotes,
     )
     engine.assurance = assurance_terms(settings)
+    engine.swap_when_degraded = settings.swap_when_degraded
     await asyncio.to_thread(store.restore, engine, clock())
     tune_gc()
     metrics = ExchangeMetrics()
@@ -179,6 +184,7 @@ async def create_server(
     guard.register(server, market_pb2_grpc.add_MarketServiceServicer_to_server, MarketServicer(api))
     guard.register(server, fabric_pb2_grpc.add_FabricServiceServicer_to_server, FabricServicer(api))
     guard.register(server, quality_pb2_grpc.add_QualityServiceServicer_to_server, QualityServicer(api))
+    guard.register(server, continuity_pb2_grpc.add_ContinuityServiceServicer_to_server, ContinuityServicer(api))
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable(server, (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name))

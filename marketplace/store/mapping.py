@@ -68,6 +68,8 @@ DEAL_COLUMNS = (
     "created_at",
     "updated_at",
     "ends_at",
+    "replaces",
+    "replaced_by",
 )
 EVENT_COLUMNS = ("sequence", "time", "kind", "party_a", "party_b", "payload")
 
@@ -88,7 +90,7 @@ def bulk_statements(mark: str) -> dict[str, str]:
         ),
         "deal_update": (
             f"UPDATE deals SET agreement_id = {mark}, status = {mark}, status_reason = {mark}, "
-            f"updated_at = {mark} WHERE id = {mark}"
+            f"updated_at = {mark}, replaced_by = {mark} WHERE id = {mark}"
         ),
     }
 
@@ -154,11 +156,13 @@ def deal_tuple(d: Deal) -> tuple[Any, ...]:
         d.created_at,
         d.updated_at,
         d.ends_at,
+        d.replaces,
+        d.replaced_by,
     )
 
 
 def deal_update_tuple(d: Deal) -> tuple[Any, ...]:
-    return (d.agreement_id, int(d.status), d.status_reason, d.updated_at, d.deal_id)
+    return (d.agreement_id, int(d.status), d.status_reason, d.updated_at, d.replaced_by, d.deal_id)
 
 
 def order(r: Row[Any]) -> Order:
@@ -216,6 +220,8 @@ def deal(r: Row[Any]) -> Deal:
         r.created_at,
         r.updated_at,
         r.ends_at,
+        r.replaces,
+        r.replaced_by,
     )
 
 

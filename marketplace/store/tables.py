@@ -155,6 +155,8 @@ deals = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     Column("ends_at", BigInteger, nullable=False, server_default="0"),  # added by 0004
+    Column("replaces", BigInteger, nullable=False, server_default="0"),  # added by 0007
+    Column("replaced_by", BigInteger, nullable=False, server_default="0"),  # added by 0007
     Index("ix_deals_status", "status"),
     Index("ix_deals_seller_id", "seller", "id"),
     Index("ix_deals_buyer_id", "buyer", "id"),

@@ -384,3 +384,36 @@ def test_a_re_route_avoids_the_down_link_keeps_the_hand_offs_and_takes_the_next_
     with pytest.raises(NotAdmitted, match="no path"):
         compile_intent(deal(), agreement(), ring, state, down=frozenset({"s1:2-s2:2", "s3:3-s1:3"}), replacing=old)
     assert deal_cookie(2**40 + 5) == deal_cookie(5)  # deal ids beyond 40 bits never reach the generation
+
+
+def test_a_seller_swap_keeps_the_buyers_hand_off_and_holds_the_old_path_less_it(ring) -> None:  # type: ignore[no-untyped-def]
+    state = FabricState()
+    old = compile_intent(deal(1, capacity=G), agreement(), ring, state)  # globex s1:1 -> acme s2:1, all of port s1:2
+    state.hold(old)
+    buyer_end = ("s1", "1", old.buyer_vlan)
+    hooli = Agreement(
+        2,
+        "AG-2",
+        "globex",
+        "hooli",
+        (Interconnect(Party.BUYER, "s1", "1", 150, 160), Interconnect(Party.BUYER, "s1", "1", 100, 101),
+         Interconnect(Party.SELLER, "r1", "eth2", 500, 501)),
+        10**7,
+        "",
+        0,
+    )  # fmt: skip
+    # Taken over: the old deal's hand-off share passes to the new one, the rest of its path stays held.
+    rest = state.beyond_buyer_end(old)
+    state.release(old)
+    state.take(rest)
+    new = compile_intent(deal(2, seller="hooli", capacity=G), hooli, ring, state, buyer_end=buyer_end)
+    assert new.buyer_vlan == old.buyer_vlan and new.path[0].buyer_side_port == "1"
+    assert new.nodes() == ["s1", "r1"]
+    assert {(f.in_port, f.vlan) for f in new.flows if f.node == "s1"} >= {(1, old.buyer_vlan)}  # replaces in place
+    assert state.port_load(("s1", "2")) == G  # the old path still holds its link until it is removed
+    state.hold(new)
+    state.give_back(rest)
+    assert state.port_load(("s1", "1")) == G and state.port_vlans(("s1", "1")) == 1 << old.buyer_vlan
+    assert state.port_load(("s1", "2")) == 0
+    with pytest.raises(NotAdmitted, match="the buyer's hand-off s1:1 VLAN 120 is not one of its interconnects"):
+        compile_intent(deal(3, seller="hooli"), hooli, ring, FabricState(), buyer_end=("s1", "1", 120))

@@ -1,0 +1,56 @@
+"""Service continuity: `swap DEAL` (another seller under a live deal, make-before-break)
+and `drain LINK` (move every deal off a fabric link for maintenance; `--undo` undrains)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ixchange.v1 import continuity_pb2
+
+from controller.cli.common import Client, Table, console, emit
+from controller.cli.tables import deals_table
+
+
+def add_parsers(sub: Any) -> None:
+    swap = sub.add_parser("swap", help="move a live deal of yours to another seller, keeping your hand-off")
+    swap.add_argument("deal_id", type=int)
+    swap.add_argument("--better", action="store_true", help="accept a better class than the one bought")
+    swap.add_argument("--max-price", type=int, default=0, help="most you pay per circuit (default: the deal's price)")
+    swap.add_argument("--reason", default="", help="why, kept on the deal")
+    swap.set_defaults(run=cmd_swap)
+    drain = sub.add_parser("drain", help="operators: move every deal off a fabric link and keep new ones off it")
+    drain.add_argument("link", help="a fabric link as `ixchange fabric` names it, e.g. s1:p3-s3:p2")
+    drain.add_argument("--undo", action="store_true", help="put the link back in service")
+    drain.set_defaults(run=cmd_drain)
+
+
+def cmd_swap(args: argparse.Namespace, client: Client) -> int:
+    request = continuity_pb2.SwapSellerRequest(
+        deal_id=args.deal_id, better_class=args.better, max_price=args.max_price, reason=args.reason
+    )
+    reply = client.call(client.continuity.SwapSeller, request)
+    emit(reply, lambda: console.print(deals_table([reply.deal], title=f"Replacing deal {args.deal_id}")))
+    return 0
+
+
+def cmd_drain(args: argparse.Namespace, client: Client) -> int:
+    reply = client.call(
+        client.continuity.DrainLink, continuity_pb2.DrainLinkRequest(link=args.link, drained=not args.undo)
+    )
+
+    def show() -> None:
+        if args.undo:
+            console.print(f"{args.link} is back in service (deals stay on their paths)")
+            return
+        table = Table(title=f"Drained {args.link}")
+        for col in ("deal", "moved", "path / why"):
+            table.add_column(col)
+        for d in reply.moved:
+            table.add_row(str(d.deal_id), "[green]yes[/]", d.detail)
+        for d in reply.stuck:
+            table.add_row(str(d.deal_id), "[red]no[/]", d.detail)
+        console.print(table if reply.moved or reply.stuck else f"{args.link} is drained; no deal was on it")
+
+    emit(reply, show)
+    return 0

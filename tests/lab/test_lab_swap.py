@@ -1,0 +1,92 @@
+"""Issue 13 in the lab: a live deal moved to another seller (planned, and when the seller
+withdraws) with sequence-numbered UDP to the far end counting every datagram, 1 ms
+apart; a fabric link drained for maintenance with its deal moved off first."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from ixchange.v1 import common_pb2, exchange_pb2
+
+from provisioning.intent import deal_cookie
+from tests.lab.test_lab_continuity import flows_with, ring_live
+from topologies.driver import LabDriver as Lab
+from topologies.lab import FAR_END, far_end_via, pair, seller_uplink
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root (Mininet, Open vSwitch)")
+ACTIVE, TERMINATED = common_pb2.DEAL_STATUS_ACTIVE, common_pb2.DEAL_STATUS_TERMINATED
+DATAGRAMS = 5000  # 5 s at 1 ms: the swap happens 1 s in
+
+
+def deal_to_far_end(lab: Lab) -> int:
+    """buyer-a's gold deal with seller-a on LAB1-FAR, its host routing the far end through
+    it; and seller-b's offer of the same service resting on the book."""
+    ring_live()
+    deal_id = lab.trade("buyer-a", "seller-a", grade="gold", z_end="FAR")
+    assert "path s3 > s1" in lab.wait_status(deal_id, ACTIVE).status_reason
+    lab.offer("seller-b", grade="gold", z_end="FAR")
+    assert lab.on("ba", *far_end_via(pair("buyer-a", "seller-a"))).returncode == 0
+    assert lab.reaches("ba", FAR_END)
+    return deal_id
+
+
+def test_a_planned_swap_moves_the_buyer_to_another_seller_without_losing_a_datagram(lab: Lab) -> None:
+    old_id = deal_to_far_end(lab)
+    swapped: dict[str, int] = {}
+    count = lab.udp_lost(
+        "ba", "fe", FAR_END, DATAGRAMS, lambda: swapped.update(new=lab.swap(old_id, "buyer-a").deal_id)
+    )
+    assert count["distinct"] == DATAGRAMS and count["missing"] == 0, count
+    new = lab.wait_status(swapped["new"], ACTIVE)
+    assert (new.seller, new.replaces, new.grade) == ("seller-b", old_id, "gold")
+    assert "path s3 > s2" in new.status_reason and "(kept)" in new.status_reason, new.status_reason
+    old = lab.wait_status(old_id, TERMINATED)
+    assert old.replaced_by == new.deal_id and f"swapped to deal {new.deal_id}" in old.status_reason
+    assert not flows_with(deal_cookie(old_id)), "the old path's flows are still there"
+    assert flows_with(deal_cookie(new.deal_id))
+    # The way back: the far end learns the buyer's subnet from the new seller (as its BGP would).
+    assert lab.on("fe", "ip", "route", "replace", "10.0.1.0/24", "via", seller_uplink("seller-b")).returncode == 0
+    try:
+        assert lab.reaches("ba", FAR_END)
+    finally:
+        lab.on("fe", "ip", "route", "replace", "10.0.1.0/24", "via", seller_uplink("seller-a"))
+
+
+def test_a_seller_withdrawing_moves_the_buyer_instead_of_cutting_it_off(lab: Lab) -> None:
+    old_id = deal_to_far_end(lab)
+    stub, auth = lab.stub("seller-a")
+    count = lab.udp_lost(
+        "ba",
+        "fe",
+        FAR_END,
+        DATAGRAMS,
+        lambda: stub.TerminateDeal(exchange_pb2.TerminateDealRequest(deal_id=old_id, reason="exit"), metadata=auth),
+    )
+    assert count["missing"] == 0, count
+    old = lab.wait_status(old_id, TERMINATED)
+    assert old.replaced_by, old.status_reason
+    new = lab.wait_status(old.replaced_by, ACTIVE)
+    assert (new.seller, new.buyer, new.replaces) == ("seller-b", "buyer-a", old_id)
+
+
+def test_a_drained_link_has_its_deal_moved_off_first_and_takes_none_until_undrained(lab: Lab) -> None:
+    p = pair("buyer-a", "seller-a")
+    ring_live()
+    deal_id = lab.trade("buyer-a", "seller-a")
+    assert "path s3 > s1" in lab.wait_status(deal_id, ACTIVE).status_reason
+    link = "s1:p3-s3:p2"
+    try:
+        moved: dict[str, object] = {}
+        count = lab.udp_lost("ba", "sa", p.seller_ip, 3000, lambda: moved.update(reply=lab.drain(link)))
+        reply = moved["reply"]
+        assert [(d.deal_id, d.detail) for d in reply.moved] == [(deal_id, "s3 > s2 > s1")], reply  # type: ignore[attr-defined]
+        assert count["missing"] == 0, count
+        assert "re-routed around s1:p3-s3:p2 (drained)" in lab.deal(deal_id).status_reason
+        second = lab.trade("buyer-b", "seller-a")
+        assert "path s3 > s2 > s1" in lab.wait_status(second, ACTIVE).status_reason  # new deals avoid it
+        lab.terminate("buyer-b", second)  # its pair has one VLAN
+    finally:
+        lab.drain(link, False)
+    third = lab.trade("buyer-b", "seller-a")
+    assert "path s3 > s1" in lab.wait_status(third, ACTIVE).status_reason  # back in service
