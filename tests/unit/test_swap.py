@@ -64,7 +64,7 @@ def test_only_the_class_bought_unless_the_buyer_accepts_better_and_never_above_t
     engine, deal = live("s2", "s3")
     engine.submit(offer("s2", price=900, grade="gold", values=GOLD), 10)  # worse class
     engine.submit(offer("s3", price=1200, grade="platinum"), 11)  # above the deal's price
-    with pytest.raises(FailedPrecondition, match="no offer of platinum .* at 1000 or less"):
+    with pytest.raises(FailedPrecondition, match=r"no offer of platinum .* at 1000 or less"):
         engine.swap_seller("b1", deal.deal_id, True, 0, "", 20, operator=False)
     assert engine.deals[deal.deal_id].replaced_by == 0  # nothing changed
     new = engine.swap_seller("b1", deal.deal_id, False, 1200, "", 21, operator=False)
