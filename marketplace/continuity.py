@@ -1,6 +1,7 @@
 """Service continuity in the engine (issue 13): what the provisioning layer tells the
 exchange when it moved a live deal's path (a re-route around a failed link), recorded on
-the deal with an event; and seller swaps (marketplace.swap). A mixin of ExchangeEngine."""
+the deal with an event; seller swaps (marketplace.swap) and protection
+(marketplace.protection). A mixin of ExchangeEngine."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING
 from marketplace.deals import Deal, DealStatus
 from marketplace.errors import FailedPrecondition
 from marketplace.events import EventKind
+from marketplace.protection import Protection
 from marketplace.swap import Swaps
 
 if TYPE_CHECKING:
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
     from marketplace.events import Subject
 
 
-class Continuity(Swaps):
+class Continuity(Swaps, Protection):
     if TYPE_CHECKING:  # what it uses of ExchangeEngine
         deals: dict[int, Deal]
         _changes: Changes

@@ -63,6 +63,7 @@ class Deal:
     ends_at: int = 0  # the request's service end: terminated then (0: only by a party)
     replaces: int = 0  # a seller swap: the deal this one takes the buyer's service over from
     replaced_by: int = 0  # the swap deal that took this one's service over (or is taking it)
+    protection_price: int = 0  # per circuit, on top of `price`, while protected (0: unprotected)
 
     @property
     def rate_kbps(self) -> int:
@@ -98,6 +99,7 @@ class Deal:
             self.ends_at,
             self.replaces,
             self.replaced_by,
+            self.protection_price,
         )
 
 

@@ -70,6 +70,10 @@ class Provisioner(Protocol):
         (deal, new path) moved, (deal, why) not."""
         ...
 
+    async def protect_deal(self, deal_id: int, protected: bool) -> str:
+        """Give a live deal a backup path with fast failover (or take it away); its paths in words."""
+        ...
+
 
 class HoldingProvisioner:
     """Leaves deals BROKERED: the exchange without a network attached (nothing to remove
@@ -99,3 +103,6 @@ class HoldingProvisioner:
 
     async def drain_link(self, link: str, drained: bool) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
         raise FailedPrecondition("link", "the exchange runs without a network: no fabric topology loaded")
+
+    async def protect_deal(self, deal_id: int, protected: bool) -> str:
+        raise FailedPrecondition("deal_id", "the exchange runs without a network: no fabric topology loaded")

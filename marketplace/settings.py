@@ -90,6 +90,8 @@ class Settings:
     # entry switch, the old path stays this long for frames in flight, then goes.
     swap_when_degraded: bool = True
     swap_drain_ms: int = 50
+    # Protected deals (README "Protected deals"): the protection charge, percent of the price.
+    protection_percent: int = 50
     # Plaintext gRPC on an address other than loopback is refused unless this is set.
     insecure: bool = False
     # Limits and quotas (README "Limits and quotas"). Calls per second per participant
@@ -174,6 +176,8 @@ class Settings:
             raise InvalidArgument("IXCHANGE_REVERIFY_S", "must be 60 seconds..365 days")
         if not 0 <= self.swap_drain_ms <= 10_000:
             raise InvalidArgument("IXCHANGE_SWAP_DRAIN_MS", "must be 0..10000 ms")
+        if not 1 <= self.protection_percent <= 1000:
+            raise InvalidArgument("IXCHANGE_PROTECTION_PERCENT", "must be 1..1000 percent")
         if not 0 < self.quality_event_s <= 86_400:
             raise InvalidArgument("IXCHANGE_QUALITY_EVENT_S", "must be more than 0 and at most 86400 seconds")
         if not 1024 <= self.max_message_bytes <= 64 * 1024 * 1024:

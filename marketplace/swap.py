@@ -63,6 +63,7 @@ class Swaps:
         def _set_deal_status(self, deal: Deal, status: DealStatus, reason: str, now: int) -> None: ...
         def _give_back(self, order: Order, circuits: int, now: int) -> Struck: ...
         def agreements_of(self, buyer: str, seller: str) -> tuple[Agreement, ...]: ...
+        def protection_fee(self, price: int) -> int: ...
 
     swap_when_degraded = True  # IXCHANGE_SWAP_WHEN_DEGRADED (the server sets it)
 
@@ -171,6 +172,9 @@ class Swaps:
             now,
             deal.ends_at,
             replaces=deal.deal_id,
+            protection_price=self.protection_fee(offer.price)
+            if deal.protection_price
+            else 0,  # protection carries over
         )
         if new.ends_at:
             heapq.heappush(self._deal_ends, (new.ends_at, new.deal_id))

@@ -78,7 +78,8 @@ class FabricState:
         return Holding(
             intent.rate_kbps,
             tuple((self.port(port), times) for port, times in Counter(intent.ports()).items()),
-            tuple((self.link(key), vlan != 0) for key, vlan in zip(intent.links, intent.link_vlans, strict=True)),
+            tuple((self.link(key), vlan != 0) for key, vlan in zip(intent.links, intent.link_vlans, strict=True))
+            + tuple((self.link(key), True) for key in intent.backup_links),  # tagged links only
             intent.fabric_vlan,
             (self.port(buyer_end), self.port(seller_end)),
             (buyer_vlan, seller_vlan),

@@ -48,6 +48,15 @@ def deal_meter_ids(deal_id: int) -> tuple[int, int]:
     return 2 * deal_id - 1, 2 * deal_id
 
 
+def deal_group_ids(deal_id: int, generation: int = 0) -> tuple[int, int]:
+    """A protected deal's fast-failover groups (towards the seller at its entry switch,
+    towards the buyer at the far end), in one of two banks by the path's generation: a
+    re-route adds the new path's groups beside the old ones instead of changing groups the
+    old path's flows still use."""
+    bank = (generation & 1) << 31
+    return tuple(bank + m for m in deal_meter_ids(deal_id))  # type: ignore[return-value]
+
+
 def deal_of_cookie(cookie: int) -> int | None:
     """The deal id in one of our cookies; None for flows that are not deal flows."""
     return cookie & DEAL_BITS if cookie >> 56 == COOKIE_TAG >> 56 else None
@@ -81,6 +90,22 @@ class Flow:
     vlan_action: VlanAction | None
     set_vlan: int
     meter_id: int = 0
+    group_id: int = 0  # set: out through this fast-failover group instead (a protected deal's end)
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A fast-failover group at one end of a protected deal: out of `port` (after
+    `action` to `vlan`) while that port is live, else out of `backup_port` likewise."""
+
+    node: str
+    group_id: int
+    port: int
+    action: VlanAction | None
+    vlan: int
+    backup_port: int
+    backup_action: VlanAction | None
+    backup_vlan: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +146,11 @@ class Intent:
     meters: tuple[Meter, ...]
     router_services: tuple[RouterService, ...]
     generation: int = 0  # of the path: its flows' cookies carry it
+    # A protected deal (provisioning.protection): its link-disjoint backup path (same ends,
+    # same fabric VLAN) and the fast-failover groups at both ends that choose between them.
+    backup_path: tuple[Hop, ...] = ()
+    backup_links: tuple[str, ...] = ()
+    groups: tuple[Group, ...] = ()
 
     @property
     def cookie(self) -> int:
@@ -136,10 +166,31 @@ class Intent:
         return buyer_side, seller_side
 
     def ports(self) -> tuple[tuple[str, str], ...]:
-        """Every (node, port) the deal passes: both hand-offs and both ends of each link."""
-        return tuple(
+        """Every (node, port) the deal passes: both hand-offs and both ends of each link
+        (of the backup path's links too: their capacity is reserved)."""
+        primary = tuple(
             port for hop in self.path for port in ((hop.node, hop.buyer_side_port), (hop.node, hop.seller_side_port))
         )
+        last = len(self.backup_path) - 1
+        backup = tuple(
+            (hop.node, port)
+            for i, hop in enumerate(self.backup_path)
+            for side, port in ((0, hop.buyer_side_port), (1, hop.seller_side_port))
+            if not (i == 0 and side == 0) and not (i == last and side == 1)  # the hand-offs: counted once
+        )
+        return primary + backup
+
+    def setup_on(self, node: str) -> tuple[Meter | Group, ...]:
+        """The meters and groups one switch needs before the deal's flows there."""
+        return (*(m for m in self.meters if m.node == node), *(g for g in self.groups if g.node == node))
+
+    def all_links(self) -> tuple[str, ...]:
+        return self.links + self.backup_links
+
+    def hops(self) -> tuple[Hop, ...]:
+        """The path, then the backup path's nodes that are not on it (every node changed)."""
+        on_path = set(self.nodes())
+        return self.path + tuple(h for h in self.backup_path if h.node not in on_path)
 
     def end_vlans(self) -> tuple[tuple[tuple[str, str], int], ...]:
         """((node, port), VLAN) at the buyer's and at the seller's hand-off."""
@@ -171,6 +222,18 @@ def intent_from_json(text: str) -> Intent:
         tuple(Meter(**m) for m in raw["meters"]),
         tuple(RouterService(**r) for r in raw["router_services"]),
         raw.get("generation", 0),
+        tuple(Hop(**h) for h in raw.get("backup_path", ())),
+        tuple(raw.get("backup_links", ())),
+        tuple(
+            Group(
+                **{
+                    **g,
+                    "action": VlanAction(g["action"]) if g["action"] else None,
+                    "backup_action": VlanAction(g["backup_action"]) if g["backup_action"] else None,
+                }
+            )
+            for g in raw.get("groups", ())
+        ),
     )
 
 

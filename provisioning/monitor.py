@@ -28,7 +28,7 @@ from controller.stamp_packets import ErrorEstimate, Malformed, ReflectorPacket, 
 from marketplace.delivered import Delivered, Probe, summarize
 from provisioning.frames import ETH_ARP, ETH_IPV4, arp_frame, parse, udp_frame
 from provisioning.intent import Intent
-from provisioning.inventory import Inventory, NodeKind
+from provisioning.inventory import Inventory, Node, NodeKind
 from provisioning.openflow import OpenFlowDriver
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,7 @@ class _Session:
     path_port: int  # where answers come back from the path
     path_vlan: int
     mac: bytes
+    backup_port: int = 0  # a protected deal: answers may come back this way too
     reflector_mac: bytes | None = None
     asked_at: float = 0.0
     sequence: int = 0
@@ -134,6 +135,7 @@ class DealMonitor:
             path.number,
             intent.side_vlans(0)[1],
             mac,
+            _number(node, intent.backup_path[0].seller_side_port) if intent.backup_path else 0,
         )
         self.openflow.measuring_macs.add(mac)
         return True
@@ -147,9 +149,8 @@ class DealMonitor:
     def _drop(self, session: _Session) -> None:
         self._by_mac.pop(session.mac, None)
         self.openflow.measuring_macs.discard(session.mac)
-        self.openflow.trap_mac(
-            session.dpid, session.cookie, session.path_port, session.path_vlan, session.mac, add=False
-        )
+        for port in _answer_ports(session):
+            self.openflow.trap_mac(session.dpid, session.cookie, port, session.path_vlan, session.mac, add=False)
 
     async def verify(
         self, order_id: int, dpid: int, port: int, vlan: int, terms: MeasurementTerms, windows: int, timeout_s: float
@@ -199,7 +200,8 @@ class DealMonitor:
     def _tick(self, session: _Session) -> None:
         now = time.monotonic()
         if session.reflector_mac is None or now - session.asked_at >= ARP_EVERY_S:
-            self.openflow.trap_mac(session.dpid, session.cookie, session.path_port, session.path_vlan, session.mac)
+            for port in _answer_ports(session):
+                self.openflow.trap_mac(session.dpid, session.cookie, port, session.path_vlan, session.mac)
             ask = arp_frame(1, session.mac, session.terms.source, b"", session.terms.reflector, session.buyer_vlan)
             self._send(session, ask)
             session.asked_at = now
@@ -265,3 +267,12 @@ class DealMonitor:
             if sent is not None and answer_packet.sender_sequence not in session.answered:
                 delay = arrived_ns - sent - answer_packet.turnaround_ns
                 session.answered[answer_packet.sender_sequence] = max(0, delay)
+
+
+def _answer_ports(session: _Session) -> tuple[int, ...]:
+    return (session.path_port, session.backup_port) if session.backup_port else (session.path_port,)
+
+
+def _number(node: Node, port: str) -> int:
+    found = node.port(port)
+    return found.number if found is not None else 0

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import struct
 
-from provisioning.intent import Flow, Meter, VlanAction
+from provisioning.intent import Flow, Group, Meter, VlanAction
 
 OF13, OF14 = 0x04, 0x05
-OFPT_FLOW_MOD, OFPT_BARRIER_REQUEST, OFPT_METER_MOD = 14, 20, 29
+OFPT_FLOW_MOD, OFPT_GROUP_MOD, OFPT_BARRIER_REQUEST, OFPT_METER_MOD = 14, 15, 20, 29
 OFPT_BUNDLE_CONTROL, OFPT_BUNDLE_ADD_MESSAGE = 33, 34
 OFPFC_ADD, OFPFC_DELETE, OFPFC_DELETE_STRICT = 0, 3, 4
 OFPMC_ADD, OFPMC_MODIFY, OFPMC_DELETE = 0, 1, 2
+OFPGC_ADD, OFPGC_DELETE = 0, 2
+OFPGC_ADD_OR_MOD = 0x8000  # Open vSwitch's extension: create, or modify in place (reconciliation, re-routes)
+OFPGT_FF = 3  # fast failover: the first bucket whose watched port is live
 OFPMF_KBPS, OFPMF_BURST = 0x1, 0x4
 OFPBCT_OPEN_REQUEST, OFPBCT_COMMIT_REQUEST = 0, 4
 OFPBF_ATOMIC, OFPBF_ORDERED = 1, 2
@@ -36,6 +39,9 @@ _SET_VLAN = struct.Struct("!HHIH6x")  # set_field: type, len, oxm header, vid, p
 _PUSH_VLAN = struct.Struct("!HHH2x")
 _POP_VLAN = struct.Struct("!HH4x")
 _METER_INSTRUCTION = struct.Struct("!HHI")
+_GROUP_ACTION = struct.Struct("!HHI")  # type 22, length 8, group id
+_GROUP_MOD = struct.Struct("!HBxI")  # command, type, pad, group id
+_BUCKET = struct.Struct("!HHII4x")  # length, weight, watch port, watch group
 _ACTIONS_INSTRUCTION = struct.Struct("!HH4x")
 _METER_MOD = struct.Struct("!HHI")
 _DROP_BAND = struct.Struct("!HHII4x")
@@ -59,15 +65,21 @@ def _match(in_port: int, vlan: int, eth_type: int = 0) -> bytes:
 
 
 def _actions(flow: Flow) -> bytes:
-    set_vlan = _SET_VLAN.pack(25, 16, VLAN_VID_OXM, OFPVID_PRESENT | flow.set_vlan)
-    out = b""
-    if flow.vlan_action is VlanAction.PUSH:
-        out = _PUSH_VLAN.pack(17, 8, 0x8100) + set_vlan
-    elif flow.vlan_action is VlanAction.SWAP:
-        out = set_vlan
-    elif flow.vlan_action is VlanAction.POP:
-        out = _POP_VLAN.pack(18, 8)
+    if flow.group_id:
+        return _GROUP_ACTION.pack(22, 8, flow.group_id)
     port = OFPP_IN_PORT if flow.out_port == flow.in_port else flow.out_port
+    return _vlan_out(flow.vlan_action, flow.set_vlan, port)
+
+
+def _vlan_out(action: VlanAction | None, vlan: int, port: int) -> bytes:
+    set_vlan = _SET_VLAN.pack(25, 16, VLAN_VID_OXM, OFPVID_PRESENT | vlan)
+    out = b""
+    if action is VlanAction.PUSH:
+        out = _PUSH_VLAN.pack(17, 8, 0x8100) + set_vlan
+    elif action is VlanAction.SWAP:
+        out = set_vlan
+    elif action is VlanAction.POP:
+        out = _POP_VLAN.pack(18, 8)
     return out + _OUTPUT.pack(0, 16, port, OFPCML_MAX)
 
 
@@ -128,6 +140,24 @@ def meter_mod(version: int, xid: int, meter: Meter, command: int) -> bytes:
 
 def meter_delete(version: int, xid: int, meter_id: int) -> bytes:
     return header(version, OFPT_METER_MOD, 16, xid) + _METER_MOD.pack(OFPMC_DELETE, OFPMF_KBPS, meter_id)
+
+
+def group_mod(version: int, xid: int, group: Group, command: int = OFPGC_ADD_OR_MOD) -> bytes:
+    """A fast-failover group: each bucket watches the port it sends out of."""
+    buckets = b""
+    for port, action, vlan in (
+        (group.port, group.action, group.vlan),
+        (group.backup_port, group.backup_action, group.backup_vlan),
+    ):
+        actions = _vlan_out(action, vlan, port)
+        buckets += _BUCKET.pack(16 + len(actions), 0, port, OFPG_ANY) + actions
+    body = _GROUP_MOD.pack(command, OFPGT_FF, group.group_id) + buckets
+    return header(version, OFPT_GROUP_MOD, 8 + len(body), xid) + body
+
+
+def group_delete(version: int, xid: int, group_id: int) -> bytes:
+    """Deleting a group that does not exist is no error (OpenFlow 1.3, 6.5)."""
+    return header(version, OFPT_GROUP_MOD, 16, xid) + _GROUP_MOD.pack(OFPGC_DELETE, 0, group_id)
 
 
 def barrier(version: int, xid: int) -> bytes:

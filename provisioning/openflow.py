@@ -35,8 +35,10 @@ from provisioning.intent import (
     COOKIE_TAG,
     DEAL_COOKIE_MASK,
     Flow,
+    Group,
     Meter,
     deal_cookie,
+    deal_group_ids,
     deal_meter_ids,
     deal_of_cookie,
 )
@@ -132,7 +134,8 @@ class OpenFlowDriver:
         self._switches: dict[int, _Switch] = {}
         self.switch_changes = 0  # counts connections and disconnections (answers about them go stale)
         # What must exist: per switch, per deal, its flows and meters.
-        self._wanted: dict[int, dict[int, tuple[tuple[Flow, ...], tuple[Meter, ...]]]] = {}
+        # (Meters and a protected deal's fast-failover groups go beside the flows, outside bundles.)
+        self._wanted: dict[int, dict[int, tuple[tuple[Flow, ...], tuple[Meter | Group, ...]]]] = {}
         self._reconciling: dict[int, _Reconcile] = {}
         self.reconciled: dict[int, threading.Event] = {}  # set after each (re)connect's reconcile
         self._probes: dict[bytes, Future[None]] = {}  # nonce -> waiting data-plane probe
@@ -161,7 +164,7 @@ class OpenFlowDriver:
 
     # ----- called by the exchange (any thread) ----------------------------------------
 
-    def want(self, dpid: int, deal_id: int, flows: Iterable[Flow], meters: Iterable[Meter]) -> None:
+    def want(self, dpid: int, deal_id: int, flows: Iterable[Flow], meters: Iterable[Meter | Group]) -> None:
         """Record that a deal's flows and meters must exist on a switch, without sending
         them: reconciliation installs them (after a restart)."""
         with self._lock:
@@ -180,36 +183,38 @@ class OpenFlowDriver:
         with self._lock:
             return dpid in self._switches
 
-    def install(self, dpid: int, deal_id: int, flows: Iterable[Flow], meters: Iterable[Meter]) -> Future[None]:
-        """Add (or replace) a deal's flows and meters on one switch. The future completes
-        when the switch confirms them with a barrier, or fails with the switch's error."""
+    def install(self, dpid: int, deal_id: int, flows: Iterable[Flow], meters: Iterable[Meter | Group]) -> Future[None]:
+        """Add (or replace) a deal's flows, meters and groups on one switch. The future
+        completes when the switch confirms them with a barrier, or fails with the switch's
+        error. Meters and groups go first (not in a bundle); groups no longer wanted here
+        (a deal that lost its protection) go after the flows that used them."""
         flows, meters = tuple(flows), tuple(meters)
         with self._lock:
             wanted = self._wanted.setdefault(dpid, {})
-            had = {m.meter_id for m in wanted.get(deal_id, ((), ()))[1]}  # a re-route: they exist here
+            before = wanted.get(deal_id, ((), ()))[1]
+            had = {m.meter_id for m in before if isinstance(m, Meter)}  # a re-route: they exist here
             wanted[deal_id] = (flows, meters)
-            setup = [
-                partial(_meter, meter=m, command=ofwire.OFPMC_MODIFY if m.meter_id in had else ofwire.OFPMC_ADD)
-                for m in meters
-            ]
-            return self._submit(dpid, setup, [partial(_flow, flow=f) for f in flows])
+            setup = [_setup(m, m.meter_id in had if isinstance(m, Meter) else True) for m in meters]
+            now = {m.group_id for m in meters if isinstance(m, Group)}
+            gone = [_teardown(g) for g in before if isinstance(g, Group) and g.group_id not in now]
+            return self._submit(dpid, setup, [partial(_flow, flow=f) for f in flows], gone)
 
     def remove(self, dpid: int, deal_id: int) -> Future[None]:
-        """Delete every flow of the deal (of every generation), then its meters."""
+        """Delete every flow of the deal (of every generation), then its meters and groups."""
         with self._lock:
             _, meters = self._wanted.get(dpid, {}).pop(deal_id, ((), ()))
             flows = [partial(_delete_deal, cookie=deal_cookie(deal_id), mask=DEAL_COOKIE_MASK)]
-            teardown = [partial(ofwire.meter_delete, meter_id=m.meter_id) for m in meters]  # only meters it has here
+            teardown = [_teardown(m) for m in meters]  # only what it has here
             return self._submit(dpid, [], flows, teardown)
 
     def retire(self, dpid: int, deal_id: int, cookie: int, off_path: bool) -> Future[None]:
         """After a re-route: delete the old path's flows (their exact cookie, the old
-        generation); where the new path does not pass (`off_path`), the meters too."""
+        generation); where the new path does not pass (`off_path`), the meters and groups too."""
         with self._lock:
             teardown: list[Op] = []
             if off_path:
                 _, meters = self._wanted.get(dpid, {}).pop(deal_id, ((), ()))
-                teardown = [partial(ofwire.meter_delete, meter_id=m.meter_id) for m in meters]
+                teardown = [_teardown(m) for m in meters]
             return self._submit(dpid, [], [partial(_delete_deal, cookie=cookie)], teardown)
 
     def add_probe_trap(self, dpid: int, deal_id: int, in_port: int, vlan: int) -> Future[None]:
@@ -455,6 +460,7 @@ class OpenFlowDriver:
         setup: list[Op] = []
         flows: list[Op] = []
         teardown: list[Op] = []
+        stray_groups: list[Op] = []  # not asked for (deleting a missing group is no error): not counted
         current = {f.cookie for deal_flows, _ in wanted.values() for f in deal_flows}
         for cookie in sorted(state.cookies):
             deal_id = deal_of_cookie(cookie)
@@ -464,13 +470,15 @@ class OpenFlowDriver:
                 teardown += [
                     partial(ofwire.meter_delete, meter_id=m) for m in deal_meter_ids(deal_id) if m in state.meters
                 ]
+                stray_groups += [
+                    partial(ofwire.group_delete, group_id=g) for gen in (0, 1) for g in deal_group_ids(deal_id, gen)
+                ]
             elif cookie not in current:  # an older generation of a re-routed deal's path
                 flows.append(partial(_delete_deal, cookie=cookie))
         strays = len(flows)
         for _deal, (deal_flows, meters) in sorted(wanted.items()):
             for m in meters:
-                command = ofwire.OFPMC_MODIFY if m.meter_id in state.meters else ofwire.OFPMC_ADD
-                setup.append(partial(_meter, meter=m, command=command))
+                setup.append(_setup(m, m.meter_id in state.meters if isinstance(m, Meter) else True))
             flows += [partial(_flow, flow=f) for f in deal_flows]  # ADD replaces an identical flow in place
         installed = len(flows) - strays + len(setup)
         self.reconcile_installed += installed
@@ -485,7 +493,7 @@ class OpenFlowDriver:
             len(teardown),
             len(state.cookies),
         )
-        done = self._submit(dp.id, setup, flows, teardown)
+        done = self._submit(dp.id, setup, flows, teardown + stray_groups)
         event = self.reconciled[dp.id]
         done.add_done_callback(lambda f: event.set())
 
@@ -588,6 +596,19 @@ def _delete_deal(version: int, xid: int, cookie: int, mask: int = ofwire.ALL_BIT
 
 def _meter(version: int, xid: int, meter: Meter, command: int) -> bytes:
     return ofwire.meter_mod(version, xid, meter, command)
+
+
+def _setup(item: Meter | Group, exists: bool) -> Op:
+    """A meter added (or modified where it `exists`), or a group added or modified in place."""
+    if isinstance(item, Group):
+        return partial(ofwire.group_mod, group=item)
+    return partial(_meter, meter=item, command=ofwire.OFPMC_MODIFY if exists else ofwire.OFPMC_ADD)
+
+
+def _teardown(item: Meter | Group) -> Op:
+    if isinstance(item, Group):
+        return partial(ofwire.group_delete, group_id=item.group_id)
+    return partial(ofwire.meter_delete, meter_id=item.meter_id)
 
 
 def _trap(version: int, xid: int, cookie: int, port: int, vlan: int, add: bool) -> bytes:

@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from marketplace import limits
 from marketplace.deals import Agreement, Deal, DealStatus
-from marketplace.errors import DomainError, InvalidArgument
-from provisioning.intent import Intent, NotAdmitted, compile_intent, intent_to_json
+from marketplace.errors import DomainError, FailedPrecondition, InvalidArgument
+from provisioning.intent import Hop, Intent, NotAdmitted, compile_intent, intent_to_json
 from provisioning.inventory import NodeKind
+from provisioning.protection import with_backup
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -62,6 +63,8 @@ class Restoration:
         self.down_links: set[str] = set()
         self.drained_links: set[str] = set()
         self._stuck: dict[int, str] = {}  # deal -> why its last move found no path
+        self._unprotected: set[int] = set()  # protected deals running without a backup for now
+        self._passing = 0.0  # when the last move's new path was in place
         self._restoration_loop = loop
         self.openflow.port_sink = self._port_sink
 
@@ -80,18 +83,35 @@ class Restoration:
             if (node.name, port.name) not in ((link.a_node, link.a_port), (link.z_node, link.z_port)):
                 continue
             up = link_up and (live or not link.bfd)  # BFD's verdict counts where the link runs it
-            if up:
-                if link.key in self.down_links:
-                    self.down_links.discard(link.key)
-                    for deal_id, intent in list(self.intents.items()):
-                        if link.key in intent.links:  # it found no way round: traffic passes again
-                            self._chain(deal_id, self._note(deal_id, f"link {link.key} is up again: traffic passes"))
-            elif link.key not in self.down_links:
+            if up and link.key in self.down_links:
+                self.down_links.discard(link.key)
+                self._link_up(link.key)
+            elif not up and link.key not in self.down_links:
                 self.down_links.add(link.key)
                 log.warning("link %s is down (%s port %s)", link.key, node.name, port.name)
-                for deal_id, intent in list(self.intents.items()):
-                    if link.key in intent.links:
-                        self._chain(deal_id, self._reroute(deal_id, link.key, time.monotonic()))
+                self._link_down(link.key)
+
+    def _link_down(self, link: str) -> None:
+        now = time.monotonic()
+        for deal_id, intent in list(self.intents.items()):
+            if link not in intent.all_links():
+                continue
+            if _failed_over(intent, link, self._avoided()):  # the switches moved it themselves
+                backup = " > ".join(h.node for h in intent.backup_path)
+                self._chain(
+                    deal_id, self._note(deal_id, f"link {link} is down: on its backup path {backup} (fast failover)")
+                )
+            else:  # re-routed (a protected deal keeps, or gets back, a backup where the fabric allows)
+                self._chain(deal_id, self._reroute(deal_id, link, now))
+
+    def _link_up(self, link: str) -> None:
+        for deal_id, intent in list(self.intents.items()):
+            if link in intent.links and intent.backup_links:
+                self._chain(deal_id, self._note(deal_id, f"link {link} is up again: back on its primary path"))
+            elif link in intent.links:  # it found no way round: traffic passes again
+                self._chain(deal_id, self._note(deal_id, f"link {link} is up again: traffic passes"))
+            elif deal_id in self._unprotected:  # a protected deal that lost its backup: protect it again
+                self._chain(deal_id, self._reroute(deal_id, None, time.monotonic(), f"link {link} is up"))
 
     def _avoided(self) -> frozenset[str]:
         """Links paths stay off: down, or drained for maintenance."""
@@ -107,7 +127,7 @@ class Restoration:
             self.drained_links.discard(link)
             return [], []
         self.drained_links.add(link)
-        on_it = [deal_id for deal_id, intent in self.intents.items() if link in intent.links]
+        on_it = [deal_id for deal_id, intent in self.intents.items() if link in intent.all_links()]
         for deal_id in on_it:
             self._chain(deal_id, self._reroute(deal_id, link, time.monotonic(), "drained"))
         await asyncio.gather(*(self._work[d] for d in on_it if d in self._work), return_exceptions=True)
@@ -116,45 +136,107 @@ class Restoration:
             intent = self.intents.get(deal_id)
             if intent is None:
                 continue  # ended meanwhile
-            if link in intent.links:
+            if link in intent.all_links():
                 stuck.append((deal_id, self._stuck.get(deal_id, "not moved")))
             else:
                 moved.append((deal_id, " > ".join(intent.nodes())))
         return moved, stuck
 
-    async def _reroute(self, deal_id: int, link: str, since: float, cause: str = "down") -> None:
+    async def _reroute(self, deal_id: int, link: str | None, since: float, cause: str = "down") -> None:
+        """Move a live deal off `link` (down or drained), or (link None) give a protected
+        deal that runs without a backup a new one."""
         old = self.intents.get(deal_id)
-        if old is None or link not in old.links or link not in self._avoided():
-            return  # ended, already moved, or the link came back meanwhile
-        seq = self._sequencer()
-        found: tuple[Deal, Agreement] | None = await seq.run(lambda e, _now: _live(e, deal_id))
+        if old is None:
+            return  # ended
+        if link is not None and (link not in old.all_links() or link not in self._avoided()):
+            return  # already moved, or the link came back meanwhile
+        if link is None and (old.backup_links or deal_id not in self._unprotected):
+            return
+        found: tuple[Deal, Agreement] | None = await self._sequencer().run(lambda e, _now: _live(e, deal_id))
         if found is None:
             return
         deal, agreement = found
+        what = f"link {link} is {cause}" if link else cause
         if old.router_services:
             self._stuck[deal_id] = "a path through a router-type node is not re-routed yet"
-            await self._note(deal_id, f"link {link} is {cause}; {self._stuck[deal_id]}")
+            await self._note(deal_id, f"{what}; {self._stuck[deal_id]}")
             return
+        moved = await self._move(deal, agreement, old, deal.protection_price > 0, drain=cause == "drained")
+        if isinstance(moved, str):
+            self._stuck[deal_id] = f"there is no other path: {moved}"
+            await self._note(deal_id, f"{what} and {self._stuck[deal_id]}")
+            return
+        new, unprotected = moved
+        self._stuck.pop(deal_id, None)
+        took = round((self._passing - since) * 1000)
+        path = " > ".join(new.nodes())
+        done = f"re-routed around {link} ({cause})" if link else f"{cause}: protected again"
+        backup = " > ".join(h.node for h in new.backup_path)
+        protection = f", backup {backup}" if backup else (f"; unprotected: {unprotected}" if unprotected else "")
+        await self._note(deal_id, f"{done}: path {path}{protection}, new path in {took} ms")
+
+    async def protect_deal(self, deal_id: int, protected: bool) -> str:
+        """The buyer asked: its live deal gets a link-disjoint backup path with fast
+        failover (or gives it up), moved make-before-break. Returns the paths in words;
+        FailedPrecondition naming why it cannot."""
+        answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._chain(deal_id, self._protect(deal_id, protected, answer))
+        return await answer
+
+    async def _protect(self, deal_id: int, protected: bool, answer: asyncio.Future[str]) -> None:
+        try:
+            old = self.intents.get(deal_id)
+            found = await self._sequencer().run(lambda e, _now: _live(e, deal_id))
+            if old is None or found is None:
+                raise FailedPrecondition("deal_id", f"deal {deal_id} is not live in the network")
+            if bool(old.backup_links) == protected:
+                answer.set_result(_paths(old))
+                return
+            moved = await self._move(*found, old, protected, drain=True, required=True)
+            if isinstance(moved, str):
+                raise FailedPrecondition("deal_id", f"deal {deal_id} cannot be protected: {moved}")
+            answer.set_result(_paths(moved[0]))
+        except Exception as err:  # to the caller, whatever it is
+            answer.set_exception(err)
+
+    async def _move(
+        self, deal: Deal, agreement: Agreement, old: Intent, protect: bool, drain: bool, required: bool = False
+    ) -> tuple[Intent, str] | str:
+        """The deal's next path generation (with a backup when `protect`), installed
+        make-before-break, the old generation retired. Returns the new intent and why it
+        is not protected as asked (""), or why no new path was made. `required`: no
+        backup, no move."""
+        deal_id = deal.deal_id
         self.state.release(old)
+        unprotected = ""
         try:
             new = compile_intent(deal, agreement, self.inventory, self.state, self._unavailable(), self._avoided(), old)
+            if protect:
+                try:
+                    new = with_backup(new, deal, self.inventory, self.state, self._unavailable(), self._avoided())
+                except NotAdmitted as err:
+                    if required:
+                        raise
+                    unprotected = str(err)
         except NotAdmitted as err:
             self.state.hold(old)
-            self._stuck[deal_id] = f"there is no other path: {err}"
-            await self._note(deal_id, f"link {link} is {cause} and {self._stuck[deal_id]}")
-            return
-        self._stuck.pop(deal_id, None)
+            return str(err)
+        if unprotected:
+            self._unprotected.add(deal_id)
+        else:
+            self._unprotected.discard(deal_id)
+        seq = self._sequencer()
         self.state.hold(new)
         self.intents[deal_id] = new
         await asyncio.to_thread(seq.store.save_intent, deal_id, intent_to_json(new), seq.now())
         deadline = time.monotonic() + self.settings.switch_wait_s
-        for hop in reversed(new.path):  # the buyer's entry switch last
+        for hop in install_order(new):  # the buyer's entry switch last
             await self._apply(new, hop, deadline)
-        passing = time.monotonic()
-        if cause == "drained":  # planned: frames in flight on the old path arrive first
+        self._passing = time.monotonic()
+        if drain:  # planned: frames in flight on the old path arrive first
             await asyncio.sleep(self.settings.drain_s)
-        on_new = set(new.nodes())
-        for hop in old.path:
+        on_new = {h.node for h in new.hops()}
+        for hop in old.hops():
             node = self.inventory.nodes[hop.node]
             if node.kind is NodeKind.OPENFLOW and self.openflow.connected(node.datapath_id):
                 gone = self.openflow.retire(node.datapath_id, deal_id, old.cookie, hop.node not in on_new)
@@ -163,9 +245,7 @@ class Restoration:
             terms = self.monitor.sessions[deal_id].terms
             self.monitor.forget(deal_id)
             self.monitor.watch(new, terms)
-        took = round((passing - since) * 1000)
-        path = " > ".join(new.nodes())
-        await self._note(deal_id, f"re-routed around {link} ({cause}): path {path}, new path in {took} ms")
+        return new, unprotected
 
     async def _note(self, deal_id: int, reason: str) -> None:
         log.info("deal %d: %s", deal_id, reason)
@@ -173,6 +253,26 @@ class Restoration:
             await self._sequencer().run(lambda e, now: e.note_deal(deal_id, reason, now))
         except DomainError as err:
             log.info("deal %d: not noted: %s", deal_id, err)  # ended meanwhile
+
+
+def install_order(intent: Intent) -> list[Hop]:
+    """Make-before-break: the backup's own nodes, then the path from the seller's end back
+    to the buyer's entry switch, whose flow for the buyer's traffic is replaced in place."""
+    on_path = set(intent.nodes())
+    return [*(h for h in intent.backup_path if h.node not in on_path), *reversed(intent.path)]
+
+
+def _failed_over(intent: Intent, link: str, avoided: frozenset[str]) -> bool:
+    """The deal's end switches see this failure (a primary link at either end) and its
+    backup is intact: their fast-failover groups carry the traffic on."""
+    ends = {intent.links[0], intent.links[-1]} if intent.links else set()
+    return bool(intent.backup_links) and link in ends and not set(intent.backup_links) & avoided
+
+
+def _paths(intent: Intent) -> str:
+    path = " > ".join(intent.nodes())
+    backup = " > ".join(h.node for h in intent.backup_path)
+    return f"path {path}, backup {backup}" if backup else f"path {path}, unprotected"
 
 
 def _live(engine: ExchangeEngine, deal_id: int) -> tuple[Deal, Agreement] | None:

@@ -43,7 +43,7 @@ from provisioning.inventory import Inventory, Node, NodeKind, link_mismatches
 from provisioning.monitor import DealMonitor, MeasurementTerms
 from provisioning.openflow import OpenFlowDriver, SwitchError, SwitchGone
 from provisioning.planner import FabricPlanner
-from provisioning.restoration import Restoration
+from provisioning.restoration import Restoration, install_order
 from provisioning.routers import RouterDrivers, RouterError
 from provisioning.swap import HotSwap
 from provisioning.telemetry import TRAFFIC_POLL_S, ProvisioningMetrics
@@ -220,7 +220,7 @@ class FabricProvisioner(Restoration, HotSwap):
         self.planner.release(deal_id)  # what the match reserved: compiled for real below
         old = self.intents.pop(deal_id, None)
         if old is not None:  # a restart interrupted it: start over from nothing
-            await self._remove(old, list(old.path))
+            await self._remove(old, list(old.hops()))
             self.state.release(old)
         done: list[Hop] = []
         intent: Intent | None = None
@@ -234,7 +234,7 @@ class FabricProvisioner(Restoration, HotSwap):
             await asyncio.to_thread(seq.store.save_intent, deal_id, intent_to_json(intent), seq.now())
             deadline = time.monotonic() + self.settings.switch_wait_s
             await self._wait_for_switches(intent, deadline)
-            for hop in reversed(intent.path):
+            for hop in install_order(intent):
                 switch = self.inventory.nodes[hop.node].kind is NodeKind.OPENFLOW
                 if switch:  # a refused change set may be half applied: it is removed too
                     done.append(hop)
@@ -271,7 +271,7 @@ class FabricProvisioner(Restoration, HotSwap):
         intent = self.intents.get(deal.deal_id)
         done = "nothing was configured"
         if intent is not None:
-            leftovers = await self._remove(intent, list(intent.path))
+            leftovers = await self._remove(intent, list(intent.hops()))
             self._forget(intent)
             done = leftovers or f"removed from {', '.join(intent.nodes())}"
             if not leftovers:
@@ -280,7 +280,7 @@ class FabricProvisioner(Restoration, HotSwap):
 
     async def _clean_up(self, intent: Intent) -> None:
         """A deal that ended while part of it may still be in the network."""
-        leftovers = await self._remove(intent, list(intent.path))
+        leftovers = await self._remove(intent, list(intent.hops()))
         if not leftovers:
             self._forget(intent)
             await asyncio.to_thread(self._sequencer().store.delete_intent, intent.deal_id)
@@ -329,7 +329,7 @@ class FabricProvisioner(Restoration, HotSwap):
         return self._down
 
     async def _wait_for_switches(self, intent: Intent, deadline: float) -> None:
-        for hop in intent.path:
+        for hop in intent.hops():
             node = self.inventory.nodes[hop.node]
             if node.kind is NodeKind.OPENFLOW:
                 await self._wait_for(node, deadline)
@@ -352,9 +352,9 @@ class FabricProvisioner(Restoration, HotSwap):
         node = self.inventory.nodes[hop.node]
         if node.kind is NodeKind.OPENFLOW:
             flows = [f for f in intent.flows if f.node == hop.node]
-            meters = [m for m in intent.meters if m.node == hop.node]
+            setup = intent.setup_on(hop.node)
             try:
-                await self._switch(node, self.openflow.install(node.datapath_id, intent.deal_id, flows, meters))
+                await self._switch(node, self.openflow.install(node.datapath_id, intent.deal_id, flows, setup))
             except SwitchGone as err:
                 # Not refused: the connection went. The driver holds the deal as wanted on
                 # that switch, so the reconciliation when it comes back installs it; the
@@ -398,8 +398,7 @@ class FabricProvisioner(Restoration, HotSwap):
         for node in {f.node for f in intent.flows}:
             dpid = self.inventory.nodes[node].datapath_id
             flows = [f for f in intent.flows if f.node == node]
-            meters = [m for m in intent.meters if m.node == node]
-            self.openflow.want(dpid, intent.deal_id, flows, meters)
+            self.openflow.want(dpid, intent.deal_id, flows, intent.setup_on(node))
 
     def _forget(self, intent: Intent) -> None:
         if self.monitor is not None:

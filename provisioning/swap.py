@@ -24,6 +24,7 @@ FabricProvisioner."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,8 @@ from marketplace.deals import Agreement, Deal, DealStatus
 from marketplace.errors import DomainError
 from provisioning.intent import Hop, Intent, NotAdmitted, compile_intent, intent_to_json
 from provisioning.inventory import NodeKind
+from provisioning.protection import with_backup
+from provisioning.restoration import install_order
 
 if TYPE_CHECKING:
     from marketplace.api.sequencer import Sequencer
@@ -107,7 +110,7 @@ class HotSwap:
         deadline = time.monotonic() + self.settings.switch_wait_s
         try:
             await self._wait_for_switches(new, deadline)
-            for hop in (*reversed(new.path[1:]), new.path[0]):  # the entry switch last: the move
+            for hop in install_order(new):  # the entry switch last: the move
                 if hop is new.path[0]:
                     probe_ms = await self._probe(new, before_entry=True)
                 done.append(hop)
@@ -121,7 +124,7 @@ class HotSwap:
             await self._swap_failed(new_id, str(err) or type(err).__name__)
             return
         await asyncio.sleep(self.settings.drain_s)  # frames in flight on the old path
-        left = await self._remove(old, list(old.path))
+        left = await self._remove(old, list(old.hops()))
         self.state.give_back(rest)
         if self.monitor is not None:
             self.monitor.forget(old_id)
@@ -154,9 +157,13 @@ class HotSwap:
                 intent = compile_intent(
                     deal, agreement, self.inventory, self.state, self._unavailable(), avoid, buyer_end=buyer_end
                 )
-                return intent, agreement
             except NotAdmitted as err:
                 reasons.append(str(err))
+                continue
+            if deal.protection_price:  # the deal it replaces was protected: so is this one, where it can be
+                with contextlib.suppress(NotAdmitted):
+                    intent = with_backup(intent, deal, self.inventory, self.state, self._unavailable(), avoid)
+            return intent, agreement
         raise NotAdmitted(f"the new seller's path cannot be built: {'; '.join(reasons)}")
 
     async def _swap_failed(self, deal_id: int, reason: str) -> None:

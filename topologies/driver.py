@@ -194,6 +194,14 @@ class LabDriver:
         stub = continuity_pb2_grpc.ContinuityServiceStub(self.channel)
         return stub.SwapSeller(continuity_pb2.SwapSellerRequest(deal_id=deal_id), metadata=auth).deal
 
+    def protect(self, deal_id: int, protected: bool = True, who: str | None = None) -> Any:
+        """ProtectDeal as `who` (None: the operator); the deal."""
+        _, auth = self.stub(who)
+        assert self.channel is not None
+        stub = continuity_pb2_grpc.ContinuityServiceStub(self.channel)
+        request = continuity_pb2.ProtectDealRequest(deal_id=deal_id, protected=protected)
+        return stub.ProtectDeal(request, metadata=auth).deal
+
     def drain(self, link: str, drained: bool = True) -> Any:
         _, auth = self.stub(None)
         assert self.channel is not None

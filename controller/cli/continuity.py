@@ -1,5 +1,6 @@
-"""Service continuity: `swap DEAL` (another seller under a live deal, make-before-break)
-and `drain LINK` (move every deal off a fabric link for maintenance; `--undo` undrains)."""
+"""Service continuity: `swap DEAL` (another seller under a live deal, make-before-break),
+`protect DEAL` (a link-disjoint backup path with fast failover; `--off` removes it) and
+`drain LINK` (move every deal off a fabric link for maintenance; `--undo` undrains)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ def add_parsers(sub: Any) -> None:
     swap.add_argument("--max-price", type=int, default=0, help="most you pay per circuit (default: the deal's price)")
     swap.add_argument("--reason", default="", help="why, kept on the deal")
     swap.set_defaults(run=cmd_swap)
+    protect = sub.add_parser("protect", help="give a live deal of yours a backup path that takes over in milliseconds")
+    protect.add_argument("deal_id", type=int)
+    protect.add_argument("--off", action="store_true", help="remove its protection")
+    protect.set_defaults(run=cmd_protect)
     drain = sub.add_parser("drain", help="operators: move every deal off a fabric link and keep new ones off it")
     drain.add_argument("link", help="a fabric link as `ixchange fabric` names it, e.g. s1:p3-s3:p2")
     drain.add_argument("--undo", action="store_true", help="put the link back in service")
@@ -31,6 +36,13 @@ def cmd_swap(args: argparse.Namespace, client: Client) -> int:
     )
     reply = client.call(client.continuity.SwapSeller, request)
     emit(reply, lambda: console.print(deals_table([reply.deal], title=f"Replacing deal {args.deal_id}")))
+    return 0
+
+
+def cmd_protect(args: argparse.Namespace, client: Client) -> int:
+    request = continuity_pb2.ProtectDealRequest(deal_id=args.deal_id, protected=not args.off)
+    reply = client.call(client.continuity.ProtectDeal, request)
+    emit(reply, lambda: console.print(deals_table([reply.deal], title="Protected" if not args.off else "Unprotected")))
     return 0
 
 

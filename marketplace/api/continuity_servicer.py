@@ -37,6 +37,17 @@ class ContinuityServicer(continuity_pb2_grpc.ContinuityServiceServicer):
         )
         return continuity_pb2.SwapSellerResponse(deal=convert.deal_msg(deal))
 
+    async def ProtectDeal(self, request: continuity_pb2.ProtectDealRequest, context: Any) -> Any:
+        who = await self.api.auth.participant(context)
+        if not limits.fits_id(request.deal_id):
+            raise InvalidArgument("deal_id", "must be 1..2^63-1")
+        deal_id, protected = request.deal_id, request.protected
+        seq = self.api.seq
+        await seq.run(lambda engine, _now: engine.check_protection(who.name, deal_id, who.is_operator))
+        paths = await seq.provisioner.protect_deal(deal_id, protected)  # the network first
+        deal = await seq.run(lambda engine, now: engine.set_protection(deal_id, protected, paths, now))
+        return continuity_pb2.ProtectDealResponse(deal=convert.deal_msg(deal))
+
     async def DrainLink(self, request: continuity_pb2.DrainLinkRequest, context: Any) -> Any:
         await self.api.auth.require(context, Role.OPERATOR)
         link = limits.LINK_NAME.check("link", request.link)

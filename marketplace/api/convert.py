@@ -117,6 +117,7 @@ def deal_msg(d: Deal, quality: QualityRecord | None = None, seller_verification:
         seller_verification=int(seller_verification),
         replaces=d.replaces,
         replaced_by=d.replaced_by,
+        protection_price=d.protection_price,
     )
 
 

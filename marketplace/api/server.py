@@ -151,6 +151,7 @@ async def create_server(
     )
     engine.assurance = assurance_terms(settings)
     engine.swap_when_degraded = settings.swap_when_degraded
+    engine.protection_percent = settings.protection_percent
     await asyncio.to_thread(store.restore, engine, clock())
     tune_gc()
     metrics = ExchangeMetrics()

@@ -70,6 +70,7 @@ DEAL_COLUMNS = (
     "ends_at",
     "replaces",
     "replaced_by",
+    "protection_price",
 )
 EVENT_COLUMNS = ("sequence", "time", "kind", "party_a", "party_b", "payload")
 
@@ -90,7 +91,7 @@ def bulk_statements(mark: str) -> dict[str, str]:
         ),
         "deal_update": (
             f"UPDATE deals SET agreement_id = {mark}, status = {mark}, status_reason = {mark}, "
-            f"updated_at = {mark}, replaced_by = {mark} WHERE id = {mark}"
+            f"updated_at = {mark}, replaced_by = {mark}, protection_price = {mark} WHERE id = {mark}"
         ),
     }
 
@@ -158,11 +159,12 @@ def deal_tuple(d: Deal) -> tuple[Any, ...]:
         d.ends_at,
         d.replaces,
         d.replaced_by,
+        d.protection_price,
     )
 
 
 def deal_update_tuple(d: Deal) -> tuple[Any, ...]:
-    return (d.agreement_id, int(d.status), d.status_reason, d.updated_at, d.replaced_by, d.deal_id)
+    return (d.agreement_id, int(d.status), d.status_reason, d.updated_at, d.replaced_by, d.protection_price, d.deal_id)
 
 
 def order(r: Row[Any]) -> Order:
@@ -222,6 +224,7 @@ def deal(r: Row[Any]) -> Deal:
         r.ends_at,
         r.replaces,
         r.replaced_by,
+        r.protection_price,
     )
 
 

@@ -157,6 +157,7 @@ deals = Table(
     Column("ends_at", BigInteger, nullable=False, server_default="0"),  # added by 0004
     Column("replaces", BigInteger, nullable=False, server_default="0"),  # added by 0007
     Column("replaced_by", BigInteger, nullable=False, server_default="0"),  # added by 0007
+    Column("protection_price", BigInteger, nullable=False, server_default="0"),  # added by 0007
     Index("ix_deals_status", "status"),
     Index("ix_deals_seller_id", "seller", "id"),
     Index("ix_deals_buyer_id", "buyer", "id"),

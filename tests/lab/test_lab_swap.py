@@ -1,16 +1,18 @@
 """Issue 13 in the lab: a live deal moved to another seller (planned, and when the seller
 withdraws) with sequence-numbered UDP to the far end counting every datagram, 1 ms
-apart; a fabric link drained for maintenance with its deal moved off first."""
+apart; a fabric link drained for maintenance with its deal moved off first; a protected
+deal carried on by fast-failover groups when a link of its path goes down."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
 from ixchange.v1 import common_pb2, exchange_pb2
 
 from provisioning.intent import deal_cookie
-from tests.lab.test_lab_continuity import flows_with, ring_live
+from tests.lab.test_lab_continuity import S1_S3, flows_with, ring_live, wait_reason
 from topologies.driver import LabDriver as Lab
 from topologies.lab import FAR_END, far_end_via, pair, seller_uplink
 
@@ -90,3 +92,32 @@ def test_a_drained_link_has_its_deal_moved_off_first_and_takes_none_until_undrai
         lab.drain(link, False)
     third = lab.trade("buyer-b", "seller-a")
     assert "path s3 > s1" in lab.wait_status(third, ACTIVE).status_reason  # back in service
+
+
+def test_a_protected_deal_carries_on_through_a_link_failure_on_its_fast_failover_groups(lab: Lab) -> None:
+    p = pair("buyer-a", "seller-a")
+    ring_live()
+    deal_id = lab.trade("buyer-a", "seller-a")
+    assert "path s3 > s1" in lab.wait_status(deal_id, ACTIVE).status_reason
+    deal = lab.protect(deal_id, who="buyer-a")
+    assert "path s3 > s1, backup s3 > s2 > s1; protection 50 per circuit" in deal.status_reason, deal.status_reason
+    assert deal.protection_price == 50
+    groups = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-groups", "s3"], capture_output=True, text=True)
+    assert "type=ff" in groups.stdout, groups.stdout
+    assert lab.reaches("ba", p.seller_ip)
+    try:
+        count = lab.udp_lost(
+            "ba", "sa", p.seller_ip, DATAGRAMS, lambda: subprocess.run(["ip", "link", "set", S1_S3, "down"], check=True)
+        )
+        assert count["missing"] <= 50, count  # at most 50 ms without traffic, 1 ms apart
+        on_backup = wait_reason(lab, deal_id, "on its backup path s3 > s2 > s1 (fast failover)")
+        assert on_backup.status == ACTIVE
+    finally:
+        subprocess.run(["ip", "link", "set", S1_S3, "up"], check=False)
+    wait_reason(lab, deal_id, "back on its primary path")
+    assert lab.reaches("ba", p.seller_ip)
+    unprotected = lab.protect(deal_id, False, who="buyer-a")
+    assert unprotected.protection_price == 0 and "unprotected" in unprotected.status_reason
+    groups = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-groups", "s3"], capture_output=True, text=True)
+    assert "type=ff" not in groups.stdout, groups.stdout
+    assert lab.reaches("ba", p.seller_ip)

@@ -21,6 +21,7 @@ from provisioning.intent import (
     intent_to_json,
 )
 from provisioning.inventory import load_inventory
+from provisioning.protection import with_backup
 
 G = 1_000_000
 RING = """
@@ -417,3 +418,31 @@ def test_a_seller_swap_keeps_the_buyers_hand_off_and_holds_the_old_path_less_it(
     assert state.port_load(("s1", "2")) == 0
     with pytest.raises(NotAdmitted, match="the buyer's hand-off s1:1 VLAN 120 is not one of its interconnects"):
         compile_intent(deal(3, seller="hooli"), hooli, ring, FabricState(), buyer_end=("s1", "1", 120))
+
+
+def test_a_protected_deal_has_a_link_disjoint_backup_reserved_and_failover_groups_at_both_ends(ring) -> None:  # type: ignore[no-untyped-def]
+    state = FabricState()
+    primary = compile_intent(deal(capacity=G // 2), agreement(), ring, state)
+    intent = with_backup(primary, deal(capacity=G // 2), ring, state)
+    assert intent.nodes() == ["s1", "s2"] and [h.node for h in intent.backup_path] == ["s1", "s3", "s2"]
+    assert not set(intent.links) & set(intent.backup_links)  # link-disjoint
+    assert [h.node for h in intent.hops()] == ["s1", "s2", "s3"]
+    entry, far = (g for g in intent.groups)
+    assert (entry.node, entry.port, entry.backup_port) == ("s1", 2, 3)  # primary s1:2, backup s1:3
+    assert (far.node, far.port, far.backup_port) == ("s2", 2, 3)
+    into = {(f.node, f.in_port): f for f in intent.flows}
+    assert into[("s1", 1)].group_id == entry.group_id and into[("s1", 1)].meter_id  # metered, then the group
+    assert into[("s2", 1)].group_id == far.group_id
+    assert into[("s1", 3)].out_port == 1 and into[("s2", 3)].out_port == 1  # each end takes either path
+    assert into[("s3", 2)].out_port == 3 and into[("s3", 3)].out_port == 2  # the backup's middle
+    assert len([f for f in intent.flows if f.node in ("s1", "s2") and f.in_port == 1]) == 2  # no duplicate match
+    state.hold(intent)
+    assert state.link_load("s3:3-s1:3") == G // 2 and state.link_load("s2:3-s3:2") == G // 2  # reserved
+    assert state.port_load(("s1", "1")) == G // 2  # the hand-off counted once
+    assert intent_from_json(intent_to_json(intent)) == intent
+    state.release(intent)
+    assert not any(use.load for use in (*state.ports.values(), *state.links.values()))
+    with pytest.raises(NotAdmitted, match="no backup path from s1 to s2"):
+        with_backup(primary, deal(capacity=G // 2), ring, FabricState(), down=frozenset({"s3:3-s1:3"}))
+    initech = compile_intent(deal(seller="initech"), agreement("initech", ("s3", "1"), (0, 0)), ring, FabricState())
+    assert with_backup(initech, deal(seller="initech"), ring, FabricState()).backup_path

@@ -134,6 +134,7 @@ INTEGER: dict[str, int] = {
     "deals.ends_at": limits.MAX_TIME_US,
     "deals.replaces": limits.MAX_ID,
     "deals.replaced_by": limits.MAX_ID,
+    "deals.protection_price": MAX_PRICE,
     "quotes.id": limits.MAX_ID,
     "quotes.created_at": limits.MAX_TIME_US,
     "quotes.expires_at": limits.MAX_TIME_US + 3600 * 1_000_000,  # + the quote's life

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from os_ken.ofproto import ofproto_v1_3, ofproto_v1_3_parser, ofproto_v1_4, ofproto_v1_4_parser
 
 from provisioning import ofwire
-from provisioning.intent import Flow, Meter, VlanAction, deal_cookie
+from provisioning.intent import Flow, Group, Meter, VlanAction, deal_cookie
 from provisioning.openflow import DEAL_PRIORITY, PROBE_ETHERTYPE, PROBE_PRIORITY
 
 # ----- the same messages built with os-ken's classes (the reference) ----------------------
@@ -76,6 +76,31 @@ def _meter_mod(dp: Any, m: Meter, command: int) -> Any:
     band = parser.OFPMeterBandDrop(rate=m.rate_kbps, burst_size=m.burst_kbits)
     flags = ofp.OFPMF_KBPS | ofp.OFPMF_BURST
     return parser.OFPMeterMod(dp, command=command, flags=flags, meter_id=m.meter_id, bands=[band])
+
+
+def _vlan_actions(parser: Any, ofp: Any, action: VlanAction | None, vlan: int, port: int) -> list[Any]:
+    tag = parser.OFPActionSetField(vlan_vid=ofp.OFPVID_PRESENT | vlan)
+    actions: list[Any] = (
+        {
+            VlanAction.PUSH: [parser.OFPActionPushVlan(0x8100), tag],
+            VlanAction.SWAP: [tag],
+            VlanAction.POP: [parser.OFPActionPopVlan()],
+        }.get(action, [])
+        if action
+        else []
+    )  # type: ignore[arg-type]
+    return [*actions, parser.OFPActionOutput(port)]
+
+
+def _group_mod(dp: Any, g: Group) -> Any:
+    ofp, parser = dp.ofproto, dp.ofproto_parser
+    buckets = [
+        parser.OFPBucket(
+            watch_port=port, watch_group=ofp.OFPG_ANY, actions=_vlan_actions(parser, ofp, action, vlan, port)
+        )
+        for port, action, vlan in ((g.port, g.action, g.vlan), (g.backup_port, g.backup_action, g.backup_vlan))
+    ]
+    return parser.OFPGroupMod(dp, command=ofp.OFPGC_ADD, type_=ofp.OFPGT_FF, group_id=g.group_id, buckets=buckets)
 
 
 def _meter_delete(dp: Any, meter_id: int) -> Any:
@@ -154,6 +179,42 @@ def test_meters(version: int, meter: Meter, modify: bool) -> None:
     command = ofwire.OFPMC_MODIFY if modify else ofwire.OFPMC_ADD
     assert ofwire.meter_mod(version, 3, meter, command) == serialized(_meter_mod(dp, meter, command), 3)
     assert ofwire.meter_delete(version, 4, meter.meter_id) == serialized(_meter_delete(dp, meter.meter_id), 4)
+
+
+@VERSIONS
+@given(
+    group=st.builds(
+        Group,
+        node=st.just("s"),
+        group_id=st.integers(1, 2**31),
+        port=st.integers(1, 0xFFFFFF00),
+        action=st.sampled_from([None, *VlanAction]),
+        vlan=st.integers(1, 4094),
+        backup_port=st.integers(1, 0xFFFFFF00),
+        backup_action=st.sampled_from([None, *VlanAction]),
+        backup_vlan=st.integers(1, 4094),
+    ),
+    xid=st.integers(0, 2**32 - 1),
+)
+def test_fast_failover_groups(version: int, group: Group, xid: int) -> None:
+    dp = FakeDatapath(version)
+    assert ofwire.group_mod(version, xid, group, ofwire.OFPGC_ADD) == serialized(_group_mod(dp, group), xid)
+    add_or_mod = ofwire.group_mod(version, xid, group)  # Open vSwitch's extension: the same but the command
+    assert add_or_mod[8:10] == b"\x80\x00" and add_or_mod[10:] == ofwire.group_mod(version, xid, group, 0)[10:]
+    deleted = dp.ofproto_parser.OFPGroupMod(dp, command=dp.ofproto.OFPGC_DELETE, group_id=group.group_id)
+    assert ofwire.group_delete(version, xid, group.group_id) == serialized(deleted, xid)
+    flow = Flow("s", deal_cookie(1), 1, 100, 2, VlanAction.SWAP, 300, 7, group.group_id)
+    instructions = [
+        dp.ofproto_parser.OFPInstructionMeter(7),
+        dp.ofproto_parser.OFPInstructionActions(
+            dp.ofproto.OFPIT_APPLY_ACTIONS, [dp.ofproto_parser.OFPActionGroup(group.group_id)]
+        ),
+    ]
+    match = dp.ofproto_parser.OFPMatch(in_port=1, vlan_vid=dp.ofproto.OFPVID_PRESENT | 100)
+    reference = dp.ofproto_parser.OFPFlowMod(
+        dp, cookie=flow.cookie, priority=DEAL_PRIORITY, match=match, instructions=instructions
+    )
+    assert ofwire.add_flow(version, xid, flow, DEAL_PRIORITY) == serialized(reference, xid)
 
 
 @VERSIONS

@@ -155,8 +155,9 @@ def test_switches_wait_to_reconcile_until_the_exchange_says_what_must_exist() ->
     driver.flow_stats(dp, dp.flow_stats_xids[-1], [count(5), count(6)], more=False)
     driver.meter_config(dp, [9], more=False)
     kinds = [k for k, _ in dp.writes[0]]
-    # meter 9 exists: modified, not added; deal 6 is a stray: deleted; deal 5 re-added
-    assert kinds == [ofwire.OFPT_METER_MOD, 33, 34, 34, 33, ofwire.OFPT_BARRIER_REQUEST]
+    # meter 9 exists: modified, not added; deal 6 is a stray: deleted (and any groups of its); deal 5 re-added
+    group = ofwire.OFPT_GROUP_MOD
+    assert kinds == [ofwire.OFPT_METER_MOD, 33, 34, 34, 33, group, group, group, group, ofwire.OFPT_BARRIER_REQUEST]
     driver.barrier_reply(dp.id, barrier_of(dp.writes[0]))
     assert driver.reconciled[dp.id].is_set()
 

@@ -25,23 +25,27 @@ _sym_db = _symbol_database.Default()
 from ixchange.v1 import common_pb2 as ixchange_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cixchange/v1/continuity.proto\x12\x0bixchange.v1\x1a\x18ixchange/v1/common.proto\"]\n\x11SwapSellerRequest\x12\x0f\n\x07\x64\x65\x61l_id\x18\x01 \x01(\x04\x12\x14\n\x0c\x62\x65tter_class\x18\x02 \x01(\x08\x12\x11\n\tmax_price\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\"5\n\x12SwapSellerResponse\x12\x1f\n\x04\x64\x65\x61l\x18\x01 \x01(\x0b\x32\x11.ixchange.v1.Deal\"1\n\x10\x44rainLinkRequest\x12\x0c\n\x04link\x18\x01 \x01(\t\x12\x0f\n\x07\x64rained\x18\x02 \x01(\x08\"e\n\x11\x44rainLinkResponse\x12\'\n\x05moved\x18\x01 \x03(\x0b\x32\x18.ixchange.v1.DrainedDeal\x12\'\n\x05stuck\x18\x02 \x03(\x0b\x32\x18.ixchange.v1.DrainedDeal\".\n\x0b\x44rainedDeal\x12\x0f\n\x07\x64\x65\x61l_id\x18\x01 \x01(\x04\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\t2\xae\x01\n\x11\x43ontinuityService\x12M\n\nSwapSeller\x12\x1e.ixchange.v1.SwapSellerRequest\x1a\x1f.ixchange.v1.SwapSellerResponse\x12J\n\tDrainLink\x12\x1d.ixchange.v1.DrainLinkRequest\x1a\x1e.ixchange.v1.DrainLinkResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cixchange/v1/continuity.proto\x12\x0bixchange.v1\x1a\x18ixchange/v1/common.proto\"8\n\x12ProtectDealRequest\x12\x0f\n\x07\x64\x65\x61l_id\x18\x01 \x01(\x04\x12\x11\n\tprotected\x18\x02 \x01(\x08\"6\n\x13ProtectDealResponse\x12\x1f\n\x04\x64\x65\x61l\x18\x01 \x01(\x0b\x32\x11.ixchange.v1.Deal\"]\n\x11SwapSellerRequest\x12\x0f\n\x07\x64\x65\x61l_id\x18\x01 \x01(\x04\x12\x14\n\x0c\x62\x65tter_class\x18\x02 \x01(\x08\x12\x11\n\tmax_price\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\"5\n\x12SwapSellerResponse\x12\x1f\n\x04\x64\x65\x61l\x18\x01 \x01(\x0b\x32\x11.ixchange.v1.Deal\"1\n\x10\x44rainLinkRequest\x12\x0c\n\x04link\x18\x01 \x01(\t\x12\x0f\n\x07\x64rained\x18\x02 \x01(\x08\"e\n\x11\x44rainLinkResponse\x12\'\n\x05moved\x18\x01 \x03(\x0b\x32\x18.ixchange.v1.DrainedDeal\x12\'\n\x05stuck\x18\x02 \x03(\x0b\x32\x18.ixchange.v1.DrainedDeal\".\n\x0b\x44rainedDeal\x12\x0f\n\x07\x64\x65\x61l_id\x18\x01 \x01(\x04\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\t2\x80\x02\n\x11\x43ontinuityService\x12M\n\nSwapSeller\x12\x1e.ixchange.v1.SwapSellerRequest\x1a\x1f.ixchange.v1.SwapSellerResponse\x12J\n\tDrainLink\x12\x1d.ixchange.v1.DrainLinkRequest\x1a\x1e.ixchange.v1.DrainLinkResponse\x12P\n\x0bProtectDeal\x12\x1f.ixchange.v1.ProtectDealRequest\x1a .ixchange.v1.ProtectDealResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ixchange.v1.continuity_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SWAPSELLERREQUEST']._serialized_start=71
-  _globals['_SWAPSELLERREQUEST']._serialized_end=164
-  _globals['_SWAPSELLERRESPONSE']._serialized_start=166
-  _globals['_SWAPSELLERRESPONSE']._serialized_end=219
-  _globals['_DRAINLINKREQUEST']._serialized_start=221
-  _globals['_DRAINLINKREQUEST']._serialized_end=270
-  _globals['_DRAINLINKRESPONSE']._serialized_start=272
-  _globals['_DRAINLINKRESPONSE']._serialized_end=373
-  _globals['_DRAINEDDEAL']._serialized_start=375
-  _globals['_DRAINEDDEAL']._serialized_end=421
-  _globals['_CONTINUITYSERVICE']._serialized_start=424
-  _globals['_CONTINUITYSERVICE']._serialized_end=598
+  _globals['_PROTECTDEALREQUEST']._serialized_start=71
+  _globals['_PROTECTDEALREQUEST']._serialized_end=127
+  _globals['_PROTECTDEALRESPONSE']._serialized_start=129
+  _globals['_PROTECTDEALRESPONSE']._serialized_end=183
+  _globals['_SWAPSELLERREQUEST']._serialized_start=185
+  _globals['_SWAPSELLERREQUEST']._serialized_end=278
+  _globals['_SWAPSELLERRESPONSE']._serialized_start=280
+  _globals['_SWAPSELLERRESPONSE']._serialized_end=333
+  _globals['_DRAINLINKREQUEST']._serialized_start=335
+  _globals['_DRAINLINKREQUEST']._serialized_end=384
+  _globals['_DRAINLINKRESPONSE']._serialized_start=386
+  _globals['_DRAINLINKRESPONSE']._serialized_end=487
+  _globals['_DRAINEDDEAL']._serialized_start=489
+  _globals['_DRAINEDDEAL']._serialized_end=535
+  _globals['_CONTINUITYSERVICE']._serialized_start=538
+  _globals['_CONTINUITYSERVICE']._serialized_end=794
 # @@protoc_insertion_point(module_scope)

@@ -7,6 +7,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ProtectDealRequest(_message.Message):
+    __slots__ = ("deal_id", "protected")
+    DEAL_ID_FIELD_NUMBER: _ClassVar[int]
+    PROTECTED_FIELD_NUMBER: _ClassVar[int]
+    deal_id: int
+    protected: bool
+    def __init__(self, deal_id: _Optional[int] = ..., protected: _Optional[bool] = ...) -> None: ...
+
+class ProtectDealResponse(_message.Message):
+    __slots__ = ("deal",)
+    DEAL_FIELD_NUMBER: _ClassVar[int]
+    deal: _common_pb2.Deal
+    def __init__(self, deal: _Optional[_Union[_common_pb2.Deal, _Mapping]] = ...) -> None: ...
+
 class SwapSellerRequest(_message.Message):
     __slots__ = ("deal_id", "better_class", "max_price", "reason")
     DEAL_ID_FIELD_NUMBER: _ClassVar[int]

@@ -48,6 +48,11 @@ class ContinuityServiceStub:
                 request_serializer=ixchange_dot_v1_dot_continuity__pb2.DrainLinkRequest.SerializeToString,
                 response_deserializer=ixchange_dot_v1_dot_continuity__pb2.DrainLinkResponse.FromString,
                 _registered_method=True)
+        self.ProtectDeal = channel.unary_unary(
+                '/ixchange.v1.ContinuityService/ProtectDeal',
+                request_serializer=ixchange_dot_v1_dot_continuity__pb2.ProtectDealRequest.SerializeToString,
+                response_deserializer=ixchange_dot_v1_dot_continuity__pb2.ProtectDealResponse.FromString,
+                _registered_method=True)
 
 
 class ContinuityServiceServicer:
@@ -75,6 +80,17 @@ class ContinuityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ProtectDeal(self, request, context):
+        """The buyer (or an operator) protects a live deal: a link-disjoint backup path is
+        admitted (its capacity reserved) and installed with fast-failover groups at both ends,
+        make-before-break; `protected = false` gives it up. The deal's protection_price says
+        what it costs (README "Protected deals"). FAILED_PRECONDITION naming why the fabric
+        cannot protect it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ContinuityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -87,6 +103,11 @@ def add_ContinuityServiceServicer_to_server(servicer, server):
                     servicer.DrainLink,
                     request_deserializer=ixchange_dot_v1_dot_continuity__pb2.DrainLinkRequest.FromString,
                     response_serializer=ixchange_dot_v1_dot_continuity__pb2.DrainLinkResponse.SerializeToString,
+            ),
+            'ProtectDeal': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProtectDeal,
+                    request_deserializer=ixchange_dot_v1_dot_continuity__pb2.ProtectDealRequest.FromString,
+                    response_serializer=ixchange_dot_v1_dot_continuity__pb2.ProtectDealResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -147,6 +168,33 @@ class ContinuityService:
             '/ixchange.v1.ContinuityService/DrainLink',
             ixchange_dot_v1_dot_continuity__pb2.DrainLinkRequest.SerializeToString,
             ixchange_dot_v1_dot_continuity__pb2.DrainLinkResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProtectDeal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ixchange.v1.ContinuityService/ProtectDeal',
+            ixchange_dot_v1_dot_continuity__pb2.ProtectDealRequest.SerializeToString,
+            ixchange_dot_v1_dot_continuity__pb2.ProtectDealResponse.FromString,
             options,
             channel_credentials,
             insecure,
