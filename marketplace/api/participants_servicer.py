@@ -94,6 +94,8 @@ class ParticipantsServicer(participants_pb2_grpc.ParticipantsServiceServicer):
     async def ListTokens(self, request: participants_pb2.ListTokensRequest, context: Any) -> Any:
         who = await self.auth.participant(context)
         name: str | None = request.participant or None
+        if name is not None:  # checked before it reaches the store (PostgreSQL refuses a NUL in text)
+            limits.PARTICIPANT_NAME.check("participant", name)
         if not who.is_operator:
             if name not in (None, who.name):
                 raise PermissionDenied("participant", "a participant lists its own tokens only")
