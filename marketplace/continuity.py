@@ -1,12 +1,14 @@
 """Service continuity in the engine (issue 13): what the provisioning layer tells the
 exchange when it moved a live deal's path (a re-route around a failed link), recorded on
-the deal with an event; seller swaps (marketplace.swap) and protection
-(marketplace.protection). A mixin of ExchangeEngine."""
+the deal with an event; seller swaps (marketplace.swap), protection
+(marketplace.protection) and in-service changes (marketplace.amendments). A mixin of
+ExchangeEngine."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from marketplace.amendments import Amendments
 from marketplace.deals import Deal, DealStatus
 from marketplace.errors import FailedPrecondition
 from marketplace.events import EventKind
@@ -18,12 +20,16 @@ if TYPE_CHECKING:
     from marketplace.events import Subject
 
 
-class Continuity(Swaps, Protection):
+class Continuity(Swaps, Protection, Amendments):
     if TYPE_CHECKING:  # what it uses of ExchangeEngine
         deals: dict[int, Deal]
         _changes: Changes
 
         def _emit(self, now: int, kind: EventKind, subject: Subject) -> None: ...
+
+    def _init_continuity(self) -> None:
+        self._init_swaps()
+        self._init_amendments()
 
     def note_deal(self, deal_id: int, reason: str, now: int) -> Deal:
         """A live deal's path changed (or could not be changed) in the network: the reason

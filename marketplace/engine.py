@@ -135,7 +135,7 @@ class ExchangeEngine(Settlement, Assurance, Continuity):
         self.deliverability: Deliverability | None = None  # asked before a match (a network is attached)
         self._init_settlement()
         self._init_assurance()
-        self._init_swaps()
+        self._init_continuity()
         self.agreements: dict[int, Agreement] = {}
         self.agreement_refs: dict[str, int] = {}
         self._agreements_by_pair: dict[tuple[str, str], tuple[Agreement, ...]] = {}
@@ -707,9 +707,9 @@ class ExchangeEngine(Settlement, Assurance, Continuity):
                 self._not_started.discard(oid)
                 self._match(order, now)
         while self._deal_ends and self._deal_ends[0][0] <= now:
-            _, deal_id = heapq.heappop(self._deal_ends)
+            end, deal_id = heapq.heappop(self._deal_ends)
             deal = self.deals.get(deal_id)
-            if deal is not None and deal.status is not TERMINATING:
+            if deal is not None and deal.status is not TERMINATING and deal.ends_at == end:  # else extended since
                 self._end_deal(deal, "the service end was reached", now)
         while self._quote_expiries and self._quote_expiries[0][0] <= now:
             _, qid = heapq.heappop(self._quote_expiries)

@@ -74,6 +74,10 @@ class Provisioner(Protocol):
         """Give a live deal a backup path with fast failover (or take it away); its paths in words."""
         ...
 
+    async def change_rate(self, deal_id: int, rate_kbps: int) -> str:
+        """Admit and install a live deal's new committed rate; its path in words."""
+        ...
+
 
 class HoldingProvisioner:
     """Leaves deals BROKERED: the exchange without a network attached (nothing to remove
@@ -106,3 +110,6 @@ class HoldingProvisioner:
 
     async def protect_deal(self, deal_id: int, protected: bool) -> str:
         raise FailedPrecondition("deal_id", "the exchange runs without a network: no fabric topology loaded")
+
+    async def change_rate(self, deal_id: int, rate_kbps: int) -> str:
+        raise FailedPrecondition("capacity_kbps", "the exchange runs without a network: no fabric topology loaded")

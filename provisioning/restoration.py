@@ -18,6 +18,7 @@ for a seller swap (provisioning.swap). A mixin of FabricProvisioner."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -195,6 +196,34 @@ class Restoration:
             moved = await self._move(*found, old, protected, drain=True, required=True)
             if isinstance(moved, str):
                 raise FailedPrecondition("deal_id", f"deal {deal_id} cannot be protected: {moved}")
+            answer.set_result(_paths(moved[0]))
+        except Exception as err:  # to the caller, whatever it is
+            answer.set_exception(err)
+
+    async def change_rate(self, deal_id: int, rate_kbps: int) -> str:
+        """Both parties agreed a new committed rate: admitted on every port and link of the
+        path (moved where it no longer fits), meters modified in place, make-before-break.
+        Returns the path in words; FailedPrecondition naming why the network cannot."""
+        answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._chain(deal_id, self._rerate(deal_id, rate_kbps, answer))
+        return await answer
+
+    async def _rerate(self, deal_id: int, rate_kbps: int, answer: asyncio.Future[str]) -> None:
+        try:
+            old = self.intents.get(deal_id)
+            found = await self._sequencer().run(lambda e, _now: _live(e, deal_id))
+            if old is None or found is None:
+                raise FailedPrecondition("deal_id", f"deal {deal_id} is not live in the network")
+            deal, agreement = found
+            if old.router_services:
+                raise FailedPrecondition(
+                    "capacity_kbps", "a path through a router-type node is not changed in service yet"
+                )
+            resized = dataclasses.replace(deal, capacity_kbps=rate_kbps // deal.circuits)
+            protect = bool(old.backup_links)
+            moved = await self._move(resized, agreement, old, protect, drain=True, required=protect)
+            if isinstance(moved, str):
+                raise FailedPrecondition("capacity_kbps", f"the network cannot carry {rate_kbps} kbit/s: {moved}")
             answer.set_result(_paths(moved[0]))
         except Exception as err:  # to the caller, whatever it is
             answer.set_exception(err)

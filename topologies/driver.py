@@ -202,6 +202,14 @@ class LabDriver:
         request = continuity_pb2.ProtectDealRequest(deal_id=deal_id, protected=protected)
         return stub.ProtectDeal(request, metadata=auth).deal
 
+    def change(self, deal_id: int, who: str, capacity_kbps: int = 0) -> Any:
+        """ChangeDeal as `who`: the reply (deal, applied, waiting_for)."""
+        _, auth = self.stub(who)
+        assert self.channel is not None
+        stub = continuity_pb2_grpc.ContinuityServiceStub(self.channel)
+        request = continuity_pb2.ChangeDealRequest(deal_id=deal_id, capacity_kbps=capacity_kbps)
+        return stub.ChangeDeal(request, metadata=auth)
+
     def drain(self, link: str, drained: bool = True) -> Any:
         _, auth = self.stub(None)
         assert self.channel is not None

@@ -1,6 +1,7 @@
 """Service continuity: `swap DEAL` (another seller under a live deal, make-before-break),
-`protect DEAL` (a link-disjoint backup path with fast failover; `--off` removes it) and
-`drain LINK` (move every deal off a fabric link for maintenance; `--undo` undrains)."""
+`protect DEAL` (a link-disjoint backup path with fast failover; `--off` removes it),
+`change DEAL` (a new rate or a later service end, once both parties ask) and `drain LINK`
+(move every deal off a fabric link for maintenance; `--undo` undrains)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from ixchange.v1 import continuity_pb2
 
-from controller.cli.common import Client, Table, console, emit
+from controller.cli.common import Client, Table, capacity, console, emit, when
 from controller.cli.tables import deals_table
 
 
@@ -24,6 +25,11 @@ def add_parsers(sub: Any) -> None:
     protect.add_argument("deal_id", type=int)
     protect.add_argument("--off", action="store_true", help="remove its protection")
     protect.set_defaults(run=cmd_protect)
+    change = sub.add_parser("change", help="change a live deal's rate or extend its service end (both parties ask)")
+    change.add_argument("deal_id", type=int)
+    change.add_argument("--capacity", type=capacity, default=0, help="new capacity per circuit, e.g. 20M")
+    change.add_argument("--ends", type=when, help="a later service end: ISO 8601, or +2h, +7d")
+    change.set_defaults(run=cmd_change)
     drain = sub.add_parser("drain", help="operators: move every deal off a fabric link and keep new ones off it")
     drain.add_argument("link", help="a fabric link as `ixchange fabric` names it, e.g. s1:p3-s3:p2")
     drain.add_argument("--undo", action="store_true", help="put the link back in service")
@@ -43,6 +49,14 @@ def cmd_protect(args: argparse.Namespace, client: Client) -> int:
     request = continuity_pb2.ProtectDealRequest(deal_id=args.deal_id, protected=not args.off)
     reply = client.call(client.continuity.ProtectDeal, request)
     emit(reply, lambda: console.print(deals_table([reply.deal], title="Protected" if not args.off else "Unprotected")))
+    return 0
+
+
+def cmd_change(args: argparse.Namespace, client: Client) -> int:
+    request = continuity_pb2.ChangeDealRequest(deal_id=args.deal_id, capacity_kbps=args.capacity, ends_at=args.ends)
+    reply = client.call(client.continuity.ChangeDeal, request)
+    title = "Changed" if reply.applied else f"Asked; waiting for {reply.waiting_for} to ask for the same"
+    emit(reply, lambda: console.print(deals_table([reply.deal], title=title)))
     return 0
 
 

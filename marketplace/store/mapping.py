@@ -91,7 +91,8 @@ def bulk_statements(mark: str) -> dict[str, str]:
         ),
         "deal_update": (
             f"UPDATE deals SET agreement_id = {mark}, status = {mark}, status_reason = {mark}, "
-            f"updated_at = {mark}, replaced_by = {mark}, protection_price = {mark} WHERE id = {mark}"
+            f"updated_at = {mark}, replaced_by = {mark}, protection_price = {mark}, capacity_kbps = {mark}, "
+            f"price = {mark}, ends_at = {mark} WHERE id = {mark}"
         ),
     }
 
@@ -164,7 +165,18 @@ def deal_tuple(d: Deal) -> tuple[Any, ...]:
 
 
 def deal_update_tuple(d: Deal) -> tuple[Any, ...]:
-    return (d.agreement_id, int(d.status), d.status_reason, d.updated_at, d.replaced_by, d.protection_price, d.deal_id)
+    return (
+        d.agreement_id,
+        int(d.status),
+        d.status_reason,
+        d.updated_at,
+        d.replaced_by,
+        d.protection_price,
+        d.capacity_kbps,
+        d.price,
+        d.ends_at,
+        d.deal_id,
+    )
 
 
 def order(r: Row[Any]) -> Order:

@@ -121,3 +121,23 @@ def test_a_protected_deal_carries_on_through_a_link_failure_on_its_fast_failover
     groups = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-groups", "s3"], capture_output=True, text=True)
     assert "type=ff" not in groups.stdout, groups.stdout
     assert lab.reaches("ba", p.seller_ip)
+
+
+def test_both_parties_raise_a_live_deals_rate_and_the_meters_change_in_place(lab: Lab) -> None:
+    p = pair("buyer-a", "seller-a")
+    ring_live()
+    deal_id = lab.trade("buyer-a", "seller-a")  # 10 Mbit/s
+    lab.wait_status(deal_id, ACTIVE)
+    asked = lab.change(deal_id, "buyer-a", 20_000)
+    assert not asked.applied and asked.waiting_for == "seller-a"
+    assert "rate=10000" in meters("s3")
+    done = lab.change(deal_id, "seller-a", 20_000)
+    assert done.applied and done.deal.capacity_kbps == 20_000 and done.deal.price == 200, done.deal.status_reason
+    assert "rate=20000" in meters("s3") and "rate=10000" not in meters("s3")  # the same meter, modified
+    assert lab.reaches("ba", p.seller_ip)
+
+
+def meters(bridge: str) -> str:
+    return subprocess.run(
+        ["ovs-ofctl", "-O", "OpenFlow13", "dump-meters", bridge], capture_output=True, text=True, check=True
+    ).stdout

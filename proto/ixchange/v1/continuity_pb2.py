@@ -22,30 +22,35 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from ixchange.v1 import common_pb2 as ixchange_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cixchange/v1/continuity.proto\x12\x0bixchange.v1\x1a\x18ixchange/v1/common.proto\"8\n\x12ProtectDealRequest\x12\x0f\n\x07\x64\x65\x61l_id\x18\x01 \x01(\x04\x12\x11\n\tprotected\x18\x02 \x01(\x08\"6\n\x13ProtectDealResponse\x12\x1f\n\x04\x64\x65\x61l\x18\x01 \x01(\x0b\x32\x11.ixchange.v1.Deal\"]\n\x11SwapSellerRequest\x12\x0f\n\x07\x64\x65\x61l_id\x18\x01 \x01(\x04\x12\x14\n\x0c\x62\x65tter_class\x18\x02 \x01(\x08\x12\x11\n\tmax_price\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\"5\n\x12SwapSellerResponse\x12\x1f\n\x04\x64\x65\x61l\x18\x01 \x01(\x0b\x32\x11.ixchange.v1.Deal\"1\n\x10\x44rainLinkRequest\x12\x0c\n\x04link\x18\x01 \x01(\t\x12\x0f\n\x07\x64rained\x18\x02 \x01(\x08\"e\n\x11\x44rainLinkResponse\x12\'\n\x05moved\x18\x01 \x03(\x0b\x32\x18.ixchange.v1.DrainedDeal\x12\'\n\x05stuck\x18\x02 \x03(\x0b\x32\x18.ixchange.v1.DrainedDeal\".\n\x0b\x44rainedDeal\x12\x0f\n\x07\x64\x65\x61l_id\x18\x01 \x01(\x04\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\t2\x80\x02\n\x11\x43ontinuityService\x12M\n\nSwapSeller\x12\x1e.ixchange.v1.SwapSellerRequest\x1a\x1f.ixchange.v1.SwapSellerResponse\x12J\n\tDrainLink\x12\x1d.ixchange.v1.DrainLinkRequest\x1a\x1e.ixchange.v1.DrainLinkResponse\x12P\n\x0bProtectDeal\x12\x1f.ixchange.v1.ProtectDealRequest\x1a .ixchange.v1.ProtectDealResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cixchange/v1/continuity.proto\x12\x0bixchange.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18ixchange/v1/common.proto\"h\n\x11\x43hangeDealRequest\x12\x0f\n\x07\x64\x65\x61l_id\x18\x01 \x01(\x04\x12\x15\n\rcapacity_kbps\x18\x02 \x01(\x03\x12+\n\x07\x65nds_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"[\n\x12\x43hangeDealResponse\x12\x1f\n\x04\x64\x65\x61l\x18\x01 \x01(\x0b\x32\x11.ixchange.v1.Deal\x12\x0f\n\x07\x61pplied\x18\x02 \x01(\x08\x12\x13\n\x0bwaiting_for\x18\x03 \x01(\t\"8\n\x12ProtectDealRequest\x12\x0f\n\x07\x64\x65\x61l_id\x18\x01 \x01(\x04\x12\x11\n\tprotected\x18\x02 \x01(\x08\"6\n\x13ProtectDealResponse\x12\x1f\n\x04\x64\x65\x61l\x18\x01 \x01(\x0b\x32\x11.ixchange.v1.Deal\"]\n\x11SwapSellerRequest\x12\x0f\n\x07\x64\x65\x61l_id\x18\x01 \x01(\x04\x12\x14\n\x0c\x62\x65tter_class\x18\x02 \x01(\x08\x12\x11\n\tmax_price\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\"5\n\x12SwapSellerResponse\x12\x1f\n\x04\x64\x65\x61l\x18\x01 \x01(\x0b\x32\x11.ixchange.v1.Deal\"1\n\x10\x44rainLinkRequest\x12\x0c\n\x04link\x18\x01 \x01(\t\x12\x0f\n\x07\x64rained\x18\x02 \x01(\x08\"e\n\x11\x44rainLinkResponse\x12\'\n\x05moved\x18\x01 \x03(\x0b\x32\x18.ixchange.v1.DrainedDeal\x12\'\n\x05stuck\x18\x02 \x03(\x0b\x32\x18.ixchange.v1.DrainedDeal\".\n\x0b\x44rainedDeal\x12\x0f\n\x07\x64\x65\x61l_id\x18\x01 \x01(\x04\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\t2\xcf\x02\n\x11\x43ontinuityService\x12M\n\nSwapSeller\x12\x1e.ixchange.v1.SwapSellerRequest\x1a\x1f.ixchange.v1.SwapSellerResponse\x12J\n\tDrainLink\x12\x1d.ixchange.v1.DrainLinkRequest\x1a\x1e.ixchange.v1.DrainLinkResponse\x12P\n\x0bProtectDeal\x12\x1f.ixchange.v1.ProtectDealRequest\x1a .ixchange.v1.ProtectDealResponse\x12M\n\nChangeDeal\x12\x1e.ixchange.v1.ChangeDealRequest\x1a\x1f.ixchange.v1.ChangeDealResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ixchange.v1.continuity_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PROTECTDEALREQUEST']._serialized_start=71
-  _globals['_PROTECTDEALREQUEST']._serialized_end=127
-  _globals['_PROTECTDEALRESPONSE']._serialized_start=129
-  _globals['_PROTECTDEALRESPONSE']._serialized_end=183
-  _globals['_SWAPSELLERREQUEST']._serialized_start=185
-  _globals['_SWAPSELLERREQUEST']._serialized_end=278
-  _globals['_SWAPSELLERRESPONSE']._serialized_start=280
-  _globals['_SWAPSELLERRESPONSE']._serialized_end=333
-  _globals['_DRAINLINKREQUEST']._serialized_start=335
-  _globals['_DRAINLINKREQUEST']._serialized_end=384
-  _globals['_DRAINLINKRESPONSE']._serialized_start=386
-  _globals['_DRAINLINKRESPONSE']._serialized_end=487
-  _globals['_DRAINEDDEAL']._serialized_start=489
-  _globals['_DRAINEDDEAL']._serialized_end=535
-  _globals['_CONTINUITYSERVICE']._serialized_start=538
-  _globals['_CONTINUITYSERVICE']._serialized_end=794
+  _globals['_CHANGEDEALREQUEST']._serialized_start=104
+  _globals['_CHANGEDEALREQUEST']._serialized_end=208
+  _globals['_CHANGEDEALRESPONSE']._serialized_start=210
+  _globals['_CHANGEDEALRESPONSE']._serialized_end=301
+  _globals['_PROTECTDEALREQUEST']._serialized_start=303
+  _globals['_PROTECTDEALREQUEST']._serialized_end=359
+  _globals['_PROTECTDEALRESPONSE']._serialized_start=361
+  _globals['_PROTECTDEALRESPONSE']._serialized_end=415
+  _globals['_SWAPSELLERREQUEST']._serialized_start=417
+  _globals['_SWAPSELLERREQUEST']._serialized_end=510
+  _globals['_SWAPSELLERRESPONSE']._serialized_start=512
+  _globals['_SWAPSELLERRESPONSE']._serialized_end=565
+  _globals['_DRAINLINKREQUEST']._serialized_start=567
+  _globals['_DRAINLINKREQUEST']._serialized_end=616
+  _globals['_DRAINLINKRESPONSE']._serialized_start=618
+  _globals['_DRAINLINKRESPONSE']._serialized_end=719
+  _globals['_DRAINEDDEAL']._serialized_start=721
+  _globals['_DRAINEDDEAL']._serialized_end=767
+  _globals['_CONTINUITYSERVICE']._serialized_start=770
+  _globals['_CONTINUITYSERVICE']._serialized_end=1105
 # @@protoc_insertion_point(module_scope)

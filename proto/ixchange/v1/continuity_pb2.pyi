@@ -1,3 +1,6 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from ixchange.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -6,6 +9,26 @@ from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class ChangeDealRequest(_message.Message):
+    __slots__ = ("deal_id", "capacity_kbps", "ends_at")
+    DEAL_ID_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_KBPS_FIELD_NUMBER: _ClassVar[int]
+    ENDS_AT_FIELD_NUMBER: _ClassVar[int]
+    deal_id: int
+    capacity_kbps: int
+    ends_at: _timestamp_pb2.Timestamp
+    def __init__(self, deal_id: _Optional[int] = ..., capacity_kbps: _Optional[int] = ..., ends_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ChangeDealResponse(_message.Message):
+    __slots__ = ("deal", "applied", "waiting_for")
+    DEAL_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    WAITING_FOR_FIELD_NUMBER: _ClassVar[int]
+    deal: _common_pb2.Deal
+    applied: bool
+    waiting_for: str
+    def __init__(self, deal: _Optional[_Union[_common_pb2.Deal, _Mapping]] = ..., applied: _Optional[bool] = ..., waiting_for: _Optional[str] = ...) -> None: ...
 
 class ProtectDealRequest(_message.Message):
     __slots__ = ("deal_id", "protected")

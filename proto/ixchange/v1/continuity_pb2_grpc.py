@@ -53,6 +53,11 @@ class ContinuityServiceStub:
                 request_serializer=ixchange_dot_v1_dot_continuity__pb2.ProtectDealRequest.SerializeToString,
                 response_deserializer=ixchange_dot_v1_dot_continuity__pb2.ProtectDealResponse.FromString,
                 _registered_method=True)
+        self.ChangeDeal = channel.unary_unary(
+                '/ixchange.v1.ContinuityService/ChangeDeal',
+                request_serializer=ixchange_dot_v1_dot_continuity__pb2.ChangeDealRequest.SerializeToString,
+                response_deserializer=ixchange_dot_v1_dot_continuity__pb2.ChangeDealResponse.FromString,
+                _registered_method=True)
 
 
 class ContinuityServiceServicer:
@@ -91,6 +96,17 @@ class ContinuityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ChangeDeal(self, request, context):
+        """Either party asks for a change to a live deal without a new order: its committed rate
+        (capacity per circuit) raised or lowered, or its service end extended. The change is
+        made when both parties have asked for the same (README "Changing a live deal"); a
+        rate change is admitted in the network first (meters modified in place). `applied`
+        false: waiting for the other party, named in `waiting_for`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ContinuityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -108,6 +124,11 @@ def add_ContinuityServiceServicer_to_server(servicer, server):
                     servicer.ProtectDeal,
                     request_deserializer=ixchange_dot_v1_dot_continuity__pb2.ProtectDealRequest.FromString,
                     response_serializer=ixchange_dot_v1_dot_continuity__pb2.ProtectDealResponse.SerializeToString,
+            ),
+            'ChangeDeal': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangeDeal,
+                    request_deserializer=ixchange_dot_v1_dot_continuity__pb2.ChangeDealRequest.FromString,
+                    response_serializer=ixchange_dot_v1_dot_continuity__pb2.ChangeDealResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -195,6 +216,33 @@ class ContinuityService:
             '/ixchange.v1.ContinuityService/ProtectDeal',
             ixchange_dot_v1_dot_continuity__pb2.ProtectDealRequest.SerializeToString,
             ixchange_dot_v1_dot_continuity__pb2.ProtectDealResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangeDeal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ixchange.v1.ContinuityService/ChangeDeal',
+            ixchange_dot_v1_dot_continuity__pb2.ChangeDealRequest.SerializeToString,
+            ixchange_dot_v1_dot_continuity__pb2.ChangeDealResponse.FromString,
             options,
             channel_credentials,
             insecure,
