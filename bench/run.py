@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import (
+    continuity,
     delivering,
     e2e,
     fairness,
@@ -41,6 +42,7 @@ BENCHES = (
     "reclassification",
     "measurement_point",
     "reroute",
+    "continuity",
 )
 
 
@@ -90,6 +92,8 @@ def main() -> None:
         rows += stamp_accuracy.main()
     if "reroute" in chosen:
         rows += reroute.main(5 if args.quick else 20)
+    if "continuity" in chosen:
+        rows += continuity.main(5 if args.quick else 20, 5 if args.quick else 20)
     if "measurement_point" in chosen:
         rows += measurement_point.main()
     if "reclassification" in chosen:

@@ -19,6 +19,13 @@ class Deliverability(Protocol):
         the rate free on every port and link); or why none can."""
         ...
 
+    def check_swap(
+        self, replaced: int, seller: str, agreements: Sequence[Agreement], use: Mapping[int, int]
+    ) -> Agreement | str:
+        """As `check`, for a seller swap: the new seller's deal taking live deal
+        `replaced`'s service over, keeping its buyer's hand-off (port, VLAN and share)."""
+        ...
+
     def reserve(self, deal: Deal, agreements: Sequence[Agreement], use: Mapping[int, int]) -> Agreement | None:
         """Hold the network for a deal just struck, under the agreement `check` would
         answer, until provisioning takes it over, so the next match cannot promise the same

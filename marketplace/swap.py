@@ -178,8 +178,6 @@ class Swaps:
         )
         if new.ends_at:
             heapq.heappush(self._deal_ends, (new.ends_at, new.deal_id))
-        if self.deliverability is not None:
-            self.deliverability.reserve(new, self.agreements_of(new.buyer, new.seller), self._agreement_use)
         self._agreement_use[agreement.agreement_id] += new.rate_kbps
         self.deals[new.deal_id] = new
         self._swap_offers[new.deal_id] = offer
@@ -233,8 +231,7 @@ class Swaps:
                 reasons.append(f"{offer.participant}: no agreement with {deal.rate_kbps} kbit/s left")
                 continue
             if self.deliverability is not None:
-                use = self._agreement_use
-                found = self.deliverability.check(deal.buyer, offer.participant, deal.rate_kbps, pair, use)
+                found = self.deliverability.check_swap(deal.deal_id, offer.participant, pair, self._agreement_use)
                 if isinstance(found, str):
                     reasons.append(f"{offer.participant}: {found}")
                     continue

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from marketplace.deals import Agreement, Deal, DealStatus
 from marketplace.orders import Route, ServiceType
 from provisioning.fabric_state import FabricState, Holding
-from provisioning.intent import NotAdmitted, compile_intent
+from provisioning.intent import Intent, NotAdmitted, compile_intent
 from provisioning.inventory import Inventory
 from provisioning.path_plan import PathPlan
 
@@ -23,10 +23,19 @@ RECENT = 100  # provisioning times kept for the median a quote shows
 class FabricPlanner:
     """Implements marketplace.deliverability.Deliverability over one fabric."""
 
-    def __init__(self, inventory: Inventory, state: FabricState, unavailable: Callable[[], frozenset[str]]) -> None:
+    def __init__(
+        self,
+        inventory: Inventory,
+        state: FabricState,
+        unavailable: Callable[[], frozenset[str]],
+        intent_of: Callable[[int], Intent | None] = lambda _deal_id: None,
+        avoided: Callable[[], frozenset[str]] = frozenset,
+    ) -> None:
         self.inventory = inventory
         self.state = state
         self.unavailable = unavailable  # switches not connected now
+        self.intent_of = intent_of  # a live deal's path (seller swaps keep its buyer's hand-off)
+        self.avoided = avoided  # links down or drained
         self.reserved: dict[int, Holding] = {}
         self.recent_ms: deque[float] = deque(maxlen=RECENT)
         # The last path found per (buyer, seller, agreement id): tried first by counting,
@@ -47,6 +56,39 @@ class FabricPlanner:
     ) -> Agreement | str:
         found = self._find(buyer, seller, rate_kbps, agreements, use)
         return found if isinstance(found, str) else found[0]
+
+    def check_swap(
+        self, replaced: int, seller: str, agreements: Sequence[Agreement], use: Mapping[int, int]
+    ) -> Agreement | str:
+        """The full compile, with the replaced deal's buyer hand-off passed over as the
+        swap will (rare: no caching)."""
+        old = self.intent_of(replaced)
+        if old is None:
+            return f"deal {replaced} has no path in the network"
+        entry = old.path[0]
+        rest = self.state.beyond_buyer_end(old)
+        self.state.release(old)
+        self.state.take(rest)
+        reasons = []
+        try:
+            for agreement in agreements:
+                if agreement.max_rate_kbps - use.get(agreement.agreement_id, 0) < old.rate_kbps:
+                    reasons.append(f"agreement {agreement.reference}: no room for {old.rate_kbps} kbit/s")
+                    continue
+                probe = _probe_deal(agreement.buyer, seller, old.rate_kbps)
+                try:
+                    compile_intent(
+                        probe, agreement, self.inventory, self.state, self.unavailable(), self.avoided(),
+                        buyer_end=(entry.node, entry.buyer_side_port, old.buyer_vlan),
+                    )  # fmt: skip
+                except NotAdmitted as err:
+                    reasons.append(f"agreement {agreement.reference}: {err}")
+                    continue
+                return agreement
+        finally:
+            self.state.give_back(rest)
+            self.state.hold(old)
+        return "; ".join(reasons) or "no bilateral agreement"
 
     def reserve(self, deal: Deal, agreements: Sequence[Agreement], use: Mapping[int, int]) -> Agreement | None:
         """Holds what the check found (the same ports and links provisioning will compile a

@@ -99,8 +99,9 @@ class FabricProvisioner(Restoration, HotSwap):
         self.state = FabricState()
         self._down: frozenset[str] = frozenset()
         self._down_as_of = -1  # openflow.switch_changes when _down was worked out
+        self.intents: dict[int, Intent] = {}  # deals holding (or being given) a path
         # What the matcher asks before it strikes a deal; it shares `state`.
-        self.planner = FabricPlanner(inventory, self.state, self._unavailable)
+        self.planner = FabricPlanner(inventory, self.state, self._unavailable, self.intents.get, self._avoided)
         terms = self.settings.measurement_terms
         self.monitor = DealMonitor(openflow, inventory, self.settings.probe_interval_s) if terms else None
         self.verifier = (
@@ -115,7 +116,6 @@ class FabricProvisioner(Restoration, HotSwap):
             if self.monitor is not None and self.settings.verify_offers
             else None
         )
-        self.intents: dict[int, Intent] = {}  # deals holding (or being given) a path
         self.link_problems: list[str] = []
         self.metrics: ProvisioningMetrics | None = None
         self._seq: Sequencer | None = None

@@ -40,6 +40,11 @@ class Refusing:
     ) -> Agreement | str:
         return f"{seller}'s hand-off is full" if seller in self.refused else agreements[0]
 
+    def check_swap(
+        self, replaced: int, seller: str, agreements: Sequence[Agreement], use: Mapping[int, int]
+    ) -> Agreement | str:
+        return self.check("", seller, 0, agreements, use)
+
     def reserve(self, deal: Deal, agreements: Sequence[Agreement], use: Mapping[int, int]) -> Agreement | None:
         if deal.seller in self.refused:
             return None

@@ -1,0 +1,148 @@
+"""Service continuity in the lab (issue 13): seller swaps and protected-deal failover,
+counted with sequence-numbered UDP at 1 ms spacing (topologies/udpseq.py).
+
+- swap: buyer-a's gold deal to the far end moved between seller-a and seller-b and back,
+  `--swaps` times; per swap the datagrams lost and the swap time the exchange reports
+  (decision to old path removed).
+- failover: buyer-a's protected deal to seller-a; the link its primary path leaves s3 by
+  is taken down (loss of carrier) `--failures` times, and as many times BFD is told the
+  link stopped forwarding with the carrier up; per failure the datagrams lost (~ms of
+  outage).
+
+`python -m bench.continuity [--swaps 20] [--failures 20]` (root)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ixchange.v1 import common_pb2
+
+from tests.lab.test_lab_continuity import ring_live
+from topologies.driver import LabDriver
+from topologies.lab import FAR_END, far_end_via, pair
+
+ACTIVE = common_pb2.DEAL_STATUS_ACTIVE
+LINK = "s3-eth2"  # s3's end of s1-s3: the protected deal's primary leaves s3 by it
+DATAGRAMS = 3000
+
+
+def _pct(values: list[int], q: float) -> int:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _swaps(lab: LabDriver, swaps: int) -> dict[str, object]:
+    ring_live()
+    deal_id = lab.trade("buyer-a", "seller-a", grade="gold", z_end="FAR")
+    lab.wait_status(deal_id, ACTIVE)
+    lab.on("ba", *far_end_via(pair("buyer-a", "seller-a")))
+    lost, took = [], []
+    seller = "seller-b"
+    for _ in range(swaps):
+        lab.offer(seller, grade="gold", z_end="FAR")
+        moved: dict[str, int] = {}
+        count = lab.udp_lost(
+            "ba", "fe", FAR_END, DATAGRAMS, lambda d=deal_id, m=moved: m.update(new=lab.swap(d).deal_id)
+        )
+        new = lab.wait_status(moved["new"], ACTIVE)
+        found = re.search(r"took over deal \d+ in (\d+) ms", new.status_reason)
+        lost.append(int(count["missing"]))
+        took.append(int(found.group(1)) if found else -1)
+        deal_id, seller = new.deal_id, ("seller-a" if seller == "seller-b" else "seller-b")
+    return {
+        "bench": "swap",
+        "swaps": swaps,
+        "lost_at_1ms_p50": statistics.median(lost),
+        "lost_at_1ms_max": max(lost),
+        "lost_total": sum(lost),
+        "swap_ms_p50": statistics.median(took),
+        "swap_ms_p95": _pct(took, 0.95),
+        "swap_ms_max": max(took),
+    }
+
+
+def _fail(lab: LabDriver, how: str) -> int:
+    address = pair("buyer-a", "seller-a").seller_ip
+    if how == "carrier":
+        down, up = ["ip", "link", "set", LINK, "down"], ["ip", "link", "set", LINK, "up"]
+    else:
+        down = ["ovs-appctl", "bfd/set-forwarding", LINK, "false"]
+        up = ["ovs-appctl", "bfd/set-forwarding", LINK, "normal"]
+    try:
+        count = lab.udp_lost(
+            "ba", "sa", address, DATAGRAMS, lambda: subprocess.run(down, check=True, capture_output=True)
+        )
+    finally:
+        subprocess.run(up, check=False, capture_output=True)
+    ring_live()
+    time.sleep(1)
+    return int(count["missing"])
+
+
+def _failovers(lab: LabDriver, failures: int) -> list[dict[str, object]]:
+    ring_live()
+    deal_id = lab.trade("buyer-a", "seller-a")
+    lab.wait_status(deal_id, ACTIVE)
+    lab.protect(deal_id)
+    rows = []
+    for how in ("carrier", "bfd"):
+        lost = [_fail(lab, how) for _ in range(failures)]
+        rows.append(
+            {
+                "bench": f"failover_{how}",
+                "failures": failures,
+                "lost_at_1ms_p50": statistics.median(lost),
+                "lost_at_1ms_p95": _pct(lost, 0.95),
+                "lost_at_1ms_max": max(lost),
+            }
+        )
+    lab.terminate("buyer-a", deal_id)
+    return rows
+
+
+def main(swaps: int = 20, failures: int = 20) -> list[dict[str, Any]]:
+    if os.geteuid() != 0:
+        print("continuity benchmark skipped: the lab needs root")
+        return []
+    data = Path(tempfile.mkdtemp(prefix="ixbench-continuity-"))
+    lab = LabDriver.up(data)
+    try:
+        rows = [_swaps(lab, swaps)]
+        lab.end_all_deals()
+        lab.cancel_open_orders()
+        rows += _failovers(lab, failures)
+    finally:
+        subprocess.run(["ip", "link", "set", LINK, "up"], check=False)
+        lab.down()
+        shutil.rmtree(data, ignore_errors=True)
+    s = rows[0]
+    print(
+        f"seller swap, {swaps} swaps: datagrams lost at 1 ms p50 {s['lost_at_1ms_p50']}, max {s['lost_at_1ms_max']} "
+        f"(total {s['lost_total']}); decision to old path removed p50 {s['swap_ms_p50']} ms, p95 "
+        f"{s['swap_ms_p95']} ms, max {s['swap_ms_max']} ms",
+        flush=True,
+    )
+    for row in rows[1:]:
+        print(
+            f"{row['bench']}, {failures} failures of a protected deal's primary link: datagrams lost at 1 ms p50 "
+            f"{row['lost_at_1ms_p50']}, p95 {row['lost_at_1ms_p95']}, max {row['lost_at_1ms_max']} (~ms of outage)",
+            flush=True,
+        )
+    return rows
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--swaps", type=int, default=20)
+    parser.add_argument("--failures", type=int, default=20)
+    args = parser.parse_args()
+    main(args.swaps, args.failures)
