@@ -44,6 +44,7 @@ class PathPlan:
     buyer: HandOffEnd
     seller: HandOffEnd
     ends: tuple[Use, Use]
+    link_keys: frozenset[str] = frozenset()  # a plan over a link down or drained is not used
 
     @classmethod
     def of(
@@ -64,6 +65,7 @@ class PathPlan:
             buyer_end,
             seller_end,
             (buyer_end.use, seller_end.use),
+            frozenset(intent.links),
         )
 
     def allocate(self, rate: int, down: frozenset[str]) -> Holding | None:

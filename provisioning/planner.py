@@ -44,7 +44,7 @@ class FabricPlanner:
         # Why a full compile said no, per (buyer, seller, agreement id, rate), valid while
         # the fabric and the set of connected switches are what they were.
         self._refused: dict[tuple[str, str, int, int], str] = {}
-        self._refused_as_of: tuple[int, frozenset[str]] = (-1, frozenset())
+        self._refused_as_of: tuple[int, frozenset[str]] = (-1, frozenset())  # (state version, switches + links out)
         # The last "deliverable" answer and what it was given: the matcher asks about a
         # candidate, then reserves it as it strikes the deal.
         self._answered: tuple[str, str, int, int, frozenset[str]] | None = None
@@ -107,7 +107,7 @@ class FabricPlanner:
         """The first agreement that can carry `rate` now and what the deal would hold under
         it; or why none can."""
         down = self.unavailable()
-        asked = (buyer, seller, rate, self.state.version, down)
+        asked = (buyer, seller, rate, self.state.version, down | self.avoided())
         if asked == self._answered and agreements is self._answered_from and self._answer is not None:
             agreement = self._answer[0]
             if agreement.max_rate_kbps - use.get(agreement.agreement_id, 0) >= rate:
@@ -131,12 +131,13 @@ class FabricPlanner:
         """What a deal would hold under `agreement` now: on the pair's last path when it
         still has room, else on a new path from the full compile; None with the reason
         added when the network cannot carry it."""
+        avoided = self.avoided()
         plan = self._plans.get((buyer, seller, agreement.agreement_id))
-        if plan is not None:
+        if plan is not None and not plan.link_keys & avoided:
             holding = plan.allocate(rate, down)
             if holding is not None:
                 return holding
-        as_of = (self.state.version, down)
+        as_of = (self.state.version, down | avoided)
         if self._refused_as_of != as_of:
             self._refused.clear()
             self._refused_as_of = as_of
@@ -144,7 +145,8 @@ class FabricPlanner:
         refused = self._refused.get(key)
         if refused is None:
             try:
-                intent = compile_intent(_probe_deal(buyer, seller, rate), agreement, self.inventory, self.state, down)
+                probe = _probe_deal(buyer, seller, rate)
+                intent = compile_intent(probe, agreement, self.inventory, self.state, down, avoided)
             except NotAdmitted as err:
                 refused = self._refused[key] = f"agreement {agreement.reference}: {err}"
             else:

@@ -14,6 +14,7 @@ from marketplace.deals import Agreement, Deal, DealStatus, Interconnect, Party
 from marketplace.engine import ExchangeEngine
 from marketplace.orders import Route, ServiceType
 from provisioning.fabric_state import FabricState
+from provisioning.intent import Intent, compile_intent
 from provisioning.inventory import load_inventory
 from provisioning.planner import FabricPlanner
 from tests.unit.factories import G, new_engine, offer, request
@@ -154,6 +155,32 @@ def test_the_planner_answers_from_the_fabric_and_its_reservations() -> None:
     for seconds in (0.1, 0.3, 0.2):
         planner.took(seconds)
     assert planner.provisioning_p50_ms() == 200
+
+
+def test_the_planner_keeps_new_deals_off_links_down_or_drained_and_swaps_keep_the_buyers_hand_off() -> None:
+    ring = load_inventory(RING)
+    state, out = FabricState(), set()
+    intents: dict[int, Intent] = {}
+    planner = FabricPlanner(ring, state, frozenset, intents.get, lambda: frozenset(out))
+    single = ring_agreement("AG-1", (100, 100))
+    assert planner.reserve(probe_deal(1, 400_000), [single], {}) is single  # its path is planned: s1 > s2
+    planner.release(1)
+    out.add("s1:2-s2:2")  # the direct link is down: the planned path is not used, the long way is
+    assert planner.check("globex", "acme", 900_000, [single], {}) is single
+    assert planner.reserve(probe_deal(2, 900_000), [single], {}) is single
+    assert state.link_load("s1:2-s2:2") == 0 and state.link_load("s3:3-s1:3") == 900_000
+    planner.release(2)
+    out.add("s3:3-s1:3")
+    assert "no path" in str(planner.check("globex", "acme", 400_000, [single], {}))
+    # A swap: deal 3 holds VLAN 100 at s1:1, the only one of the agreement; the new seller's deal keeps it.
+    out.clear()
+    live = compile_intent(probe_deal(3, 400_000), single, ring, state)
+    state.hold(live)
+    intents[3] = live
+    assert "no free VLAN" in str(planner.check("globex", "acme", 400_000, [single], {}))
+    assert planner.check_swap(3, "acme", [single], {}) is single
+    assert state.port_vlans(("s1", "1")) == 1 << 100  # as it was
+    assert "no path in the network" in str(planner.check_swap(4, "acme", [single], {}))
 
 
 def network_engine() -> tuple[ExchangeEngine, Refusing]:
