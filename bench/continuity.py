@@ -5,9 +5,9 @@ counted with sequence-numbered UDP at 1 ms spacing (topologies/udpseq.py).
   `--swaps` times; per swap the datagrams lost and the swap time the exchange reports
   (decision to old path removed).
 - failover: buyer-a's protected deal to seller-a; the link its primary path leaves s3 by
-  is taken down (loss of carrier) `--failures` times, and as many times BFD is told the
-  link stopped forwarding with the carrier up; per failure the datagrams lost (~ms of
-  outage).
+  is taken down (loss of carrier) `--failures` times, and as many times every frame on it
+  is dropped both ways with the carrier up (`topologies/cut.py`: only BFD can tell); per
+  failure the datagrams lost (~ms of outage).
 
 `python -m bench.continuity [--swaps 20] [--failures 20]` (root)."""
 
@@ -19,6 +19,7 @@ import re
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,7 +32,8 @@ from topologies.driver import LabDriver
 from topologies.lab import FAR_END, far_end_via, pair
 
 ACTIVE = common_pb2.DEAL_STATUS_ACTIVE
-LINK = "s3-eth2"  # s3's end of s1-s3: the protected deal's primary leaves s3 by it
+LINK, PEER = "s3-eth2", "s1-eth3"  # both ends of s1-s3: the protected deal's primary leaves s3 by it
+CUT = [sys.executable, "-m", "topologies.cut"]
 DATAGRAMS = 3000
 
 
@@ -74,9 +76,8 @@ def _fail(lab: LabDriver, how: str) -> int:
     address = pair("buyer-a", "seller-a").seller_ip
     if how == "carrier":
         down, up = ["ip", "link", "set", LINK, "down"], ["ip", "link", "set", LINK, "up"]
-    else:
-        down = ["ovs-appctl", "bfd/set-forwarding", LINK, "false"]
-        up = ["ovs-appctl", "bfd/set-forwarding", LINK, "normal"]
+    else:  # every frame dropped both ways, carrier up: only BFD can tell
+        down, up = [*CUT, "cut", LINK, PEER], [*CUT, "mend", LINK, PEER]
     try:
         count = lab.udp_lost(
             "ba", "sa", address, DATAGRAMS, lambda: subprocess.run(down, check=True, capture_output=True)
@@ -93,7 +94,7 @@ def _failovers(lab: LabDriver, failures: int) -> list[dict[str, object]]:
     deal_id = lab.trade("buyer-a", "seller-a")
     lab.wait_status(deal_id, ACTIVE)
     lab.protect(deal_id)
-    rows = []
+    rows: list[dict[str, object]] = []
     for how in ("carrier", "bfd"):
         lost = [_fail(lab, how) for _ in range(failures)]
         rows.append(
@@ -103,6 +104,7 @@ def _failovers(lab: LabDriver, failures: int) -> list[dict[str, object]]:
                 "lost_at_1ms_p50": statistics.median(lost),
                 "lost_at_1ms_p95": _pct(lost, 0.95),
                 "lost_at_1ms_max": max(lost),
+                "lost_each": lost,
             }
         )
     lab.terminate("buyer-a", deal_id)
@@ -115,28 +117,34 @@ def main(swaps: int = 20, failures: int = 20) -> list[dict[str, Any]]:
         return []
     data = Path(tempfile.mkdtemp(prefix="ixbench-continuity-"))
     lab = LabDriver.up(data)
+    rows: list[dict[str, Any]] = []
     try:
-        rows = [_swaps(lab, swaps)]
-        lab.end_all_deals()
-        lab.cancel_open_orders()
-        rows += _failovers(lab, failures)
+        if swaps:
+            rows.append(_swaps(lab, swaps))
+            lab.end_all_deals()
+            lab.cancel_open_orders()
+        if failures:
+            rows += _failovers(lab, failures)
     finally:
         subprocess.run(["ip", "link", "set", LINK, "up"], check=False)
+        subprocess.run([*CUT, "mend", LINK, PEER], check=False, capture_output=True)
         lab.down()
         shutil.rmtree(data, ignore_errors=True)
-    s = rows[0]
-    print(
-        f"seller swap, {swaps} swaps: datagrams lost at 1 ms p50 {s['lost_at_1ms_p50']}, max {s['lost_at_1ms_max']} "
-        f"(total {s['lost_total']}); decision to old path removed p50 {s['swap_ms_p50']} ms, p95 "
-        f"{s['swap_ms_p95']} ms, max {s['swap_ms_max']} ms",
-        flush=True,
-    )
-    for row in rows[1:]:
-        print(
-            f"{row['bench']}, {failures} failures of a protected deal's primary link: datagrams lost at 1 ms p50 "
-            f"{row['lost_at_1ms_p50']}, p95 {row['lost_at_1ms_p95']}, max {row['lost_at_1ms_max']} (~ms of outage)",
-            flush=True,
-        )
+    for row in rows:
+        if row["bench"] == "swap":
+            print(
+                f"seller swap, {swaps} swaps: datagrams lost at 1 ms p50 {row['lost_at_1ms_p50']}, max "
+                f"{row['lost_at_1ms_max']} (total {row['lost_total']}); decision to old path removed p50 "
+                f"{row['swap_ms_p50']} ms, p95 {row['swap_ms_p95']} ms, max {row['swap_ms_max']} ms",
+                flush=True,
+            )
+        else:
+            print(
+                f"{row['bench']}, {failures} failures of a protected deal's primary link: datagrams lost at 1 ms "
+                f"p50 {row['lost_at_1ms_p50']}, p95 {row['lost_at_1ms_p95']}, max {row['lost_at_1ms_max']} "
+                f"(~ms of outage); each: {row['lost_each']}",
+                flush=True,
+            )
     return rows
 
 
