@@ -133,7 +133,9 @@ class HotSwap:
         if not left:
             await asyncio.to_thread(seq.store.delete_intent, old_id)
         took_ms = (seq.now() - deal.created_at) / 1000
-        path = " > ".join(new.nodes())
+        path = " > ".join(new.nodes()) + (
+            f", backup {' > '.join(h.node for h in new.backup_path)}" if new.backup_path else ""
+        )
         summary = (
             f"path {path}; VLAN {new.buyer_vlan} at the buyer (kept), {new.seller_vlan or 'untagged'} at the seller; "
             f"{new.rate_kbps} kbit/s; took over deal {old_id} in {took_ms:.0f} ms (decision to old path removed); "

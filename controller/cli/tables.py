@@ -81,7 +81,7 @@ def deals_table(deals: Iterable[common_pb2.Deal], title: str = "Deals") -> Table
             + (" [red]DEGRADED[/]" if degraded(d) else "")
             + (f" (replaces {d.replaces})" if d.replaces else "")
             + (f" (to {d.replaced_by})" if d.replaced_by else "")
-            + (" PROTECTED" if d.protection_price else ""),
+            + (" PROTECTED" if d.protection_price and d.status == common_pb2.DEAL_STATUS_ACTIVE else ""),
             fmt_time(d.ends_at) if d.HasField("ends_at") else "-",
             d.delivered.reason if degraded(d) else d.status_reason,
         )
