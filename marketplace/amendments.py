@@ -20,14 +20,11 @@ from typing import TYPE_CHECKING
 from marketplace import limits
 from marketplace.deals import Deal, DealStatus
 from marketplace.errors import FailedPrecondition, InvalidArgument, NotFound
-from marketplace.events import EventKind
 from marketplace.orders import MAX_CAPACITY_KBPS
 from marketplace.quotes import iso
 
 if TYPE_CHECKING:
-    from marketplace.changes import Changes
     from marketplace.deals import Agreement
-    from marketplace.events import Subject
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +48,11 @@ class Amendments:
     if TYPE_CHECKING:  # what it uses of ExchangeEngine
         deals: dict[int, Deal]
         agreements: dict[int, Agreement]
-        _changes: Changes
         _agreement_use: dict[int, int]
         _deal_ends: list[tuple[int, int]]
 
-        def _emit(self, now: int, kind: EventKind, subject: Subject) -> None: ...
         def protection_fee(self, price: int) -> int: ...
+        def _restate(self, deal: Deal, reason: str, now: int) -> None: ...
 
     def _init_amendments(self) -> None:
         self.proposals: dict[int, Change] = {}  # deal -> the change one party asked for
@@ -81,7 +77,7 @@ class Amendments:
         if waiting is None or waiting.by == participant or waiting.terms() != change.terms():
             self.proposals[deal_id] = change
             other = deal.seller if participant == deal.buyer else deal.buyer
-            self._note_change(deal, f"{participant} asks for {change.described()}; waiting for {other} to agree", now)
+            self._restate(deal, f"{participant} asks for {change.described()}; waiting for {other} to agree", now)
             return deal.snapshot(), None
         del self.proposals[deal_id]
         if change.capacity_kbps:
@@ -109,9 +105,7 @@ class Amendments:
             deal.ends_at = change.ends_at
             heapq.heappush(self._deal_ends, (deal.ends_at, deal.deal_id))
             done.append(f"service end {iso(change.ends_at)}")
-        self._note_change(
-            deal, f"changed as both parties agreed: {', '.join(done)}" + (f"; {paths}" if paths else ""), now
-        )
+        self._restate(deal, f"changed as both parties agreed: {', '.join(done)}" + (f"; {paths}" if paths else ""), now)
         return deal.snapshot()
 
     def fail_change(self, deal_id: int, reason: str, now: int) -> None:
@@ -121,7 +115,7 @@ class Amendments:
         if deal is not None:
             self._agreement_use[deal.agreement_id] -= held
             if deal.status is DealStatus.ACTIVE:
-                self._note_change(deal, f"the agreed change was not made: {reason}", now)
+                self._restate(deal, f"the agreed change was not made: {reason}", now)
 
     def _checked_capacity(self, deal: Deal, capacity: int) -> int:
         if capacity == 0 or capacity == deal.capacity_kbps:
@@ -148,10 +142,3 @@ class Amendments:
                 "ends_at", "must be later than the deal's service end (a service end is only extended)"
             )
         return ends_at
-
-    def _note_change(self, deal: Deal, reason: str, now: int) -> None:
-        deal.status_reason = reason[:2000]
-        deal.updated_at = now
-        if deal.deal_id not in self._changes.new_deals:
-            self._changes.updated_deals[deal.deal_id] = deal
-        self._emit(now, EventKind.DEAL_STATUS_CHANGED, deal)

@@ -37,9 +37,13 @@ class Continuity(Swaps, Protection, Amendments):
         deal = self.deals.get(deal_id)
         if deal is None or deal.status is not DealStatus.ACTIVE:
             raise FailedPrecondition("deal_id", f"deal {deal_id} is not active")
+        self._restate(deal, reason, now)
+        return deal.snapshot()
+
+    def _restate(self, deal: Deal, reason: str, now: int) -> None:
+        """A deal's reason changes (its status does not), with an event."""
         deal.status_reason = reason[:2000]  # composed by the exchange; bounded all the same
         deal.updated_at = now
         if deal.deal_id not in self._changes.new_deals:
             self._changes.updated_deals[deal.deal_id] = deal
         self._emit(now, EventKind.DEAL_STATUS_CHANGED, deal)
-        return deal.snapshot()

@@ -18,19 +18,13 @@ from typing import TYPE_CHECKING
 
 from marketplace.deals import Deal, DealStatus
 from marketplace.errors import FailedPrecondition, NotFound
-from marketplace.events import EventKind
-
-if TYPE_CHECKING:
-    from marketplace.changes import Changes
-    from marketplace.events import Subject
 
 
 class Protection:
     if TYPE_CHECKING:  # what it uses of ExchangeEngine
         deals: dict[int, Deal]
-        _changes: Changes
 
-        def _emit(self, now: int, kind: EventKind, subject: Subject) -> None: ...
+        def _restate(self, deal: Deal, reason: str, now: int) -> None: ...
 
     protection_percent = 50  # IXCHANGE_PROTECTION_PERCENT (the server sets it)
 
@@ -55,9 +49,5 @@ class Protection:
             raise FailedPrecondition("deal_id", f"deal {deal_id} is not active")
         deal.protection_price = self.protection_fee(deal.price) if protected else 0
         charge = f"; protection {deal.protection_price} per circuit" if protected else "; protection removed"
-        deal.status_reason = f"{paths}{charge}"[:2000]
-        deal.updated_at = now
-        if deal.deal_id not in self._changes.new_deals:
-            self._changes.updated_deals[deal.deal_id] = deal
-        self._emit(now, EventKind.DEAL_STATUS_CHANGED, deal)
+        self._restate(deal, f"{paths}{charge}", now)
         return deal.snapshot()

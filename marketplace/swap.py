@@ -26,7 +26,6 @@ import heapq
 from typing import TYPE_CHECKING
 
 from marketplace import limits
-from marketplace.agreements import agreement_for
 from marketplace.book import BookKey
 from marketplace.deals import Deal, DealStatus
 from marketplace.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -64,6 +63,7 @@ class Swaps:
         def _give_back(self, order: Order, circuits: int, now: int) -> Struck: ...
         def agreements_of(self, buyer: str, seller: str) -> tuple[Agreement, ...]: ...
         def protection_fee(self, price: int) -> int: ...
+        def _restate(self, deal: Deal, reason: str, now: int) -> None: ...
 
     swap_when_degraded = True  # IXCHANGE_SWAP_WHEN_DEGRADED (the server sets it)
 
@@ -123,7 +123,7 @@ class Swaps:
     def _swap_or_note(self, deal: Deal, why: str, now: int) -> Deal | None:
         found = self._swap(deal, False, deal.price, why, now)
         if isinstance(found, str):
-            self._note_swap(deal, f"{why}: {found}; the deal stays with {deal.seller}", now)
+            self._restate(deal, f"{why}: {found}; the deal stays with {deal.seller}", now)
             return None
         return found
 
@@ -151,6 +151,7 @@ class Swaps:
         elif not book:
             self._drop_book(book.key)
         self.counters.deal_id += 1
+        protection = self.protection_fee(offer.price) if deal.protection_price else 0  # it stays protected
         new = Deal(
             self.counters.deal_id,
             offer.order_id,
@@ -172,9 +173,7 @@ class Swaps:
             now,
             deal.ends_at,
             replaces=deal.deal_id,
-            protection_price=self.protection_fee(offer.price)
-            if deal.protection_price
-            else 0,  # protection carries over
+            protection_price=protection,
         )
         if new.ends_at:
             heapq.heappush(self._deal_ends, (new.ends_at, new.deal_id))
@@ -188,7 +187,7 @@ class Swaps:
         if offer.remaining == 0:
             self._forget(offer)
         deal.replaced_by = new.deal_id
-        self._note_swap(deal, f"{why}: moving to deal {new.deal_id} ({new.seller}, {new.grade} at {new.price})", now)
+        self._restate(deal, f"{why}: moving to deal {new.deal_id} ({new.seller}, {new.grade} at {new.price})", now)
         return new
 
     def _replacement(self, deal: Deal, better: bool, limit: int) -> tuple[Order, Agreement] | str:
@@ -224,9 +223,8 @@ class Swaps:
             if not pair:
                 reasons.append(f"{offer.participant}: no agreement with {deal.buyer}")
                 continue
-            probe = Deal(0, 0, 0, offer.participant, deal.buyer, deal.service_type, deal.route, deal.capacity_kbps,
-                         deal.circuits, 0, "", 0, "", 0, DealStatus.BROKERED, "", 0, 0)  # fmt: skip
-            agreement = agreement_for(probe, pair, self._agreement_use)
+            use = self._agreement_use
+            agreement = next((a for a in pair if use.get(a.agreement_id, 0) + deal.rate_kbps <= a.max_rate_kbps), None)
             if agreement is None:
                 reasons.append(f"{offer.participant}: no agreement with {deal.rate_kbps} kbit/s left")
                 continue
@@ -273,14 +271,7 @@ class Swaps:
             old.replaced_by = 0
             if old.status is DealStatus.ACTIVE:
                 stays = f"the move to deal {deal_id} failed ({reason}); the deal stays with {old.seller}"
-                self._note_swap(old, stays, now)
-
-    def _note_swap(self, deal: Deal, reason: str, now: int) -> None:
-        deal.status_reason = reason[:2000]
-        deal.updated_at = now
-        if deal.deal_id not in self._changes.new_deals:
-            self._changes.updated_deals[deal.deal_id] = deal
-        self._emit(now, EventKind.DEAL_STATUS_CHANGED, deal)
+                self._restate(old, stays, now)
 
 
 def _key(order: Order) -> BookKey:
