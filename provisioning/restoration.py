@@ -31,7 +31,7 @@ from provisioning.inventory import NodeKind
 from provisioning.protection import with_backup
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine
+    from collections.abc import Awaitable, Callable, Coroutine
 
     from marketplace.api.sequencer import Sequencer
     from marketplace.engine import ExchangeEngine
@@ -180,53 +180,55 @@ class Restoration:
         """The buyer asked: its live deal gets a link-disjoint backup path with fast
         failover (or gives it up), moved make-before-break. Returns the paths in words;
         FailedPrecondition naming why it cannot."""
-        answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._chain(deal_id, self._protect(deal_id, protected, answer))
-        return await answer
 
-    async def _protect(self, deal_id: int, protected: bool, answer: asyncio.Future[str]) -> None:
-        try:
-            old = self.intents.get(deal_id)
-            found = await self._sequencer().run(lambda e, _now: _live(e, deal_id))
-            if old is None or found is None:
-                raise FailedPrecondition("deal_id", f"deal {deal_id} is not live in the network")
+        async def protect() -> str:
+            old, (deal, agreement) = await self._live_path(deal_id)
             if bool(old.backup_links) == protected:
-                answer.set_result(_paths(old))
-                return
-            moved = await self._move(*found, old, protected, drain=True, required=True)
+                return _paths(old)
+            moved = await self._move(deal, agreement, old, protected, drain=True, required=True)
             if isinstance(moved, str):
                 raise FailedPrecondition("deal_id", f"deal {deal_id} cannot be protected: {moved}")
-            answer.set_result(_paths(moved[0]))
-        except Exception as err:  # to the caller, whatever it is
-            answer.set_exception(err)
+            return _paths(moved[0])
+
+        return await self._in_turn(deal_id, protect)
 
     async def change_rate(self, deal_id: int, rate_kbps: int) -> str:
         """Both parties agreed a new committed rate: admitted on every port and link of the
         path (moved where it no longer fits), meters modified in place, make-before-break.
         Returns the path in words; FailedPrecondition naming why the network cannot."""
-        answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._chain(deal_id, self._rerate(deal_id, rate_kbps, answer))
-        return await answer
 
-    async def _rerate(self, deal_id: int, rate_kbps: int, answer: asyncio.Future[str]) -> None:
-        try:
-            old = self.intents.get(deal_id)
-            found = await self._sequencer().run(lambda e, _now: _live(e, deal_id))
-            if old is None or found is None:
-                raise FailedPrecondition("deal_id", f"deal {deal_id} is not live in the network")
-            deal, agreement = found
+        async def rerate() -> str:
+            old, (deal, agreement) = await self._live_path(deal_id)
             if old.router_services:
-                raise FailedPrecondition(
-                    "capacity_kbps", "a path through a router-type node is not changed in service yet"
-                )
+                raise FailedPrecondition("capacity_kbps", "a path through a router-type node is not changed yet")
             resized = dataclasses.replace(deal, capacity_kbps=rate_kbps // deal.circuits)
             protect = bool(old.backup_links)
             moved = await self._move(resized, agreement, old, protect, drain=True, required=protect)
             if isinstance(moved, str):
                 raise FailedPrecondition("capacity_kbps", f"the network cannot carry {rate_kbps} kbit/s: {moved}")
-            answer.set_result(_paths(moved[0]))
-        except Exception as err:  # to the caller, whatever it is
-            answer.set_exception(err)
+            return _paths(moved[0])
+
+        return await self._in_turn(deal_id, rerate)
+
+    async def _in_turn(self, deal_id: int, work: Callable[[], Awaitable[str]]) -> str:
+        """Run `work` in the deal's turn (after its other steps) and hand its answer back."""
+        answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        async def step() -> None:
+            try:
+                answer.set_result(await work())
+            except Exception as err:  # to the caller, whatever it is
+                answer.set_exception(err)
+
+        self._chain(deal_id, step())
+        return await answer
+
+    async def _live_path(self, deal_id: int) -> tuple[Intent, tuple[Deal, Agreement]]:
+        old = self.intents.get(deal_id)
+        found = await self._sequencer().run(lambda e, _now: _live(e, deal_id))
+        if old is None or found is None:
+            raise FailedPrecondition("deal_id", f"deal {deal_id} is not live in the network")
+        return old, found
 
     async def _move(
         self, deal: Deal, agreement: Agreement, old: Intent, protect: bool, drain: bool, required: bool = False
