@@ -88,7 +88,7 @@ class Assurance(Verification):
         def _touch(self, order: Order) -> None: ...
         def _match(self, incoming: Order, now: int) -> Struck: ...
         def _emit(self, now: int, kind: EventKind, subject: Subject) -> None: ...
-        def _degraded(self, deal: Deal, reason: str, now: int) -> None: ...
+        def _degraded(self, deal: Deal, reason: str, now: int) -> str: ...
 
     def _init_assurance(self) -> None:
         self._init_verification()
@@ -147,6 +147,8 @@ class Assurance(Verification):
         if degraded:
             missed = described(misses(grades[tracked.purchased], values, policy.threshold_permille, policy), values)
             reason = f"delivering {delivered or 'no class'}, below {deal.grade}: {missed}"
+            if after > before:  # a new fall: another seller, where one can take it over (the event says)
+                reason += self._degraded(deal, reason, now)
         elif before > tracked.purchased:
             reason = f"back to {deal.grade}: {policy.hold} windows within its bands"
         else:
@@ -194,7 +196,6 @@ class Assurance(Verification):
             self._emit(now, EventKind.QUALITY, record)
         if after > before and degraded:
             self._assess(deal, tracked, after - tracked.purchased, now)
-            self._degraded(deal, reason, now)  # another seller, where one can take it over
         if after != before and delivered:
             self._reclassify_offer(deal, delivered, after < before, reason, now)
         self._rank_offer(deal.offer_order_id, record.score)

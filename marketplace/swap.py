@@ -18,7 +18,8 @@ Triggers: the buyer or an operator asks (SwapSeller); the seller ends the deal (
 seller's withdrawal moves the buyer rather than cutting it off, when a replacement
 exists); the deal is DEGRADED below its class (IXCHANGE_SWAP_WHEN_DEGRADED); the seller's
 hand-off port goes down (the provisioning layer asks). No replacement: the deal stays as
-it is, and its reason (an event) says why."""
+it is and an event says why (the deal's own, or for a degradation the QUALITY event, so
+the deal's reason keeps naming its path)."""
 
 from __future__ import annotations
 
@@ -115,10 +116,15 @@ class Swaps:
             self._end_deal(new, f"{why} (on deal {deal.deal_id}, which it was replacing)", now)
         self._end_deal(deal, why, now)
 
-    def _degraded(self, deal: Deal, reason: str, now: int) -> None:
-        """The assurance rule found the deal below its class."""
-        if self.swap_when_degraded and not deal.replaced_by:
-            self._swap_or_note(deal, f"degraded ({reason})", now)
+    def _degraded(self, deal: Deal, reason: str, now: int) -> str:
+        """The assurance rule found the deal below its class: what became of the swap,
+        for its QUALITY event (the deal's own reason keeps its path when nothing moved)."""
+        if not self.swap_when_degraded or deal.replaced_by:
+            return ""
+        found = self._swap(deal, False, deal.price, f"degraded ({reason})", now)
+        return (
+            f"; not moved to another seller: {found}" if isinstance(found, str) else f"; moving to deal {found.deal_id}"
+        )
 
     def _swap_or_note(self, deal: Deal, why: str, now: int) -> Deal | None:
         found = self._swap(deal, False, deal.price, why, now)

@@ -175,6 +175,7 @@ def test_a_degraded_deal_moves_to_another_seller_of_its_class() -> None:
     old = engine.deals[deal.deal_id]
     assert old.replaced_by, old.status_reason
     assert "degraded (delivering gold, below platinum" in old.status_reason
+    assert engine.quality_of(deal.deal_id).reason.endswith(f"; moving to deal {old.replaced_by}")  # type: ignore[union-attr]
     engine.swap_when_degraded = False
     engine2, deal2 = live("s2")
     engine2.swap_when_degraded = False
@@ -182,3 +183,8 @@ def test_a_degraded_deal_moves_to_another_seller_of_its_class() -> None:
     for i in range(3):
         engine2.record_delivered(deal2.deal_id, measured(latency_us=12_000), NOV_2026 + i * 10 * SECOND)
     assert engine2.deals[deal2.deal_id].replaced_by == 0
+    engine3, deal3 = live()  # no other seller: the QUALITY event says so, the deal's reason is left alone
+    for i in range(3):
+        engine3.record_delivered(deal3.deal_id, measured(latency_us=12_000), NOV_2026 + i * 10 * SECOND)
+    assert "not moved to another seller: no offer of platinum" in engine3.quality_of(deal3.deal_id).reason  # type: ignore[union-attr]
+    assert engine3.deals[deal3.deal_id].status_reason == ""
