@@ -144,3 +144,21 @@ def meters(bridge: str) -> str:
     return subprocess.run(
         ["ovs-ofctl", "-O", "OpenFlow13", "dump-meters", bridge], capture_output=True, text=True, check=True
     ).stdout
+
+
+def test_an_impaired_seller_is_replaced_when_the_deal_falls_below_its_class_without_losing_a_datagram(
+    lab: Lab,
+) -> None:
+    old_id = deal_to_far_end(lab)
+    lab.wait_quality(old_id, lambda q: q.windows >= 3 and not q.degraded)
+    try:  # 15 ms each way: silver, below the gold bought (3 windows of 2 s in the lab)
+        count = lab.udp_lost(
+            "ba", "fe", FAR_END, 14_000, lambda: lab.ixchange("lab", "impair", "seller-a", "--delay", "15ms")
+        )
+        old = lab.wait_status(old_id, TERMINATED, timeout=30)
+    finally:
+        lab.ixchange("lab", "impair", "seller-a", "--clear")
+    assert count["missing"] == 0, count  # delayed, never dropped: the move loses nothing either
+    new = lab.wait_status(old.replaced_by, ACTIVE)
+    assert (new.seller, new.replaces) == ("seller-b", old_id), new
+    assert f"swapped to deal {new.deal_id} (seller-b)" in old.status_reason  # nobody asked: the degradation did
