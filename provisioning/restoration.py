@@ -119,25 +119,30 @@ class Restoration:
         return frozenset(self.down_links | self.drained_links)
 
     async def drain_link(self, link: str, drained: bool) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-        """An operator drains a fabric link (every deal on it moved off, make-before-break;
-        new deals avoid it) or undrains it. Returns (deal, new path) for the deals moved
-        and (deal, why) for those with no other path."""
-        if link not in {k.key for k in self.inventory.links}:
-            raise InvalidArgument("link", f"no fabric link {limits.shown(link)} (see `ixchange fabric`)")
+        """An operator drains a fabric link, or every link of a switch (`link` names the
+        switch), for maintenance: every deal on them is moved off, make-before-break, and
+        new deals avoid them; or undrains them. Returns (deal, new path) for the deals
+        moved and (deal, why) for those with no other path (a deal handed off at a drained
+        switch has none)."""
+        keys = [k.key for k in self.inventory.links if link in (k.key, k.a_node, k.z_node)]
+        if not keys:
+            raise InvalidArgument("link", f"no fabric link or switch {limits.shown(link)} (see `ixchange fabric`)")
         if not drained:
-            self.drained_links.discard(link)
+            self.drained_links.difference_update(keys)
             return [], []
-        self.drained_links.add(link)
-        on_it = [deal_id for deal_id, intent in self.intents.items() if link in intent.all_links()]
-        for deal_id in on_it:
-            self._chain(deal_id, self._reroute(deal_id, link, time.monotonic(), "drained"))
-        await asyncio.gather(*(self._work[d] for d in on_it if d in self._work), return_exceptions=True)
+        self.drained_links.update(keys)
+        on_them = {
+            deal_id: on for deal_id, intent in self.intents.items() if (on := set(keys) & set(intent.all_links()))
+        }
+        for deal_id, on in on_them.items():
+            self._chain(deal_id, self._reroute(deal_id, min(on), time.monotonic(), "drained"))
+        await asyncio.gather(*(self._work[d] for d in on_them if d in self._work), return_exceptions=True)
         moved, stuck = [], []
-        for deal_id in on_it:
+        for deal_id in on_them:
             intent = self.intents.get(deal_id)
             if intent is None:
                 continue  # ended meanwhile
-            if link in intent.all_links():
+            if set(keys) & set(intent.all_links()):
                 stuck.append((deal_id, self._stuck.get(deal_id, "not moved")))
             else:
                 moved.append((deal_id, " > ".join(intent.nodes())))

@@ -30,8 +30,10 @@ def add_parsers(sub: Any) -> None:
     change.add_argument("--capacity", type=capacity, default=0, help="new capacity per circuit, e.g. 20M")
     change.add_argument("--ends", type=when, help="a later service end: ISO 8601, or +2h, +7d")
     change.set_defaults(run=cmd_change)
-    drain = sub.add_parser("drain", help="operators: move every deal off a fabric link and keep new ones off it")
-    drain.add_argument("link", help="a fabric link as `ixchange fabric` names it, e.g. s1:p3-s3:p2")
+    drain = sub.add_parser(
+        "drain", help="operators: move every deal off a fabric link or switch and keep new ones off it"
+    )
+    drain.add_argument("link", help="a fabric link as `ixchange fabric` names it (s1:p3-s3:p2), or a switch (s2)")
     drain.add_argument("--undo", action="store_true", help="put the link back in service")
     drain.set_defaults(run=cmd_drain)
 

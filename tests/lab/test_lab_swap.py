@@ -95,6 +95,12 @@ def test_a_drained_link_has_its_deal_moved_off_first_and_takes_none_until_undrai
         lab.drain(link, False)
     third = lab.trade("buyer-b", "seller-a")
     assert "path s3 > s1" in lab.wait_status(third, ACTIVE).status_reason  # back in service
+    try:  # a whole switch: the first deal (still on s3 > s2 > s1) goes the short way; nothing is handed off at s2
+        reply = lab.drain("s2")
+        assert [(d.deal_id, d.detail) for d in reply.moved] == [(deal_id, "s3 > s1")], reply
+        assert not reply.stuck
+    finally:
+        lab.drain("s2", False)
 
 
 def test_a_protected_deal_carries_on_through_a_link_failure_on_its_fast_failover_groups(lab: Lab) -> None:

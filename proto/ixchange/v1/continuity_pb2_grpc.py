@@ -78,8 +78,9 @@ class ContinuityServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DrainLink(self, request, context):
-        """Operators: move every deal off a fabric link (make-before-break) and keep new deals off
-        it, for maintenance; `drained = false` puts it back in service.
+        """Operators: move every deal off a fabric link, or off every link of a switch
+        (make-before-break), and keep new deals off them, for maintenance; `drained = false`
+        puts them back in service.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
