@@ -1,7 +1,9 @@
-"""Issue 13 in the lab: a live deal moved to another seller (planned, and when the seller
-withdraws) with sequence-numbered UDP to the far end counting every datagram, 1 ms
-apart; a fabric link drained for maintenance with its deal moved off first; a protected
-deal carried on by fast-failover groups when a link of its path goes down."""
+"""Issue 13 in the lab: a live deal moved to another seller (planned, when the seller
+withdraws, and when its seller is impaired below the class bought) with sequence-numbered
+UDP to the far end counting every datagram, 1 ms apart; a fabric link and a switch
+drained for maintenance with their deals moved off first; a protected deal carried on by
+fast-failover groups when a link of its path goes down; a live deal's rate raised by both
+parties with its meters modified in place."""
 
 from __future__ import annotations
 
