@@ -315,13 +315,13 @@ def compile_intent(
                 f"{ic.node}:{ic.port} has {room} kbit/s left of {port.capacity_kbps} (committed to other deals), "
                 f"the deal needs {rate}"
             )
-    nodes, links = _route(inventory, state, buyer_ic.node, seller_ic.node, rate, unavailable, down)
+    nodes, links = route(inventory, state, buyer_ic.node, seller_ic.node, rate, unavailable, down)
     tagged = [link for link in links if not link.untagged]
-    fabric_vlan = _fabric_vlan(tagged, state) if tagged else 0
+    fabric_vlan = fabric_vlan_of(tagged, state) if tagged else 0
     link_vlans = tuple(0 if link.untagged else fabric_vlan for link in links)
-    path = _hops(nodes, links, buyer_ic.port, seller_ic.port)
+    path = hops_along(nodes, links, buyer_ic.port, seller_ic.port)
     cookie = deal_cookie(deal.deal_id, generation)
-    flows, meters, services = _changes(
+    flows, meters, services = node_changes(
         deal.deal_id, cookie, inventory, path, buyer_vlan, seller_vlan, link_vlans, rate, burst
     )
     return Intent(
@@ -354,7 +354,7 @@ def _end_vlan(ic: Interconnect, inventory: Inventory, state: FabricState, partic
     return vlan
 
 
-def _route(
+def route(
     inventory: Inventory,
     state: FabricState,
     source: str,
@@ -392,14 +392,14 @@ def _route(
     return nodes, links
 
 
-def _fabric_vlan(links: list[Link], state: FabricState) -> int:
+def fabric_vlan_of(links: list[Link], state: FabricState) -> int:
     vlan = state.free_fabric_vlan([link.key for link in links])
     if vlan is None:
         raise NotAdmitted("no fabric VLAN is free on every link of the path")
     return vlan
 
 
-def _hops(nodes: list[str], links: list[Link], buyer_port: str, seller_port: str) -> tuple[Hop, ...]:
+def hops_along(nodes: list[str], links: list[Link], buyer_port: str, seller_port: str) -> tuple[Hop, ...]:
     hops = []
     for i, node in enumerate(nodes):
         into = buyer_port if i == 0 else _port_on(links[i - 1], node)
@@ -412,7 +412,7 @@ def _port_on(link: Link, node: str) -> str:
     return link.a_port if link.a_node == node else link.z_port
 
 
-def _changes(
+def node_changes(
     deal_id: int,
     cookie: int,
     inventory: Inventory,
@@ -462,7 +462,7 @@ def _changes(
                 ports[hop.buyer_side_port],
                 buyer_side_vlan,
                 ports[hop.seller_side_port],
-                _action(buyer_side_vlan, seller_side_vlan),
+                vlan_action(buyer_side_vlan, seller_side_vlan),
                 seller_side_vlan,
                 to_seller,
             )
@@ -474,7 +474,7 @@ def _changes(
                 ports[hop.seller_side_port],
                 seller_side_vlan,
                 ports[hop.buyer_side_port],
-                _action(seller_side_vlan, buyer_side_vlan),
+                vlan_action(seller_side_vlan, buyer_side_vlan),
                 buyer_side_vlan,
                 to_buyer,
             )
@@ -482,7 +482,7 @@ def _changes(
     return tuple(flows), tuple(meters), tuple(services)
 
 
-def _action(vlan_in: int, vlan_out: int) -> VlanAction | None:
+def vlan_action(vlan_in: int, vlan_out: int) -> VlanAction | None:
     if vlan_in == vlan_out:
         return None
     if vlan_in == UNTAGGED:

@@ -27,14 +27,14 @@ from provisioning.intent import (
     Group,
     Intent,
     NotAdmitted,
-    _action,
-    _changes,
-    _fabric_vlan,
-    _hops,
-    _route,
     deal_group_ids,
+    fabric_vlan_of,
+    hops_along,
+    node_changes,
+    route,
+    vlan_action,
 )
-from provisioning.inventory import Inventory, Link, NodeKind
+from provisioning.inventory import Inventory, NodeKind
 
 
 def with_backup(
@@ -56,7 +56,7 @@ def with_backup(
     routers = frozenset(n.name for n in inventory.nodes.values() if n.kind is not NodeKind.OPENFLOW)
     untagged = frozenset(link.key for link in inventory.links if link.untagged)
     try:
-        nodes, links = _route(
+        nodes, links = route(
             inventory, state, entry.node, far.node, intent.rate_kbps, unavailable | routers,
             down | set(intent.links) | untagged,
         )  # fmt: skip
@@ -65,16 +65,16 @@ def with_backup(
             f"no backup path from {entry.node} to {far.node} sharing no link with the primary "
             f"({' > '.join(intent.nodes())}) with {intent.rate_kbps} kbit/s free"
         ) from None
-    primary_links = [inventory_link(inventory, key) for key in intent.links]
-    fabric_vlan = _fabric_vlan([*primary_links, *links], state)
+    primary_links = [inventory.links_by_key[key] for key in intent.links]
+    fabric_vlan = fabric_vlan_of([*primary_links, *links], state)
     link_vlans = tuple(fabric_vlan for _ in intent.links)
     cookie = intent.cookie
-    flows, meters, _ = _changes(
+    flows, meters, _ = node_changes(
         deal.deal_id, cookie, inventory, intent.path, intent.buyer_vlan, intent.seller_vlan, link_vlans,
         intent.rate_kbps, intent.burst_kbits,
     )  # fmt: skip
-    backup_path = _hops(nodes, links, entry.buyer_side_port, far.seller_side_port)
-    backup_flows, _, _ = _changes(
+    backup_path = hops_along(nodes, links, entry.buyer_side_port, far.seller_side_port)
+    backup_flows, _, _ = node_changes(
         deal.deal_id, cookie, inventory, backup_path, intent.buyer_vlan, intent.seller_vlan,
         tuple(fabric_vlan for _ in links), intent.rate_kbps, intent.burst_kbits,
     )  # fmt: skip
@@ -85,20 +85,20 @@ def with_backup(
             entry.node,
             to_seller,
             port_no[(entry.node, entry.seller_side_port)],
-            _action(intent.buyer_vlan, fabric_vlan),
+            vlan_action(intent.buyer_vlan, fabric_vlan),
             fabric_vlan,
             port_no[(entry.node, backup_path[0].seller_side_port)],
-            _action(intent.buyer_vlan, fabric_vlan),
+            vlan_action(intent.buyer_vlan, fabric_vlan),
             fabric_vlan,
         ),
         Group(
             far.node,
             to_buyer,
             port_no[(far.node, far.buyer_side_port)],
-            _action(intent.seller_vlan, fabric_vlan),
+            vlan_action(intent.seller_vlan, fabric_vlan),
             fabric_vlan,
             port_no[(far.node, backup_path[-1].buyer_side_port)],
-            _action(intent.seller_vlan, fabric_vlan),
+            vlan_action(intent.seller_vlan, fabric_vlan),
             fabric_vlan,
         ),
     )
@@ -125,7 +125,3 @@ def with_backup(
         backup_links=tuple(link.key for link in links),
         groups=groups,
     )
-
-
-def inventory_link(inventory: Inventory, key: str) -> Link:
-    return next(link for link in inventory.links if link.key == key)

@@ -160,9 +160,12 @@ def test_the_buyer_ending_a_deal_being_swapped_ends_its_replacement_too() -> Non
     engine, deal = live("s2")
     engine.submit(offer("s2", grade="platinum"), 10)
     new = engine.swap_seller("b1", deal.deal_id, False, 0, "", 20, operator=False)
+    engine.drain()
     engine.terminate_deal("b1", deal.deal_id, "", 21)
     assert engine.deals[deal.deal_id].status is DealStatus.TERMINATING
-    assert new.deal_id not in engine.deals or engine.deals[new.deal_id].status is not DealStatus.BROKERED
+    assert new.deal_id not in engine.deals  # nothing of it in the network yet: ended at once
+    ended = engine.drain().updated_deals[new.deal_id]
+    assert ended.status is DealStatus.TERMINATED and "which it was replacing" in ended.status_reason
 
 
 def test_a_degraded_deal_moves_to_another_seller_of_its_class() -> None:
