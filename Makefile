@@ -13,7 +13,7 @@ APT_TEST_PACKAGES := $(call apt_packages,test) $(APT_LAB_PACKAGES)
 .PHONY: help run test check lint format typecheck proto bench clean venv system-deps test-deps lab-deps lab lab-down
 
 help:
-	@echo "make run        run the exchange (embedded SQLite, default class schemes)"
+	@echo "make run        run the exchange (embedded SQLite, default class schemes) and its web portal"
 	@echo "make venv       only the virtualenv (.venv) with ixchange and its Python dependencies"
 	@echo "make test       install test dependencies, start PostgreSQL and Open vSwitch, lint, type-check, run every test"
 	@echo "make check      ruff, mypy, buf lint and the generated-code check only"
@@ -43,7 +43,7 @@ $(VENV)/.installed: pyproject.toml | system-deps
 venv: $(VENV)/.installed
 
 run: venv
-	$(BIN)/ixchange serve
+	$(BIN)/ixchange serve --portal
 
 # Installs the packages of $(1) that dpkg does not list as installed (a removed but not
 # purged package, state "rc", counts as missing).

@@ -125,6 +125,18 @@ class Settings:
     # network state, logs) and the address its exchange listens on, apart from `make run`'s.
     lab_dir: Path = field(default_factory=default_lab_dir)
     lab_listen: str = "127.0.0.1:50061"
+    # The web portal (`ixchange portal`, README "The web portal"): its HTTPS address, the
+    # operator's certificate and key (empty: a self-signed pair made on first start), plain
+    # HTTP (loopback only), and its sessions' idle and absolute lifetimes.
+    portal_listen: str = "127.0.0.1:8443"
+    portal_cert: str = ""
+    portal_key: str = ""
+    portal_insecure_http: bool = False
+    portal_session_idle_s: float = 900.0
+    portal_session_max_s: float = 28_800.0
+    # Failed logins one user name or one address may make in `portal_login_window_s`.
+    portal_login_failures: int = 5
+    portal_login_window_s: float = 300.0
 
     @property
     def resolved_database_url(self) -> str:
@@ -191,6 +203,15 @@ class Settings:
             raise InvalidArgument("IXCHANGE_CURRENCY_EXPONENT", "must be 0..4 (ISO 4217 minor unit digits)")
         if not 0.05 <= self.heartbeat_s <= 3600:
             raise InvalidArgument("IXCHANGE_HEARTBEAT_S", "must be 0.05..3600 seconds")
+        if bool(self.portal_cert) != bool(self.portal_key):
+            raise InvalidArgument("IXCHANGE_PORTAL_CERT", "HTTPS needs both a certificate and a key")
+        if not 1 <= self.portal_session_idle_s <= self.portal_session_max_s <= 7 * 86_400:
+            raise InvalidArgument(
+                "IXCHANGE_PORTAL_SESSION_IDLE_S",
+                "must be at least 1 s and at most IXCHANGE_PORTAL_SESSION_MAX_S (at most 7 days)",
+            )
+        if not 1 <= self.portal_login_failures <= 1000 or not 1 <= self.portal_login_window_s <= 86_400:
+            raise InvalidArgument("IXCHANGE_PORTAL_LOGIN_FAILURES", "1..1000 failures in a window of 1..86400 s")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise InvalidArgument("IXCHANGE_TLS_CERT", "TLS needs both a certificate and a key")
         if self.tls_client_ca and not self.tls_cert:

@@ -22,6 +22,7 @@ from controller.cli import (
     lab,
     market,
     participants,
+    portal,
     quality,
     reflector,
     serve,
@@ -31,7 +32,7 @@ from controller.cli.common import OUTPUTS, Client, CliError, Output, err_console
 from marketplace.errors import DomainError
 from marketplace.settings import load_settings
 
-GROUPS = (serve, trading, deals, continuity, quality, market, classes, participants, lab, reflector, completion)
+GROUPS = (serve, portal, trading, deals, continuity, quality, market, classes, participants, lab, reflector, completion)
 SETTING_FLAGS = (
     "listen",
     "database_url",

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,11 @@ def add_parsers(sub: Any) -> None:
         action="store_true",
         default=None,
         help="serve plaintext gRPC on an address beyond loopback (IXCHANGE_INSECURE); use TLS instead",
+    )
+    serve.add_argument(
+        "--portal",
+        action="store_true",
+        help="also run the web portal beside it, as its own process (`ixchange portal`; `make run` does)",
     )
     serve.set_defaults(run_local=cmd_serve)
 
@@ -90,16 +98,33 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             f"books: {len(server.sequencer.engine.books)}, open orders: "
             f"{len(server.sequencer.engine.orders)}; Ctrl-C stops"
         )
+        portal = start_portal(settings, server.port) if args.portal else None
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, lambda: loop.create_task(server.stop(5)))
-        await server.wait()
-        await server.stop(0)
+        try:
+            await server.wait()
+            await server.stop(0)
+        finally:
+            if portal is not None:
+                portal.terminate()
+                await asyncio.to_thread(portal.wait, 10)
         if server.sequencer.failed is not None:
             raise SystemExit(f"stopped: store failure: {server.sequencer.failed}")
 
     asyncio.run(main())
     return 0
+
+
+def start_portal(settings: Settings, port: int) -> subprocess.Popen[bytes]:
+    """`ixchange portal` as a process of its own (a busy portal never slows the exchange's
+    event loop), pointed at this exchange; it prints its URL."""
+    host = settings.listen.rsplit(":", 1)[0].strip("[]")
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    env = {**os.environ, "IXCHANGE_SERVER": target, "IXCHANGE_DATA_DIR": str(settings.data_dir)}
+    return subprocess.Popen([sys.executable, "-m", "controller.cli", "portal"], env=env)
 
 
 def _has_stored_topology(settings: Settings) -> bool:

@@ -384,9 +384,9 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
         # Subscribe before reading the backlog: anything committed from now on is queued,
         # anything before is in the store, and the sequence number removes the overlap.
         sub = self.seq.streams.subscribe(visible)
-        last = request.after_sequence
+        last = newest if request.from_now else request.after_sequence
         try:
-            while True:
+            while not request.from_now:
                 await self.auth.calls.wait(who.name)
                 rows = await self.reads.run(who.name, self.store.events_after, last, visible, EVENT_PAGE)
                 self.auth.charge(who, len(rows) * EVENT_COST)

@@ -344,10 +344,12 @@ class GetDealResponse(_message.Message):
     def __init__(self, deal: _Optional[_Union[_common_pb2.Deal, _Mapping]] = ...) -> None: ...
 
 class WatchEventsRequest(_message.Message):
-    __slots__ = ("after_sequence",)
+    __slots__ = ("after_sequence", "from_now")
     AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    FROM_NOW_FIELD_NUMBER: _ClassVar[int]
     after_sequence: int
-    def __init__(self, after_sequence: _Optional[int] = ...) -> None: ...
+    from_now: bool
+    def __init__(self, after_sequence: _Optional[int] = ..., from_now: _Optional[bool] = ...) -> None: ...
 
 class WatchEventsResponse(_message.Message):
     __slots__ = ("sequence", "time", "kind", "order", "deal", "quote", "recommendation", "quality", "penalty")
