@@ -23,6 +23,7 @@ from bench import (
     matching,
     measurement_point,
     monitoring,
+    portal,
     reclassification,
     reroute,
     stamp_accuracy,
@@ -43,6 +44,7 @@ BENCHES = (
     "measurement_point",
     "reroute",
     "continuity",
+    "portal",
 )
 
 
@@ -94,6 +96,8 @@ def main() -> None:
         rows += reroute.main(5 if args.quick else 20)
     if "continuity" in chosen:
         rows += continuity.main(5 if args.quick else 20, 5 if args.quick else 20)
+    if "portal" in chosen:
+        rows += portal.main(orders=2_000 if args.quick else 10_000, pages=20 if args.quick else 200)
     if "measurement_point" in chosen:
         rows += measurement_point.main()
     if "reclassification" in chosen:

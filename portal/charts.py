@@ -73,10 +73,11 @@ def line_chart(
         else:
             path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in ordered)
             parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}"/>')
-        if i < 8:
+        if i < 8:  # a coloured swatch: CSS colours the text itself
+            y = top + plot_h + 32 + 14 * i
             parts.append(
-                f'<text x="{left}" y="{top + plot_h + 32 + 14 * i}" fill="{colour}" class="legend">'
-                f"— {escape(name[:60])}</text>"
+                f'<line x1="{left}" y1="{y - 4}" x2="{left + 16}" y2="{y - 4}" stroke="{colour}" stroke-width="3"/>'
+                f'<text x="{left + 22}" y="{y}" class="legend">{escape(name[:60])}</text>'
             )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -121,7 +121,8 @@ async def deal(request: Request, deal_id: int, hours: int = 24) -> Response:
     latency = [(s.time.seconds, s.latency_us / 1000) for s in samples if s.HasField("latency_us")]
     jitter = [(s.time.seconds, s.jitter_us / 1000) for s in samples if s.HasField("jitter_us")]
     loss = [(s.time.seconds, s.loss_ppm / 1.0) for s in samples]
-    window = (since.seconds, time.time())
+    # From the deal's start when it is younger than the window: its samples fill the chart.
+    window = (max(since.seconds, got.deal.created_at.seconds), time.time())
     charts = [
         line_chart({"latency": latency, "jitter": jitter}, f"Deal {deal_id}: delay (last {hours} h)", "ms", window),
         line_chart({"loss": loss}, f"Deal {deal_id}: loss (last {hours} h)", "ppm", window),

@@ -53,18 +53,44 @@ async def _trade_page(
     form["client_order_id"] = new_client_order_id()
     form.pop("quote_id", None)
     context = await _catalogue(portal, request, form.get("service", "eline"))
+    errors = _placed(errors or {}, {f"value.{p.name}" for p in context["parameters"]})
     return portal.render(
         request,
         "trade.html",
         status=status,
         form=form,
-        errors=errors or {},
+        errors=errors,
         result=result,
         notice=notice,
         services=list(SERVICES),
         templates=portal.users.templates(session.participant),
         **context,
     )
+
+
+# The order form's fields; an error about anything else is shown above the form.
+SHOWN = {
+    "a_end",
+    "z_end",
+    "capacity",
+    "circuits",
+    "price",
+    "limit_price",
+    "grade",
+    "tif",
+    "valid_until",
+    "routing",
+    "service_end",
+    "save_as",
+}
+
+
+def _placed(errors: dict[str, str], value_fields: set[str]) -> dict[str, str]:
+    placed: dict[str, str] = {}
+    for field, message in errors.items():
+        key = field if field in SHOWN or field in value_fields else "form"
+        placed[key] = f"{placed[key]} {message}" if key in placed else message
+    return placed
 
 
 @router.get("/trade")

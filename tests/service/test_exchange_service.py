@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import grpc
 import pytest
@@ -213,6 +214,20 @@ def test_watch_events_resumes_from_a_sequence_number_without_gaps(operator: Clie
     mine = [next(own) for _ in range(3)]
     own.cancel()
     assert all((e.order.participant if e.HasField("order") else e.deal.seller) == "acme" for e in mine)
+
+
+def test_watch_events_from_now_skips_the_history(operator: Client) -> None:
+    """A live view (the web portal) reads the current state by other calls and wants only
+    what happens next."""
+    seller = operator.as_participant("acme", SELLER)
+    seller.offer("old-1", price=900)
+    live = seller.exchange.WatchEvents(exchange_pb2.WatchEventsRequest(from_now=True), metadata=seller.metadata)
+    time.sleep(0.3)  # subscribed before the next offer
+    seller.offer("new-1", price=901)
+    first = next(live)
+    live.cancel()
+    assert first.kind == exchange_pb2.EVENT_KIND_ORDER_ACCEPTED
+    assert first.order.client_order_id == "new-1"
 
 
 def test_classes_api_defines_parameters_and_versions_schemes(operator: Client) -> None:

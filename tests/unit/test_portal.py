@@ -18,6 +18,7 @@ from portal.forms import parse_order, template_fields
 from portal.pages_auth import _next
 from portal.pages_market import _cell
 from portal.pages_operator import link_ends
+from portal.pages_trade import _placed
 from portal.sessions import LoginThrottle, Sessions
 from portal.users import UserError, Users
 
@@ -236,3 +237,11 @@ def test_small_guards() -> None:
     for target in ("//evil.example/x", "https://evil.example", "/\\evil", "/login"):
         assert _next(target) == "/trade"
     assert _next("/deals/3") == "/deals/3"
+
+
+def test_an_error_about_a_field_the_form_does_not_show_goes_above_it() -> None:
+    placed = _placed(
+        {"quote_id": "quote_id: expired", "price": "price: too low", "value.mos": "value.mos: unknown"},
+        {"value.latency_us"},
+    )
+    assert placed == {"form": "quote_id: expired value.mos: unknown", "price": "price: too low"}

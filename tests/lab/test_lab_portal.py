@@ -1,0 +1,97 @@
+"""The portal on the lab: a buyer places a request in the browser and watches the deal go
+live — brokered, provisioning, active — without reloading; its delivered quality is a
+chart on the deal's page; the operator sees the lab's fabric as a picture."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from ixchange.v1 import common_pb2
+from playwright.sync_api import expect
+
+from tests.portal.conftest import PASSWORDS, PortalProcess, log_in, shot, start_portal
+from topologies.driver import LabDriver as Lab
+from topologies.lab import pair
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root (Mininet, Open vSwitch)")
+
+
+@pytest.fixture
+def lab_portal(lab: Lab) -> Iterator[PortalProcess]:
+    if "dave" not in lab.ixchange("portal", "user", "list").stdout:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "controller.cli",
+                "portal",
+                "user",
+                "add",
+                "dave",
+                "--participant",
+                "buyer-a",
+                "--password-stdin",
+            ],
+            input=PASSWORDS["dave"] + "\n",
+            text=True,
+            env=lab.env,
+            check=True,
+            capture_output=True,
+        )
+    portal = start_portal(lab.data_dir, lab.server)
+    yield portal
+    portal.stop()
+
+
+def test_a_deal_placed_in_the_browser_goes_live_before_the_buyers_eyes(
+    lab: Lab, lab_portal: PortalProcess, new_page: Any
+) -> None:
+    watch = new_page()
+    log_in(watch, lab_portal.url, "dave")
+    watch.goto(lab_portal.url + "/deals")
+    watch.evaluate("window.notReloaded = true")
+
+    lab.offer("seller-a", mbps=10, price=100)
+    buyer = new_page()
+    log_in(buyer, lab_portal.url, "dave")
+    buyer.goto(lab_portal.url + "/trade?side=request&service=eline")
+    buyer.fill("#f-a_end", "LAB1")
+    buyer.fill("#f-z_end", "SELLER-A")
+    buyer.fill("#f-capacity", "10M")
+    buyer.fill("#f-limit_price", "100")
+    buyer.select_option("#f-grade", "platinum")
+    buyer.click("button:has-text('Place request')")
+    result = buyer.inner_text(".result")
+    deal_id = int(re.search(r"deal (\d+)", result).group(1))  # type: ignore[union-attr]
+
+    row = watch.locator(f'tr[data-deal="{deal_id}"] [data-status]')
+    expect(row).to_have_text(re.compile("brokered|provisioning|active"), timeout=10_000)
+    expect(row).to_have_text("active", timeout=30_000)
+    assert watch.evaluate("window.notReloaded") is True
+    shot(watch, "lab-deals-active")
+    assert lab.deal(deal_id).status == common_pb2.DEAL_STATUS_ACTIVE
+    assert lab.reaches("ba", pair("buyer-a", "seller-a").seller_ip)
+
+    # Delivered quality, measured on the deal's path, as a chart on its page.
+    time.sleep(6)
+    page = new_page()
+    log_in(page, lab_portal.url, "dave")
+    page.goto(f"{lab_portal.url}/deals/{deal_id}")
+    assert "Delivering" in page.inner_text("main")
+    assert page.locator("svg.chart polyline, svg.chart circle").count() >= 1
+    shot(page, "lab-deal-quality")
+
+    operator = new_page()
+    password = (lab.data_dir / "portal-operator.password").read_text().strip()
+    log_in(operator, lab_portal.url, "operator", password)
+    operator.goto(lab_portal.url + "/operator/fabric")
+    assert operator.locator("svg.fabric line").count() >= 3
+    assert "s1" in operator.inner_text("main")
+    shot(operator, "lab-fabric")
