@@ -145,3 +145,50 @@ def make_exchange(database_url: str, tmp_path: Path) -> Iterator[Callable[..., S
     yield make
     for server in started:
         server.stop()
+
+
+# ----- a real browser (the web portal's tests) -------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's chromium through Playwright. Per module: Playwright's synchronous API runs
+    an event loop in the main thread while it is open, which other tests' asyncio.run()
+    would trip over."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (packaging/debian-packages)")
+    with sync_playwright() as p:
+        launched = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def new_page(browser: object) -> Iterator[object]:
+    """Pages in fresh browser contexts (separate cookie jars: one person each)."""
+    contexts = []
+
+    def make(viewport: dict[str, int] | None = None) -> object:
+        context = browser.new_context(  # type: ignore[attr-defined]
+            ignore_https_errors=True, viewport=viewport or {"width": 1280, "height": 900}
+        )
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()

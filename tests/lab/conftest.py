@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.portal.conftest import browser, new_page  # noqa: F401 - the portal's lab test uses them
 from topologies.driver import LabDriver as Lab
 
 

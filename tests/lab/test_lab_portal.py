@@ -69,11 +69,16 @@ def test_a_deal_placed_in_the_browser_goes_live_before_the_buyers_eyes(
     buyer.select_option("#f-grade", "platinum")
     buyer.click("button:has-text('Place request')")
     result = buyer.inner_text(".result")
-    deal_id = int(re.search(r"deal (\d+)", result).group(1))  # type: ignore[union-attr]
+    found = re.search(r"deal (\d+)", result)
+    assert found, f"no deal: {result}"
+    deal_id = int(found.group(1))
 
     row = watch.locator(f'tr[data-deal="{deal_id}"] [data-status]')
     expect(row).to_have_text(re.compile("brokered|provisioning|active"), timeout=10_000)
-    expect(row).to_have_text("active", timeout=30_000)
+    try:
+        expect(row).to_have_text("active", timeout=30_000)
+    except AssertionError as err:
+        raise AssertionError(f"deal {deal_id} on the page: {row.inner_text()}; exchange: {lab.deal(deal_id)}") from err
     assert watch.evaluate("window.notReloaded") is True
     shot(watch, "lab-deals-active")
     assert lab.deal(deal_id).status == common_pb2.DEAL_STATUS_ACTIVE

@@ -23,7 +23,6 @@ from marketplace.settings import load_settings
 from tests.conftest import ServerThread
 from tests.service.client import Client, agreement
 
-CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("IXCHANGE_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "portal"
 PASSWORDS = {
@@ -156,45 +155,6 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
     yield Market(exchange, data_dir, portal, operator, secret, clients)
     portal.stop()
     exchange.stop()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (packaging/debian-packages)")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def new_page(browser: object) -> Iterator[object]:
-    """Pages in fresh browser contexts (separate cookie jars: one person each)."""
-    contexts = []
-
-    def make(viewport: dict[str, int] | None = None) -> object:
-        context = browser.new_context(  # type: ignore[attr-defined]
-            ignore_https_errors=True, viewport=viewport or {"width": 1280, "height": 900}
-        )
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def log_in(page: object, url: str, username: str, password: str | None = None, code: str = "") -> None:
