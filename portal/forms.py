@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from ixchange.v1 import common_pb2, exchange_pb2, market_pb2
@@ -112,30 +113,26 @@ def parse_order(form: Mapping[str, str]) -> Parsed:
         )
         return parsed
     quote_id = form.get("quote_id", "")
+    # What a quote prices and the request then asks for: the same terms.
+    terms: dict[str, Any] = {
+        "service_type": service,
+        "route": route,
+        "capacity_kbps": kbps,
+        "circuits": circuits or 0,
+        "grade": grade,
+        "requirements": values,
+        "routing_policy": routing,
+    }
+    parsed.spec = market_pb2.RequestSpec(**terms)
     parsed.request = exchange_pb2.SubmitRequestRequest(
         client_order_id=cid,
-        service_type=service,
-        route=route,
-        capacity_kbps=kbps,
-        circuits=circuits or 0,
-        grade=grade,
-        requirements=values,
         limit_price=price or 0,
         time_in_force=tif,
         valid_until=valid_until,
-        routing_policy=routing,
         propose_class=form.get("propose") == "on",
         quote_id=int(quote_id) if quote_id.isdigit() else 0,
         service_end=service_end,
-    )
-    parsed.spec = market_pb2.RequestSpec(
-        service_type=service,
-        route=route,
-        capacity_kbps=kbps,
-        circuits=circuits or 0,
-        grade=grade,
-        requirements=values,
-        routing_policy=routing,
+        **terms,
     )
     return parsed
 

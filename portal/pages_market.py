@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from datetime import UTC
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -13,6 +14,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from ixchange.v1 import exchange_pb2, market_pb2
 
 from controller.cli.common import SERVICE_NAMES
+from controller.cli.tables import report_rows
+from marketplace.report import CSV_COLUMNS
 from portal.charts import line_chart
 from portal.web import Portal
 
@@ -76,58 +79,19 @@ def span_label(span: str) -> str:
 
 @router.get("/market/report.csv")
 async def report_csv(request: Request, span: str = "day") -> Response:
+    """The same CSV as `ixchange report --csv` (one format for scripts and spreadsheets).
+    Names in it start with a letter or digit (the API's rules): no cell can be a formula."""
     portal = _portal(request)
     buckets, step = SPANS.get(span, SPANS["day"])
     end = int(time.time())
     reply = await _report(portal, request, end - buckets * step, end)
+    window = [stamp.ToDatetime(tzinfo=UTC).isoformat() for stamp in (reply.start, reply.end)]
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(
-        [
-            "class_scheme",
-            "grade",
-            "service",
-            "a_end",
-            "z_end",
-            "capacity_kbps",
-            "deals",
-            "circuits",
-            "volume_kbps",
-            "vwap",
-            "min_price",
-            "max_price",
-            "total_value",
-            "currency",
-            "capped",
-        ]
-    )
-    for r in reply.rows:
-        writer.writerow(
-            [
-                _cell(r.class_scheme),
-                _cell(r.grade),
-                SERVICE_NAMES.get(r.service_type, ""),
-                _cell(r.route.a_end),
-                _cell(r.route.z_end),
-                r.capacity_kbps,
-                r.deals,
-                r.circuits,
-                r.volume_kbps,
-                r.vwap,
-                r.min_price,
-                r.max_price,
-                r.total_value,
-                r.price_unit.currency,
-                r.capped,
-            ]
-        )
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows([*window, *row] for row in report_rows(reply.rows))
     return Response(
         out.getvalue(),
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="ixchange-market-{span}.csv"'},
     )
-
-
-def _cell(text: str) -> str:
-    """No spreadsheet formula injection: a cell that would start one is quoted as text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

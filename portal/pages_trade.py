@@ -11,7 +11,7 @@ from ixchange.v1 import classes_pb2, market_pb2
 
 from controller.cli.common import SERVICES
 from portal.exchange import ApiError
-from portal.forms import Parsed, classify_values, new_client_order_id, parse_order, template_fields
+from portal.forms import KEPT, Parsed, classify_values, new_client_order_id, parse_order, template_fields
 from portal.users import UserError
 from portal.web import Portal, Refused
 
@@ -69,20 +69,7 @@ async def _trade_page(
 
 
 # The order form's fields; an error about anything else is shown above the form.
-SHOWN = {
-    "a_end",
-    "z_end",
-    "capacity",
-    "circuits",
-    "price",
-    "limit_price",
-    "grade",
-    "tif",
-    "valid_until",
-    "routing",
-    "service_end",
-    "save_as",
-}
+SHOWN = (set(KEPT) - {"side", "service", "propose"}) | {"valid_until", "service_end", "save_as"}
 
 
 def _placed(errors: dict[str, str], value_fields: set[str]) -> dict[str, str]:

@@ -4,7 +4,6 @@ user, and uvicorn over HTTPS (or plain HTTP on loopback, only when told)."""
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import secrets
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import uvicorn
 
+from marketplace.api.server import is_loopback, private_dir
 from marketplace.settings import Settings
 from portal import accounts
 from portal.app import create_app
@@ -42,15 +42,6 @@ class Plan:
         return f"{'https' if self.https else 'http'}://{host}:{self.port}/"
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def plan(settings: Settings) -> Plan:
     host, _, port = settings.portal_listen.rpartition(":")
     host = host.strip("[]")
@@ -74,6 +65,7 @@ def plan(settings: Settings) -> Plan:
 
 
 def users_of(settings: Settings) -> Users:
+    private_dir(settings.data_dir)  # the portal's users hold API tokens
     return Users(settings.data_dir / "portal.db")
 
 

@@ -248,6 +248,11 @@ def test_operator_pages(market: Market, new_page: Any) -> None:
     for path in ("/operator/agreements", "/operator/classes", "/operator/fabric", "/market"):
         assert page.goto(market.url + path).status == 200, path
         shot(page, "operator" + path.replace("/", "-"))
+    session = next(c["value"] for c in page.context.cookies() if c["name"] == "ixsession")
+    report = page.context.request.get(market.url + "/market/report.csv", headers={"Cookie": f"ixsession={session}"})
+    lines = report.text().splitlines()
+    assert report.headers["content-type"].startswith("text/csv")
+    assert lines[0].startswith("window_start,window_end,class_scheme,grade") and len(lines) >= 2
     gavin = new_page()
     log_in(gavin, market.url, "gavin", "gavin-password-1")
     assert "gavin · hooli" in gavin.inner_text("header")
