@@ -104,7 +104,7 @@ async def login(request: Request) -> Response:
             errors={"code" if wrong == "code" else "password": message},
         )
     portal.throttle.succeeded(keys[0])
-    session = portal.sessions.start(user.username, user.participant, user.operator)
+    session = portal.sessions.start(user.username, user.participant, user.operator, user.password_hash)
     response = RedirectResponse(_next(form.get("next", "")), status_code=303)
     portal.cookie(response, SESSION_COOKIE, session.session_id)
     response.delete_cookie(LOGIN_COOKIE, path="/")

@@ -27,6 +27,7 @@ class Session:
     csrf: str
     created: float
     seen: float
+    credential: str = ""  # the user's password hash when logging in: a new password ends the session
 
     def csrf_matches(self, sent: str) -> bool:
         return hmac.compare_digest(self.csrf.encode(), sent.encode("utf-8", "replace"))
@@ -39,10 +40,10 @@ class Sessions:
     clock: Callable[[], float] = time.monotonic
     _held: OrderedDict[str, Session] = field(default_factory=OrderedDict)
 
-    def start(self, username: str, participant: str, operator: bool) -> Session:
+    def start(self, username: str, participant: str, operator: bool, credential: str = "") -> Session:
         now = self.clock()
         session = Session(
-            secrets.token_urlsafe(32), username, participant, operator, secrets.token_urlsafe(32), now, now
+            secrets.token_urlsafe(32), username, participant, operator, secrets.token_urlsafe(32), now, now, credential
         )
         self._held[session.session_id] = session
         while len(self._held) > MAX_SESSIONS:

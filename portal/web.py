@@ -83,9 +83,10 @@ class Portal:
         """The participant token of the session's user: read on the server, per call."""
         session = self.session(request)
         user = self.users.get(session.username)
-        if user is None:  # removed while logged in
+        if user is None or user.password_hash != session.credential:
+            # Removed, or given a new password (`ixchange portal user password`), since login.
             self.sessions.end(session.session_id)
-            raise Refused(403, "this user no longer exists; log in again")
+            raise Refused(403, "this user was removed or its password changed since you logged in; log in again")
         return user.token
 
     async def call(self, request: Request, method: Any, message: Any) -> Any:

@@ -31,6 +31,7 @@ PASSWORDS = {
     "erin": "erin-password-12",
     "bob": "bob-password-123",
     "frank": "frank-password-1",
+    "grace": "grace-password-1",
 }
 
 

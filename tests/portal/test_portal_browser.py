@@ -4,6 +4,7 @@ rules a carrier's security team checks."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import pytest
 from ixchange.v1 import common_pb2, exchange_pb2
 from playwright.sync_api import expect
 
-from tests.portal.conftest import ROOT, Market, free_port, log_in, shot, start_portal
+from tests.portal.conftest import ROOT, Market, add_user, free_port, log_in, shot, start_portal
 
 PLATINUM = {"latency_us": "4000", "jitter_us": "300", "loss_ppm": "5", "availability_ppm": "999995"}
 
@@ -307,3 +308,59 @@ def test_plain_http_only_when_told_and_only_on_loopback(market: Market, new_page
         assert page.url == plain.url + "/trade"
     finally:
         plain.stop()
+
+
+def test_a_new_password_ends_the_sessions_opened_with_the_old_one(market: Market, new_page: Any) -> None:
+    add_user(market.data_dir, market.exchange.target, "grace", "initech")
+    page = new_page()
+    log_in(page, market.url, "grace")
+    assert page.goto(market.url + "/orders").status == 200
+    subprocess.run(
+        [sys.executable, "-m", "controller.cli", "portal", "user", "password", "grace"],
+        input="a-brand-new-password\n",
+        text=True,
+        env={**os.environ, "IXCHANGE_DATA_DIR": str(market.data_dir), "IXCHANGE_SERVER": market.exchange.target},
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    response = page.goto(market.url + "/orders")
+    assert response.status == 403
+    assert "password changed" in page.inner_text("main")
+    assert page.goto(market.url + "/deals").url.startswith(market.url + "/login")
+    log_in(page, market.url, "grace", "a-brand-new-password")
+    assert page.url == market.url + "/trade"
+
+
+def test_a_proposed_class_is_approved_and_a_deal_terminated_in_the_browser(market: Market, new_page: Any) -> None:
+    market.clients["acme"].offer(
+        "approve-seed",
+        price=40000,
+        circuits=1,
+        route=common_pb2.Route(a_end="ZRH1", z_end="MIL1"),
+        values={k: int(v) for k, v in PLATINUM.items()},
+    )
+    page = new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # the "are you sure?" of destructive buttons
+    log_in(page, market.url, "dave")
+    fill_order(page, "request", ("ZRH1", "MIL1"), "1G", "1", "45000")
+    for name, value in PLATINUM.items():
+        page.fill(f'[name="value.{name}"]', value)
+    page.check("input[name='propose']")
+    page.click("button:has-text('Place request')")
+    assert re.search(r"Order (\d+): pending approval", page.inner_text(".result"))
+    page.click(".result a:has-text('Order')")
+    page.click("button:has-text('Approve class platinum')")
+    assert "filled" in page.inner_text("h1")
+    deal_id = next(
+        d.deal_id
+        for d in market.clients["globex"](
+            market.clients["globex"].exchange.ListDeals, exchange_pb2.ListDealsRequest(page_size=1000)
+        ).deals
+        if "ZRH1" in (d.route.a_end, d.route.z_end)
+    )
+    page.goto(f"{market.url}/deals/{deal_id}")
+    page.fill("#reason", "no longer needed")
+    page.click("button:has-text('Terminate')")
+    assert "terminat" in page.inner_text("h1")
+    assert "no longer needed" in page.inner_text("main")
