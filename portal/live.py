@@ -65,6 +65,7 @@ class Hub:
         feed = self.feeds.get(key)
         if feed is None:
             feed = self.feeds[key] = Feed(key, token)
+        feed.token = token  # the newest browser's: an earlier user's may have been revoked
         queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE)
         feed.listeners.add(queue)
         feed.idle_since = None
@@ -88,19 +89,23 @@ class Hub:
             call = self.exchange.stream(
                 feed.token, self.exchange.exchange.WatchEvents, exchange_pb2.WatchEventsRequest(from_now=True)
             )
+            left = False
             try:
                 async for event in call:
                     if feed.idle_since is not None and loop.time() - feed.idle_since > LINGER_S:
                         call.cancel()
+                        left = True  # no browser any more
                         break
                     if event.kind == exchange_pb2.EVENT_KIND_HEARTBEAT:
                         continue
                     self._fan_out(feed, json.dumps(summary(event)))
             except grpc.aio.AioRpcError as err:
                 log.warning("event stream for %s: %s; again in %.0f s", feed.key, err.code().name, RETRY_S)
-                # Events may have been missed while the stream was down: pages reload.
-                self._fan_out(feed, None)
-                await asyncio.sleep(RETRY_S)
+            if left:
+                continue
+            # The stream ended or failed: events may have been missed, pages reload.
+            self._fan_out(feed, None)
+            await asyncio.sleep(RETRY_S)
         if self.feeds.get(feed.key) is feed and not feed.listeners:
             del self.feeds[feed.key]
 

@@ -3,7 +3,10 @@ and templates, the API's messages to form fields, and what pages and files escap
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pyotp
@@ -243,3 +246,63 @@ def test_an_error_about_a_field_the_form_does_not_show_goes_above_it() -> None:
         {"value.latency_us"},
     )
     assert placed == {"form": "quote_id: expired value.mos: unknown", "price": "price: too low"}
+
+
+class _Stream:
+    """A WatchEvents call that yields some events, then ends as a server going away would."""
+
+    def __init__(self, events: list[Any]) -> None:
+        self.events = events
+
+    def __aiter__(self) -> Any:
+        return self._gen()
+
+    async def _gen(self) -> Any:
+        for event in self.events:
+            await asyncio.sleep(0)
+            yield event
+
+    def cancel(self) -> None:
+        pass
+
+
+def test_the_hub_fans_one_stream_out_and_says_reload_when_it_ends() -> None:
+    from ixchange.v1 import exchange_pb2
+
+    from portal.live import Hub
+
+    opened: list[str] = []
+
+    class FakeExchange:
+        exchange = type("Stubs", (), {"WatchEvents": object()})()
+
+        def stream(self, token: str, method: Any, request: Any) -> _Stream:
+            opened.append(token)
+            assert request.from_now
+            deal = common_pb2.Deal(deal_id=7, status=common_pb2.DEAL_STATUS_ACTIVE)
+            return _Stream(
+                [
+                    exchange_pb2.WatchEventsResponse(sequence=1, kind=exchange_pb2.EVENT_KIND_HEARTBEAT),
+                    exchange_pb2.WatchEventsResponse(
+                        sequence=2, kind=exchange_pb2.EVENT_KIND_DEAL_STATUS_CHANGED, deal=deal
+                    ),
+                ]
+            )
+
+    async def run() -> tuple[list[Any], list[Any]]:
+        hub = Hub(FakeExchange())  # type: ignore[arg-type]
+        first, second = hub.subscribe("acme", "t1"), hub.subscribe("acme", "t2")
+        got = [[await asyncio.wait_for(q.get(), 2) for _ in range(2)] for q in (first, second)]
+        await hub.close()
+        return got[0], got[1]
+
+    first, second = asyncio.run(run())
+    assert first == second
+    assert json.loads(first[0]) == {
+        "sequence": 2,
+        "kind": "deal_status_changed",
+        "deal_id": 7,
+        "status": "DEAL_STATUS_ACTIVE",
+    }
+    assert first[1] is None  # the stream ended: reload
+    assert opened[0] == "t2"  # one upstream stream, with the newest browser's token
