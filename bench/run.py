@@ -27,6 +27,7 @@ from bench import (
     reclassification,
     reroute,
     stamp_accuracy,
+    stream,
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -45,6 +46,7 @@ BENCHES = (
     "reroute",
     "continuity",
     "portal",
+    "stream",
 )
 
 
@@ -96,6 +98,8 @@ def main() -> None:
         rows += reroute.main(5 if args.quick else 20)
     if "continuity" in chosen:
         rows += continuity.main(5 if args.quick else 20, 5 if args.quick else 20)
+    if "stream" in chosen:
+        rows += stream.main(orders=20_000 if args.quick else 100_000)
     if "portal" in chosen:
         rows += portal.main(orders=2_000 if args.quick else 10_000, pages=20 if args.quick else 200)
     if "measurement_point" in chosen:

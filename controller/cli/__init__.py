@@ -15,6 +15,7 @@ from pathlib import Path
 import grpc
 
 from controller.cli import (
+    batch,
     classes,
     completion,
     continuity,
@@ -32,7 +33,21 @@ from controller.cli.common import OUTPUTS, Client, CliError, Output, err_console
 from marketplace.errors import DomainError
 from marketplace.settings import load_settings
 
-GROUPS = (serve, portal, trading, deals, continuity, quality, market, classes, participants, lab, reflector, completion)
+GROUPS = (
+    serve,
+    portal,
+    trading,
+    batch,
+    deals,
+    continuity,
+    quality,
+    market,
+    classes,
+    participants,
+    lab,
+    reflector,
+    completion,
+)
 SETTING_FLAGS = (
     "listen",
     "database_url",

@@ -100,11 +100,16 @@ def bounded(message: str) -> str:
 ERROR_DOMAIN = "ixchange.v1"
 
 
-def _status(code: grpc.StatusCode, message: str, *details: Any) -> grpc.Status:
+def _proto_status(code: grpc.StatusCode, message: str, *details: Any) -> Any:
+    """A google.rpc.Status."""
     status = status_pb2.Status(code=getattr(code_pb2, code.name), message=message)
     for detail in details:
         status.details.add().Pack(detail)
-    return rpc_status.to_status(status)
+    return status
+
+
+def _status(code: grpc.StatusCode, message: str, *details: Any) -> grpc.Status:
+    return rpc_status.to_status(_proto_status(code, message, *details))
 
 
 def error_info(reason: str, field: str = "") -> Any:
@@ -113,6 +118,10 @@ def error_info(reason: str, field: str = "") -> Any:
 
 
 def domain_status(err: DomainError) -> grpc.Status:
+    return rpc_status.to_status(domain_proto_status(err))
+
+
+def domain_proto_status(err: DomainError) -> Any:
     """The status, bounded message and standard error details for a domain refusal:
     ErrorInfo first, then the detail of the kind (BadRequest, PreconditionFailure...)."""
     code = STATUS_FOR[type(err)]
@@ -120,12 +129,12 @@ def domain_status(err: DomainError) -> grpc.Status:
     field, rule = bounded(err.field), bounded(err.rule)
     info = error_info(err.reason, field)
     if isinstance(err, InvalidArgument):
-        return _status(
+        return _proto_status(
             code, message, info, error_details_pb2.BadRequest(field_violations=[{"field": field, "description": rule}])
         )
     if isinstance(err, FailedPrecondition):
         violation = {"type": "STATE", "subject": field, "description": rule}
-        return _status(code, message, info, error_details_pb2.PreconditionFailure(violations=[violation]))
+        return _proto_status(code, message, info, error_details_pb2.PreconditionFailure(violations=[violation]))
     if isinstance(err, ResourceExhausted):
         details: list[Any] = [
             info,
@@ -135,10 +144,10 @@ def domain_status(err: DomainError) -> grpc.Status:
             delay = duration_pb2.Duration()
             delay.FromNanoseconds(int(err.retry_after_s * 1e9))
             details.append(error_details_pb2.RetryInfo(retry_delay=delay))
-        return _status(code, message, *details)
+        return _proto_status(code, message, *details)
     if isinstance(err, NotFound | AlreadyExists):
-        return _status(code, message, info, error_details_pb2.ResourceInfo(resource_name=field, description=rule))
-    return _status(code, message, info)
+        return _proto_status(code, message, info, error_details_pb2.ResourceInfo(resource_name=field, description=rule))
+    return _proto_status(code, message, info)
 
 
 class Guard:
@@ -153,21 +162,25 @@ class Guard:
         every method handler wrapped."""
         add_to_server(servicer, _Collector(server, self))
 
-    async def _abort(self, context: grpc.aio.ServicerContext[Any, Any], method: str, err: BaseException) -> None:
+    def status_of(self, method: str, err: BaseException) -> Any:
+        """The google.rpc.Status a call that raised `err` answers with (also each refused
+        command of a TradeStream batch)."""
         if isinstance(err, DomainError):
-            status = domain_status(err)
-        elif isinstance(err, Refusal):
-            status = _status(err.code, bounded(err.message), error_info(err.reason))
-        else:
-            self.internal_errors += 1
-            reference = uuid.uuid4().hex[:16]
-            log.error("internal error %s in %s", reference, method, exc_info=err)
-            status = _status(
-                grpc.StatusCode.INTERNAL,
-                f"internal error; the exchange's log has it under reference {reference}",
-                error_info("INTERNAL"),
-                error_details_pb2.RequestInfo(request_id=reference),
-            )
+            return domain_proto_status(err)
+        if isinstance(err, Refusal):
+            return _proto_status(err.code, bounded(err.message), error_info(err.reason))
+        self.internal_errors += 1
+        reference = uuid.uuid4().hex[:16]
+        log.error("internal error %s in %s", reference, method, exc_info=err)
+        return _proto_status(
+            grpc.StatusCode.INTERNAL,
+            f"internal error; the exchange's log has it under reference {reference}",
+            error_info("INTERNAL"),
+            error_details_pb2.RequestInfo(request_id=reference),
+        )
+
+    async def _abort(self, context: grpc.aio.ServicerContext[Any, Any], method: str, err: BaseException) -> None:
+        status = rpc_status.to_status(self.status_of(method, err))
         await context.abort(status.code, status.details, status.trailing_metadata)
 
     async def _refuse_undecodable(self, context: grpc.aio.ServicerContext[Any, Any], request: Undecodable) -> None:
@@ -179,10 +192,16 @@ class Guard:
 
     def wrap(self, method: str, handler: Any) -> Any:
         """`handler` is grpc's method handler (a named tuple at run time)."""
-        if handler.request_streaming:
-            raise TypeError(f"{method}: client-streaming methods are not wrapped yet")
         decode = _safe_decoder(handler.request_deserializer)
         encode = handler.response_serializer
+        if handler.request_streaming:
+            if handler.stream_stream is None:
+                raise TypeError(f"{method}: client-streaming methods with one reply are not wrapped yet")
+            return handler._replace(
+                stream_stream=self._wrap_bidi(method, handler.stream_stream, encode),
+                request_deserializer=decode,
+                response_serializer=_passthrough,
+            )
         if handler.unary_unary is not None:
             behaviour = handler.unary_unary
 
@@ -211,6 +230,32 @@ class Guard:
                 await self._abort(context, method, err)
 
         return handler._replace(unary_stream=stream, request_deserializer=decode, response_serializer=_passthrough)
+
+    def _wrap_bidi(self, method: str, behaviour: Any, encode: Any) -> Any:
+        async def bidi(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+            try:
+                async for item in behaviour(_checked_requests(self, context, requests), context):
+                    yield _encode(encode, item)
+            except grpc.aio.AbortError:
+                raise
+            except Exception as err:
+                await self._abort(context, method, err)
+
+        return bidi
+
+
+def _checked_requests(
+    guard: Guard, context: grpc.aio.ServicerContext[Any, Any], requests: AsyncIterator[Any]
+) -> AsyncIterator[Any]:
+    """A stream's requests; one that does not decode ends the stream INVALID_ARGUMENT."""
+
+    async def checked() -> AsyncIterator[Any]:
+        async for request in requests:
+            if isinstance(request, Undecodable):
+                await guard._refuse_undecodable(context, request)
+            yield request
+
+    return checked()
 
 
 def _safe_decoder(decode: Callable[[bytes], Any]) -> Callable[[bytes], Any]:

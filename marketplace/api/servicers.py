@@ -5,7 +5,7 @@ statuses in guard.py, which wraps every method."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import grpc
@@ -14,11 +14,13 @@ from ixchange.v1 import exchange_pb2, exchange_pb2_grpc
 from marketplace import limits
 from marketplace.api import convert, paging
 from marketplace.api.auth import Authenticator
-from marketplace.api.guard import Refusal
+from marketplace.api.guard import Guard, Refusal
+from marketplace.api.order_commands import OrderCommands, subject
 from marketplace.api.quotas import BOOK_COST, EVENT_COST, ROW_COST
 from marketplace.api.reads import ReadPool
 from marketplace.api.sequencer import Sequencer
 from marketplace.api.streams import FELL_BEHIND
+from marketplace.api.trade_stream import TradeStreaming
 from marketplace.book import SortKey
 from marketplace.changes import Outcome
 from marketplace.deals import DealStatus
@@ -49,6 +51,7 @@ class Api:
     reads: ReadPool
     report_min_deals: int = 5
     heartbeat_s: float = 15.0
+    guard: Guard = field(default_factory=Guard)  # answers each refused command of a TradeStream
 
     @property
     def store(self) -> Store:
@@ -63,14 +66,6 @@ class Api:
         return FailedPrecondition(field, f"order {order_id} is {stored.status.name}, no longer open")
 
 
-def subject(outcome: Outcome) -> Any:
-    """The order a command was about (every order command has one)."""
-    order = outcome.order
-    if order is None:
-        raise FailedPrecondition("order_id", "the command answered no order")
-    return order
-
-
 def heartbeat(last: int, now_us: int) -> bytes:
     """The sign of life of an idle stream: the last sequence number this stream delivered
     (resuming after it misses nothing) and the server's time."""
@@ -79,7 +74,7 @@ def heartbeat(last: int, now_us: int) -> bytes:
     ).SerializeToString()
 
 
-class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
+class ExchangeServicer(OrderCommands, TradeStreaming, exchange_pb2_grpc.ExchangeServiceServicer):
     """ixchange.v1.ExchangeService."""
 
     def __init__(self, api: Api) -> None:
@@ -119,62 +114,13 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             reply.alternates.extend(convert.alternate_msg(a) for a in outcome.recommendation.alternates)
         return reply
 
-    async def _submit(
-        self, context: Any, request: Any, side: Side, values: dict[str, int], price: int, reply_type: Any
-    ) -> Any:
-        """Offers and requests differ in role, the name of their values and price, and
-        the pre-trade options only requests have."""
-        who = await self.auth.require(context, Role.SELLER if side is Side.OFFER else Role.BUYER)
-        buyer_options = {}
-        if side is Side.REQUEST:
-            buyer_options = {
-                "routing_policy": request.routing_policy,
-                "propose_class": request.propose_class,
-                "quote_id": request.quote_id,
-                "rebid_of": request.rebid_of,
-                "service_end": convert.micros(request, "service_end"),
-            }
-        order = OrderInput(
-            who.name,
-            request.client_order_id,
-            side,
-            request.service_type,
-            request.route.a_end,
-            request.route.z_end,
-            request.capacity_kbps,
-            request.circuits,
-            values,
-            price,
-            request.grade,
-            request.class_scheme,
-            convert.micros(request, "valid_from"),
-            convert.micros(request, "valid_until"),
-            request.time_in_force,
-            **buyer_options,
-        )
-        recommend = side is Side.REQUEST
-        try:
-            outcome = await self.seq.run(lambda engine, now: engine.submit(order, now, recommend))
-        except NotFound as err:
-            if err.field != "rebid_of":
-                raise
-            raise await self.api.why_not_open(order.rebid_of, who, "rebid_of") from None
-        return await self._order_reply(outcome, reply_type, who, order)
-
     async def SubmitOffer(self, request: exchange_pb2.SubmitOfferRequest, context: Any) -> Any:
-        return await self._submit(
-            context, request, Side.OFFER, dict(request.values), request.price, exchange_pb2.SubmitOfferResponse
-        )
+        who = await self.auth.participant(context)
+        return await self.execute(who, self.command(who, "submit_offer", request))
 
     async def SubmitRequest(self, request: exchange_pb2.SubmitRequestRequest, context: Any) -> Any:
-        return await self._submit(
-            context,
-            request,
-            Side.REQUEST,
-            dict(request.requirements),
-            request.limit_price,
-            exchange_pb2.SubmitRequestResponse,
-        )
+        who = await self.auth.participant(context)
+        return await self.execute(who, self.command(who, "submit_request", request))
 
     async def ApproveClass(self, request: exchange_pb2.ApproveClassRequest, context: Any) -> Any:
         who = await self.auth.require(context, Role.BUYER)
@@ -226,27 +172,11 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
 
     async def CancelOrder(self, request: exchange_pb2.CancelOrderRequest, context: Any) -> Any:
         who = await self.auth.participant(context)
-        try:
-            outcome = await self.seq.run(
-                lambda engine, now: engine.cancel(who.name, request.order_id, now, operator=who.is_operator)
-            )
-        except NotFound:
-            raise await self.api.why_not_open(request.order_id, who) from None
-        return exchange_pb2.CancelOrderResponse(order=convert.order_msg(subject(outcome)))
+        return await self.execute(who, self.command(who, "cancel_order", request))
 
     async def ReplaceOrder(self, request: exchange_pb2.ReplaceOrderRequest, context: Any) -> Any:
         who = await self.auth.participant(context)
-        price = request.price if request.HasField("price") else None
-        remaining = request.remaining_circuits if request.HasField("remaining_circuits") else None
-        try:
-            outcome = await self.seq.run(
-                lambda engine, now: engine.replace(who.name, request.order_id, price, remaining, now, who.is_operator)
-            )
-        except NotFound:
-            raise await self.api.why_not_open(request.order_id, who) from None
-        return exchange_pb2.ReplaceOrderResponse(
-            order=convert.order_msg(subject(outcome)), deals=[convert.deal_msg(d) for d in outcome.deals]
-        )
+        return await self.execute(who, self.command(who, "replace_order", request))
 
     def _with_record(self, msg: Any, verified: Mapping[int, int]) -> Any:
         """An offer with its verification and its seller's delivered-quality record."""

@@ -347,3 +347,23 @@ def test_the_fabric_view_is_for_operators_and_says_when_there_is_no_network(oper
         lambda: buyer(fabric_pb2_grpc.FabricServiceStub(buyer.channel).GetFabric, fabric_pb2.GetFabricRequest())
     )
     assert code == grpc.StatusCode.PERMISSION_DENIED and "OPERATOR" in details
+
+
+def test_a_requests_service_end_shows_in_its_reply_reads_events_and_the_store(
+    operator: Client, exchange: ServerThread
+) -> None:
+    """Issue 15 reported `Order.snapshot()` dropping service_end; it carries it since
+    issue 9. Kept as the reproduction: every view of the order shows it."""
+    buyer = operator.as_participant("globex", BUYER)
+    end = Timestamp(seconds=int(time.time()) + 86_400)
+    placed = buyer.request("ends", limit=100, service_end=end)
+    assert placed.order.service_end == end
+    got = buyer(buyer.exchange.GetOrder, exchange_pb2.GetOrderRequest(order_id=placed.order.order_id)).order
+    assert got.service_end == end
+    assert buyer(buyer.exchange.ListOrders, exchange_pb2.ListOrdersRequest()).orders[0].service_end == end
+    events = buyer.exchange.WatchEvents(exchange_pb2.WatchEventsRequest(), metadata=buyer.metadata)
+    accepted = next(events)
+    events.cancel()
+    assert accepted.order.service_end == end
+    stored = exchange.server.store.get_order(placed.order.order_id)  # type: ignore[attr-defined]
+    assert stored.service_end == end.seconds * 1_000_000

@@ -22,12 +22,13 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import any_pb2 as google_dot_protobuf_dot_any__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from ixchange.v1 import common_pb2 as ixchange_dot_v1_dot_common__pb2
 from ixchange.v1 import market_pb2 as ixchange_dot_v1_dot_market__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aixchange/v1/exchange.proto\x12\x0bixchange.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18ixchange/v1/common.proto\x1a\x18ixchange/v1/market.proto\"\xdb\x03\n\x12SubmitOfferRequest\x12\x17\n\x0f\x63lient_order_id\x18\x01 \x01(\t\x12.\n\x0cservice_type\x18\x02 \x01(\x0e\x32\x18.ixchange.v1.ServiceType\x12!\n\x05route\x18\x03 \x01(\x0b\x32\x12.ixchange.v1.Route\x12\x15\n\rcapacity_kbps\x18\x04 \x01(\x03\x12\x10\n\x08\x63ircuits\x18\x05 \x01(\x05\x12;\n\x06values\x18\x06 \x03(\x0b\x32+.ixchange.v1.SubmitOfferRequest.ValuesEntry\x12\r\n\x05price\x18\x07 \x01(\x03\x12\r\n\x05grade\x18\x08 \x01(\t\x12\x14\n\x0c\x63lass_scheme\x18\t \x01(\t\x12.\n\nvalid_from\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\rtime_in_force\x18\x0c \x01(\x0e\x32\x18.ixchange.v1.TimeInForce\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"m\n\x13SubmitOfferResponse\x12!\n\x05order\x18\x01 \x01(\x0b\x32\x12.ixchange.v1.Order\x12 \n\x05\x64\x65\x61ls\x18\x02 \x03(\x0b\x32\x11.ixchange.v1.Deal\x12\x11\n\tduplicate\x18\x03 \x01(\x08\"\x97\x05\n\x14SubmitRequestRequest\x12\x17\n\x0f\x63lient_order_id\x18\x01 \x01(\t\x12.\n\x0cservice_type\x18\x02 \x01(\x0e\x32\x18.ixchange.v1.ServiceType\x12!\n\x05route\x18\x03 \x01(\x0b\x32\x12.ixchange.v1.Route\x12\x15\n\rcapacity_kbps\x18\x04 \x01(\x03\x12\x10\n\x08\x63ircuits\x18\x05 \x01(\x05\x12\r\n\x05grade\x18\x06 \x01(\t\x12I\n\x0crequirements\x18\x07 \x03(\x0b\x32\x33.ixchange.v1.SubmitRequestRequest.RequirementsEntry\x12\x13\n\x0blimit_price\x18\x08 \x01(\x03\x12\x14\n\x0c\x63lass_scheme\x18\t \x01(\t\x12.\n\nvalid_from\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\rtime_in_force\x18\x0c \x01(\x0e\x32\x18.ixchange.v1.TimeInForce\x12\x32\n\x0erouting_policy\x18\r \x01(\x0e\x32\x1a.ixchange.v1.RoutingPolicy\x12\x15\n\rpropose_class\x18\x0e \x01(\x08\x12\x10\n\x08quote_id\x18\x0f \x01(\x04\x12\x10\n\x08rebid_of\x18\x10 \x01(\x04\x12/\n\x0bservice_end\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a\x33\n\x11RequirementsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\x9b\x01\n\x15SubmitRequestResponse\x12!\n\x05order\x18\x01 \x01(\x0b\x32\x12.ixchange.v1.Order\x12 \n\x05\x64\x65\x61ls\x18\x02 \x03(\x0b\x32\x11.ixchange.v1.Deal\x12\x11\n\tduplicate\x18\x03 \x01(\x08\x12*\n\nalternates\x18\x04 \x03(\x0b\x32\x16.ixchange.v1.Alternate\"\'\n\x13\x41pproveClassRequest\x12\x10\n\x08order_id\x18\x01 \x01(\x04\"\x87\x01\n\x14\x41pproveClassResponse\x12!\n\x05order\x18\x01 \x01(\x0b\x32\x12.ixchange.v1.Order\x12 \n\x05\x64\x65\x61ls\x18\x02 \x03(\x0b\x32\x11.ixchange.v1.Deal\x12*\n\nalternates\x18\x03 \x03(\x0b\x32\x16.ixchange.v1.Alternate\"&\n\x12RejectClassRequest\x12\x10\n\x08order_id\x18\x01 \x01(\x04\"8\n\x13RejectClassResponse\x12!\n\x05order\x18\x01 \x01(\x0b\x32\x12.ixchange.v1.Order\"&\n\x12\x43\x61ncelOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\x04\"8\n\x13\x43\x61ncelOrderResponse\x12!\n\x05order\x18\x01 \x01(\x0b\x32\x12.ixchange.v1.Order\"}\n\x13ReplaceOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\x04\x12\x12\n\x05price\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x1f\n\x12remaining_circuits\x18\x03 \x01(\x05H\x01\x88\x01\x01\x42\x08\n\x06_priceB\x15\n\x13_remaining_circuits\"[\n\x14ReplaceOrderResponse\x12!\n\x05order\x18\x01 \x01(\x0b\x32\x12.ixchange.v1.Order\x12 \n\x05\x64\x65\x61ls\x18\x02 \x03(\x0b\x32\x11.ixchange.v1.Deal\"#\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\x04\"5\n\x10GetOrderResponse\x12!\n\x05order\x18\x01 \x01(\x0b\x32\x12.ixchange.v1.Order\"c\n\x11ListOrdersRequest\x12\x11\n\topen_only\x18\x01 \x01(\x08\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x04 \x01(\tJ\x04\x08\x03\x10\x04R\x0e\x61\x66ter_order_id\"Q\n\x12ListOrdersResponse\x12\"\n\x06orders\x18\x01 \x03(\x0b\x32\x12.ixchange.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xa8\x01\n\x0eGetBookRequest\x12.\n\x0cservice_type\x18\x01 \x01(\x0e\x32\x18.ixchange.v1.ServiceType\x12!\n\x05route\x18\x02 \x01(\x0b\x32\x12.ixchange.v1.Route\x12\r\n\x05grade\x18\x03 \x01(\t\x12\r\n\x05\x64\x65pth\x18\x04 \x01(\r\x12\x11\n\tpage_size\x18\x05 \x01(\r\x12\x12\n\npage_token\x18\x06 \x01(\t\"=\n\nPriceLevel\x12\r\n\x05price\x18\x01 \x01(\x03\x12\x10\n\x08\x63ircuits\x18\x02 \x01(\x03\x12\x0e\n\x06orders\x18\x03 \x01(\x05\"\xee\x01\n\tBookDepth\x12\x14\n\x0c\x63lass_scheme\x18\x01 \x01(\t\x12\r\n\x05grade\x18\x02 \x01(\t\x12.\n\x0cservice_type\x18\x03 \x01(\x0e\x32\x18.ixchange.v1.ServiceType\x12!\n\x05route\x18\x04 \x01(\x0b\x32\x12.ixchange.v1.Route\x12\x15\n\rcapacity_kbps\x18\x05 \x01(\x03\x12\'\n\x06offers\x18\x06 \x03(\x0b\x32\x17.ixchange.v1.PriceLevel\x12)\n\x08requests\x18\x07 \x03(\x0b\x32\x17.ixchange.v1.PriceLevel\"Q\n\x0fGetBookResponse\x12%\n\x05\x62ooks\x18\x01 \x03(\x0b\x32\x16.ixchange.v1.BookDepth\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"w\n\x10ListDealsRequest\x12\'\n\x06status\x18\x01 \x01(\x0e\x32\x17.ixchange.v1.DealStatus\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x04 \x01(\tJ\x04\x08\x03\x10\x04R\rafter_deal_id\"N\n\x11ListDealsResponse\x12 \n\x05\x64\x65\x61ls\x18\x01 \x03(\x0b\x32\x11.ixchange.v1.Deal\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"!\n\x0eGetDealRequest\x12\x0f\n\x07\x64\x65\x61l_id\x18\x01 \x01(\x04\"7\n\x14TerminateDealRequest\x12\x0f\n\x07\x64\x65\x61l_id\x18\x01 \x01(\x04\x12\x0e\n\x06reason\x18\x02 \x01(\t\"8\n\x15TerminateDealResponse\x12\x1f\n\x04\x64\x65\x61l\x18\x01 \x01(\x0b\x32\x11.ixchange.v1.Deal\"2\n\x0fGetDealResponse\x12\x1f\n\x04\x64\x65\x61l\x18\x01 \x01(\x0b\x32\x11.ixchange.v1.Deal\">\n\x12WatchEventsRequest\x12\x16\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x04\x12\x10\n\x08\x66rom_now\x18\x02 \x01(\x08\"\x81\x03\n\x13WatchEventsResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\x04kind\x18\x03 \x01(\x0e\x32\x16.ixchange.v1.EventKind\x12#\n\x05order\x18\x04 \x01(\x0b\x32\x12.ixchange.v1.OrderH\x00\x12!\n\x04\x64\x65\x61l\x18\x05 \x01(\x0b\x32\x11.ixchange.v1.DealH\x00\x12#\n\x05quote\x18\x06 \x01(\x0b\x32\x12.ixchange.v1.QuoteH\x00\x12\x35\n\x0erecommendation\x18\x07 \x01(\x0b\x32\x1b.ixchange.v1.RecommendationH\x00\x12\x30\n\x07quality\x18\x08 \x01(\x0b\x32\x1d.ixchange.v1.DeliveredQualityH\x00\x12\'\n\x07penalty\x18\t \x01(\x0b\x32\x14.ixchange.v1.PenaltyH\x00\x42\t\n\x07subject*\xa7\x05\n\tEventKind\x12\x1a\n\x16\x45VENT_KIND_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x45VENT_KIND_ORDER_ACCEPTED\x10\x01\x12\x1b\n\x17\x45VENT_KIND_ORDER_FILLED\x10\x02\x12\x1e\n\x1a\x45VENT_KIND_ORDER_CANCELLED\x10\x03\x12\x1d\n\x19\x45VENT_KIND_ORDER_REPLACED\x10\x04\x12\x1c\n\x18\x45VENT_KIND_ORDER_EXPIRED\x10\x05\x12\x1b\n\x17\x45VENT_KIND_DEAL_CREATED\x10\x06\x12\"\n\x1e\x45VENT_KIND_DEAL_STATUS_CHANGED\x10\x07\x12\x1b\n\x17\x45VENT_KIND_QUOTE_ISSUED\x10\x08\x12#\n\x1f\x45VENT_KIND_ORDER_CLASS_APPROVED\x10\t\x12#\n\x1f\x45VENT_KIND_ORDER_CLASS_REJECTED\x10\n\x12\x1a\n\x16\x45VENT_KIND_ORDER_REBID\x10\x0b\x12\"\n\x1e\x45VENT_KIND_ALTERNATES_PROPOSED\x10\x0c\x12\x18\n\x14\x45VENT_KIND_HEARTBEAT\x10\r\x12\x1d\n\x19\x45VENT_KIND_ORDER_RESTORED\x10\x0e\x12\x16\n\x12\x45VENT_KIND_QUALITY\x10\x0f\x12\x1f\n\x1b\x45VENT_KIND_PENALTY_ASSESSED\x10\x10\x12!\n\x1d\x45VENT_KIND_ORDER_RECLASSIFIED\x10\x11\x12\x1f\n\x1b\x45VENT_KIND_ORDER_UNVERIFIED\x10\x12\x12\x1d\n\x19\x45VENT_KIND_ORDER_VERIFIED\x10\x13\x12(\n$EVENT_KIND_ORDER_VERIFICATION_FAILED\x10\x14\x32\xa5\x08\n\x0f\x45xchangeService\x12P\n\x0bSubmitOffer\x12\x1f.ixchange.v1.SubmitOfferRequest\x1a .ixchange.v1.SubmitOfferResponse\x12V\n\rSubmitRequest\x12!.ixchange.v1.SubmitRequestRequest\x1a\".ixchange.v1.SubmitRequestResponse\x12S\n\x0c\x41pproveClass\x12 .ixchange.v1.ApproveClassRequest\x1a!.ixchange.v1.ApproveClassResponse\x12P\n\x0bRejectClass\x12\x1f.ixchange.v1.RejectClassRequest\x1a .ixchange.v1.RejectClassResponse\x12P\n\x0b\x43\x61ncelOrder\x12\x1f.ixchange.v1.CancelOrderRequest\x1a .ixchange.v1.CancelOrderResponse\x12S\n\x0cReplaceOrder\x12 .ixchange.v1.ReplaceOrderRequest\x1a!.ixchange.v1.ReplaceOrderResponse\x12G\n\x08GetOrder\x12\x1c.ixchange.v1.GetOrderRequest\x1a\x1d.ixchange.v1.GetOrderResponse\x12M\n\nListOrders\x12\x1e.ixchange.v1.ListOrdersRequest\x1a\x1f.ixchange.v1.ListOrdersResponse\x12\x44\n\x07GetBook\x12\x1b.ixchange.v1.GetBookRequest\x1a\x1c.ixchange.v1.GetBookResponse\x12J\n\tListDeals\x12\x1d.ixchange.v1.ListDealsRequest\x1a\x1e.ixchange.v1.ListDealsResponse\x12\x44\n\x07GetDeal\x12\x1b.ixchange.v1.GetDealRequest\x1a\x1c.ixchange.v1.GetDealResponse\x12V\n\rTerminateDeal\x12!.ixchange.v1.TerminateDealRequest\x1a\".ixchange.v1.TerminateDealResponse\x12R\n\x0bWatchEvents\x12\x1f.ixchange.v1.WatchEventsRequest\x1a .ixchange.v1.WatchEventsResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aixchange/v1/exchange.proto\x12\x0bixchange.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18ixchange/v1/common.proto\x1a\x18ixchange/v1/market.proto\"\x83\x02\n\x0cTradeCommand\x12\x37\n\x0csubmit_offer\x18\x01 \x01(\x0b\x32\x1f.ixchange.v1.SubmitOfferRequestH\x00\x12;\n\x0esubmit_request\x18\x02 \x01(\x0b\x32!.ixchange.v1.SubmitRequestRequestH\x00\x12\x37\n\x0c\x63\x61ncel_order\x18\x03 \x01(\x0b\x32\x1f.ixchange.v1.CancelOrderRequestH\x00\x12\x39\n\rreplace_order\x18\x04 \x01(\x0b\x32 .ixchange.v1.ReplaceOrderRequestH\x00\x42\t\n\x07\x63ommand\"S\n\x12TradeStreamRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\x04\x12+\n\x08\x63ommands\x18\x02 \x03(\x0b\x32\x19.ixchange.v1.TradeCommand\"U\n\rCommandStatus\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12%\n\x07\x64\x65tails\x18\x03 \x03(\x0b\x32\x14.google.protobuf.Any\"\xb2\x02\n\x0bTradeResult\x12\x38\n\x0csubmit_offer\x18\x01 \x01(\x0b\x32 .ixchange.v1.SubmitOfferResponseH\x00\x12<\n\x0esubmit_request\x18\x02 \x01(\x0b\x32\".ixchange.v1.SubmitRequestResponseH\x00\x12\x38\n\x0c\x63\x61ncel_order\x18\x03 \x01(\x0b\x32 .ixchange.v1.CancelOrderResponseH\x00\x12:\n\rreplace_order\x18\x04 \x01(\x0b\x32!.ixchange.v1.ReplaceOrderResponseH\x00\x12+\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x1a.ixchange.v1.CommandStatusH\x00\x42\x08\n\x06result\"R\n\x13TradeStreamResponse\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\x04\x12)\n\x07results\x18\x02 \x03(\x0b\x32\x18.ixchange.v1.TradeResult\"\xdb\x03\n\x12SubmitOfferRequest\x12\x17\n\x0f\x63lient_order_id\x18\x01 \x01(\t\x12.\n\x0cservice_type\x18\x02 \x01(\x0e\x32\x18.ixchange.v1.ServiceType\x12!\n\x05route\x18\x03 \x01(\x0b\x32\x12.ixchange.v1.Route\x12\x15\n\rcapacity_kbps\x18\x04 \x01(\x03\x12\x10\n\x08\x63ircuits\x18\x05 \x01(\x05\x12;\n\x06values\x18\x06 \x03(\x0b\x32+.ixchange.v1.SubmitOfferRequest.ValuesEntry\x12\r\n\x05price\x18\x07 \x01(\x03\x12\r\n\x05grade\x18\x08 \x01(\t\x12\x14\n\x0c\x63lass_scheme\x18\t \x01(\t\x12.\n\nvalid_from\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\rtime_in_force\x18\x0c \x01(\x0e\x32\x18.ixchange.v1.TimeInForce\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"m\n\x13SubmitOfferResponse\x12!\n\x05order\x18\x01 \x01(\x0b\x32\x12.ixchange.v1.Order\x12 \n\x05\x64\x65\x61ls\x18\x02 \x03(\x0b\x32\x11.ixchange.v1.Deal\x12\x11\n\tduplicate\x18\x03 \x01(\x08\"\x97\x05\n\x14SubmitRequestRequest\x12\x17\n\x0f\x63lient_order_id\x18\x01 \x01(\t\x12.\n\x0cservice_type\x18\x02 \x01(\x0e\x32\x18.ixchange.v1.ServiceType\x12!\n\x05route\x18\x03 \x01(\x0b\x32\x12.ixchange.v1.Route\x12\x15\n\rcapacity_kbps\x18\x04 \x01(\x03\x12\x10\n\x08\x63ircuits\x18\x05 \x01(\x05\x12\r\n\x05grade\x18\x06 \x01(\t\x12I\n\x0crequirements\x18\x07 \x03(\x0b\x32\x33.ixchange.v1.SubmitRequestRequest.RequirementsEntry\x12\x13\n\x0blimit_price\x18\x08 \x01(\x03\x12\x14\n\x0c\x63lass_scheme\x18\t \x01(\t\x12.\n\nvalid_from\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\rtime_in_force\x18\x0c \x01(\x0e\x32\x18.ixchange.v1.TimeInForce\x12\x32\n\x0erouting_policy\x18\r \x01(\x0e\x32\x1a.ixchange.v1.RoutingPolicy\x12\x15\n\rpropose_class\x18\x0e \x01(\x08\x12\x10\n\x08quote_id\x18\x0f \x01(\x04\x12\x10\n\x08rebid_of\x18\x10 \x01(\x04\x12/\n\x0bservice_end\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a\x33\n\x11RequirementsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\x9b\x01\n\x15SubmitRequestResponse\x12!\n\x05order\x18\x01 \x01(\x0b\x32\x12.ixchange.v1.Order\x12 \n\x05\x64\x65\x61ls\x18\x02 \x03(\x0b\x32\x11.ixchange.v1.Deal\x12\x11\n\tduplicate\x18\x03 \x01(\x08\x12*\n\nalternates\x18\x04 \x03(\x0b\x32\x16.ixchange.v1.Alternate\"\'\n\x13\x41pproveClassRequest\x12\x10\n\x08order_id\x18\x01 \x01(\x04\"\x87\x01\n\x14\x41pproveClassResponse\x12!\n\x05order\x18\x01 \x01(\x0b\x32\x12.ixchange.v1.Order\x12 \n\x05\x64\x65\x61ls\x18\x02 \x03(\x0b\x32\x11.ixchange.v1.Deal\x12*\n\nalternates\x18\x03 \x03(\x0b\x32\x16.ixchange.v1.Alternate\"&\n\x12RejectClassRequest\x12\x10\n\x08order_id\x18\x01 \x01(\x04\"8\n\x13RejectClassResponse\x12!\n\x05order\x18\x01 \x01(\x0b\x32\x12.ixchange.v1.Order\"&\n\x12\x43\x61ncelOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\x04\"8\n\x13\x43\x61ncelOrderResponse\x12!\n\x05order\x18\x01 \x01(\x0b\x32\x12.ixchange.v1.Order\"}\n\x13ReplaceOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\x04\x12\x12\n\x05price\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x1f\n\x12remaining_circuits\x18\x03 \x01(\x05H\x01\x88\x01\x01\x42\x08\n\x06_priceB\x15\n\x13_remaining_circuits\"[\n\x14ReplaceOrderResponse\x12!\n\x05order\x18\x01 \x01(\x0b\x32\x12.ixchange.v1.Order\x12 \n\x05\x64\x65\x61ls\x18\x02 \x03(\x0b\x32\x11.ixchange.v1.Deal\"#\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\x04\"5\n\x10GetOrderResponse\x12!\n\x05order\x18\x01 \x01(\x0b\x32\x12.ixchange.v1.Order\"c\n\x11ListOrdersRequest\x12\x11\n\topen_only\x18\x01 \x01(\x08\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x04 \x01(\tJ\x04\x08\x03\x10\x04R\x0e\x61\x66ter_order_id\"Q\n\x12ListOrdersResponse\x12\"\n\x06orders\x18\x01 \x03(\x0b\x32\x12.ixchange.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xa8\x01\n\x0eGetBookRequest\x12.\n\x0cservice_type\x18\x01 \x01(\x0e\x32\x18.ixchange.v1.ServiceType\x12!\n\x05route\x18\x02 \x01(\x0b\x32\x12.ixchange.v1.Route\x12\r\n\x05grade\x18\x03 \x01(\t\x12\r\n\x05\x64\x65pth\x18\x04 \x01(\r\x12\x11\n\tpage_size\x18\x05 \x01(\r\x12\x12\n\npage_token\x18\x06 \x01(\t\"=\n\nPriceLevel\x12\r\n\x05price\x18\x01 \x01(\x03\x12\x10\n\x08\x63ircuits\x18\x02 \x01(\x03\x12\x0e\n\x06orders\x18\x03 \x01(\x05\"\xee\x01\n\tBookDepth\x12\x14\n\x0c\x63lass_scheme\x18\x01 \x01(\t\x12\r\n\x05grade\x18\x02 \x01(\t\x12.\n\x0cservice_type\x18\x03 \x01(\x0e\x32\x18.ixchange.v1.ServiceType\x12!\n\x05route\x18\x04 \x01(\x0b\x32\x12.ixchange.v1.Route\x12\x15\n\rcapacity_kbps\x18\x05 \x01(\x03\x12\'\n\x06offers\x18\x06 \x03(\x0b\x32\x17.ixchange.v1.PriceLevel\x12)\n\x08requests\x18\x07 \x03(\x0b\x32\x17.ixchange.v1.PriceLevel\"Q\n\x0fGetBookResponse\x12%\n\x05\x62ooks\x18\x01 \x03(\x0b\x32\x16.ixchange.v1.BookDepth\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"w\n\x10ListDealsRequest\x12\'\n\x06status\x18\x01 \x01(\x0e\x32\x17.ixchange.v1.DealStatus\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x04 \x01(\tJ\x04\x08\x03\x10\x04R\rafter_deal_id\"N\n\x11ListDealsResponse\x12 \n\x05\x64\x65\x61ls\x18\x01 \x03(\x0b\x32\x11.ixchange.v1.Deal\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"!\n\x0eGetDealRequest\x12\x0f\n\x07\x64\x65\x61l_id\x18\x01 \x01(\x04\"7\n\x14TerminateDealRequest\x12\x0f\n\x07\x64\x65\x61l_id\x18\x01 \x01(\x04\x12\x0e\n\x06reason\x18\x02 \x01(\t\"8\n\x15TerminateDealResponse\x12\x1f\n\x04\x64\x65\x61l\x18\x01 \x01(\x0b\x32\x11.ixchange.v1.Deal\"2\n\x0fGetDealResponse\x12\x1f\n\x04\x64\x65\x61l\x18\x01 \x01(\x0b\x32\x11.ixchange.v1.Deal\">\n\x12WatchEventsRequest\x12\x16\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x04\x12\x10\n\x08\x66rom_now\x18\x02 \x01(\x08\"\x81\x03\n\x13WatchEventsResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\x04kind\x18\x03 \x01(\x0e\x32\x16.ixchange.v1.EventKind\x12#\n\x05order\x18\x04 \x01(\x0b\x32\x12.ixchange.v1.OrderH\x00\x12!\n\x04\x64\x65\x61l\x18\x05 \x01(\x0b\x32\x11.ixchange.v1.DealH\x00\x12#\n\x05quote\x18\x06 \x01(\x0b\x32\x12.ixchange.v1.QuoteH\x00\x12\x35\n\x0erecommendation\x18\x07 \x01(\x0b\x32\x1b.ixchange.v1.RecommendationH\x00\x12\x30\n\x07quality\x18\x08 \x01(\x0b\x32\x1d.ixchange.v1.DeliveredQualityH\x00\x12\'\n\x07penalty\x18\t \x01(\x0b\x32\x14.ixchange.v1.PenaltyH\x00\x42\t\n\x07subject*\xa7\x05\n\tEventKind\x12\x1a\n\x16\x45VENT_KIND_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x45VENT_KIND_ORDER_ACCEPTED\x10\x01\x12\x1b\n\x17\x45VENT_KIND_ORDER_FILLED\x10\x02\x12\x1e\n\x1a\x45VENT_KIND_ORDER_CANCELLED\x10\x03\x12\x1d\n\x19\x45VENT_KIND_ORDER_REPLACED\x10\x04\x12\x1c\n\x18\x45VENT_KIND_ORDER_EXPIRED\x10\x05\x12\x1b\n\x17\x45VENT_KIND_DEAL_CREATED\x10\x06\x12\"\n\x1e\x45VENT_KIND_DEAL_STATUS_CHANGED\x10\x07\x12\x1b\n\x17\x45VENT_KIND_QUOTE_ISSUED\x10\x08\x12#\n\x1f\x45VENT_KIND_ORDER_CLASS_APPROVED\x10\t\x12#\n\x1f\x45VENT_KIND_ORDER_CLASS_REJECTED\x10\n\x12\x1a\n\x16\x45VENT_KIND_ORDER_REBID\x10\x0b\x12\"\n\x1e\x45VENT_KIND_ALTERNATES_PROPOSED\x10\x0c\x12\x18\n\x14\x45VENT_KIND_HEARTBEAT\x10\r\x12\x1d\n\x19\x45VENT_KIND_ORDER_RESTORED\x10\x0e\x12\x16\n\x12\x45VENT_KIND_QUALITY\x10\x0f\x12\x1f\n\x1b\x45VENT_KIND_PENALTY_ASSESSED\x10\x10\x12!\n\x1d\x45VENT_KIND_ORDER_RECLASSIFIED\x10\x11\x12\x1f\n\x1b\x45VENT_KIND_ORDER_UNVERIFIED\x10\x12\x12\x1d\n\x19\x45VENT_KIND_ORDER_VERIFIED\x10\x13\x12(\n$EVENT_KIND_ORDER_VERIFICATION_FAILED\x10\x14\x32\xfb\x08\n\x0f\x45xchangeService\x12P\n\x0bSubmitOffer\x12\x1f.ixchange.v1.SubmitOfferRequest\x1a .ixchange.v1.SubmitOfferResponse\x12V\n\rSubmitRequest\x12!.ixchange.v1.SubmitRequestRequest\x1a\".ixchange.v1.SubmitRequestResponse\x12S\n\x0c\x41pproveClass\x12 .ixchange.v1.ApproveClassRequest\x1a!.ixchange.v1.ApproveClassResponse\x12P\n\x0bRejectClass\x12\x1f.ixchange.v1.RejectClassRequest\x1a .ixchange.v1.RejectClassResponse\x12P\n\x0b\x43\x61ncelOrder\x12\x1f.ixchange.v1.CancelOrderRequest\x1a .ixchange.v1.CancelOrderResponse\x12S\n\x0cReplaceOrder\x12 .ixchange.v1.ReplaceOrderRequest\x1a!.ixchange.v1.ReplaceOrderResponse\x12G\n\x08GetOrder\x12\x1c.ixchange.v1.GetOrderRequest\x1a\x1d.ixchange.v1.GetOrderResponse\x12M\n\nListOrders\x12\x1e.ixchange.v1.ListOrdersRequest\x1a\x1f.ixchange.v1.ListOrdersResponse\x12\x44\n\x07GetBook\x12\x1b.ixchange.v1.GetBookRequest\x1a\x1c.ixchange.v1.GetBookResponse\x12J\n\tListDeals\x12\x1d.ixchange.v1.ListDealsRequest\x1a\x1e.ixchange.v1.ListDealsResponse\x12\x44\n\x07GetDeal\x12\x1b.ixchange.v1.GetDealRequest\x1a\x1c.ixchange.v1.GetDealResponse\x12V\n\rTerminateDeal\x12!.ixchange.v1.TerminateDealRequest\x1a\".ixchange.v1.TerminateDealResponse\x12R\n\x0bWatchEvents\x12\x1f.ixchange.v1.WatchEventsRequest\x1a .ixchange.v1.WatchEventsResponse0\x01\x12T\n\x0bTradeStream\x12\x1f.ixchange.v1.TradeStreamRequest\x1a .ixchange.v1.TradeStreamResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,68 +39,78 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SUBMITOFFERREQUEST_VALUESENTRY']._serialized_options = b'8\001'
   _globals['_SUBMITREQUESTREQUEST_REQUIREMENTSENTRY']._loaded_options = None
   _globals['_SUBMITREQUESTREQUEST_REQUIREMENTSENTRY']._serialized_options = b'8\001'
-  _globals['_EVENTKIND']._serialized_start=3826
-  _globals['_EVENTKIND']._serialized_end=4505
-  _globals['_SUBMITOFFERREQUEST']._serialized_start=129
-  _globals['_SUBMITOFFERREQUEST']._serialized_end=604
-  _globals['_SUBMITOFFERREQUEST_VALUESENTRY']._serialized_start=559
-  _globals['_SUBMITOFFERREQUEST_VALUESENTRY']._serialized_end=604
-  _globals['_SUBMITOFFERRESPONSE']._serialized_start=606
-  _globals['_SUBMITOFFERRESPONSE']._serialized_end=715
-  _globals['_SUBMITREQUESTREQUEST']._serialized_start=718
-  _globals['_SUBMITREQUESTREQUEST']._serialized_end=1381
-  _globals['_SUBMITREQUESTREQUEST_REQUIREMENTSENTRY']._serialized_start=1330
-  _globals['_SUBMITREQUESTREQUEST_REQUIREMENTSENTRY']._serialized_end=1381
-  _globals['_SUBMITREQUESTRESPONSE']._serialized_start=1384
-  _globals['_SUBMITREQUESTRESPONSE']._serialized_end=1539
-  _globals['_APPROVECLASSREQUEST']._serialized_start=1541
-  _globals['_APPROVECLASSREQUEST']._serialized_end=1580
-  _globals['_APPROVECLASSRESPONSE']._serialized_start=1583
-  _globals['_APPROVECLASSRESPONSE']._serialized_end=1718
-  _globals['_REJECTCLASSREQUEST']._serialized_start=1720
-  _globals['_REJECTCLASSREQUEST']._serialized_end=1758
-  _globals['_REJECTCLASSRESPONSE']._serialized_start=1760
-  _globals['_REJECTCLASSRESPONSE']._serialized_end=1816
-  _globals['_CANCELORDERREQUEST']._serialized_start=1818
-  _globals['_CANCELORDERREQUEST']._serialized_end=1856
-  _globals['_CANCELORDERRESPONSE']._serialized_start=1858
-  _globals['_CANCELORDERRESPONSE']._serialized_end=1914
-  _globals['_REPLACEORDERREQUEST']._serialized_start=1916
-  _globals['_REPLACEORDERREQUEST']._serialized_end=2041
-  _globals['_REPLACEORDERRESPONSE']._serialized_start=2043
-  _globals['_REPLACEORDERRESPONSE']._serialized_end=2134
-  _globals['_GETORDERREQUEST']._serialized_start=2136
-  _globals['_GETORDERREQUEST']._serialized_end=2171
-  _globals['_GETORDERRESPONSE']._serialized_start=2173
-  _globals['_GETORDERRESPONSE']._serialized_end=2226
-  _globals['_LISTORDERSREQUEST']._serialized_start=2228
-  _globals['_LISTORDERSREQUEST']._serialized_end=2327
-  _globals['_LISTORDERSRESPONSE']._serialized_start=2329
-  _globals['_LISTORDERSRESPONSE']._serialized_end=2410
-  _globals['_GETBOOKREQUEST']._serialized_start=2413
-  _globals['_GETBOOKREQUEST']._serialized_end=2581
-  _globals['_PRICELEVEL']._serialized_start=2583
-  _globals['_PRICELEVEL']._serialized_end=2644
-  _globals['_BOOKDEPTH']._serialized_start=2647
-  _globals['_BOOKDEPTH']._serialized_end=2885
-  _globals['_GETBOOKRESPONSE']._serialized_start=2887
-  _globals['_GETBOOKRESPONSE']._serialized_end=2968
-  _globals['_LISTDEALSREQUEST']._serialized_start=2970
-  _globals['_LISTDEALSREQUEST']._serialized_end=3089
-  _globals['_LISTDEALSRESPONSE']._serialized_start=3091
-  _globals['_LISTDEALSRESPONSE']._serialized_end=3169
-  _globals['_GETDEALREQUEST']._serialized_start=3171
-  _globals['_GETDEALREQUEST']._serialized_end=3204
-  _globals['_TERMINATEDEALREQUEST']._serialized_start=3206
-  _globals['_TERMINATEDEALREQUEST']._serialized_end=3261
-  _globals['_TERMINATEDEALRESPONSE']._serialized_start=3263
-  _globals['_TERMINATEDEALRESPONSE']._serialized_end=3319
-  _globals['_GETDEALRESPONSE']._serialized_start=3321
-  _globals['_GETDEALRESPONSE']._serialized_end=3371
-  _globals['_WATCHEVENTSREQUEST']._serialized_start=3373
-  _globals['_WATCHEVENTSREQUEST']._serialized_end=3435
-  _globals['_WATCHEVENTSRESPONSE']._serialized_start=3438
-  _globals['_WATCHEVENTSRESPONSE']._serialized_end=3823
-  _globals['_EXCHANGESERVICE']._serialized_start=4508
-  _globals['_EXCHANGESERVICE']._serialized_end=5569
+  _globals['_EVENTKIND']._serialized_start=4680
+  _globals['_EVENTKIND']._serialized_end=5359
+  _globals['_TRADECOMMAND']._serialized_start=156
+  _globals['_TRADECOMMAND']._serialized_end=415
+  _globals['_TRADESTREAMREQUEST']._serialized_start=417
+  _globals['_TRADESTREAMREQUEST']._serialized_end=500
+  _globals['_COMMANDSTATUS']._serialized_start=502
+  _globals['_COMMANDSTATUS']._serialized_end=587
+  _globals['_TRADERESULT']._serialized_start=590
+  _globals['_TRADERESULT']._serialized_end=896
+  _globals['_TRADESTREAMRESPONSE']._serialized_start=898
+  _globals['_TRADESTREAMRESPONSE']._serialized_end=980
+  _globals['_SUBMITOFFERREQUEST']._serialized_start=983
+  _globals['_SUBMITOFFERREQUEST']._serialized_end=1458
+  _globals['_SUBMITOFFERREQUEST_VALUESENTRY']._serialized_start=1413
+  _globals['_SUBMITOFFERREQUEST_VALUESENTRY']._serialized_end=1458
+  _globals['_SUBMITOFFERRESPONSE']._serialized_start=1460
+  _globals['_SUBMITOFFERRESPONSE']._serialized_end=1569
+  _globals['_SUBMITREQUESTREQUEST']._serialized_start=1572
+  _globals['_SUBMITREQUESTREQUEST']._serialized_end=2235
+  _globals['_SUBMITREQUESTREQUEST_REQUIREMENTSENTRY']._serialized_start=2184
+  _globals['_SUBMITREQUESTREQUEST_REQUIREMENTSENTRY']._serialized_end=2235
+  _globals['_SUBMITREQUESTRESPONSE']._serialized_start=2238
+  _globals['_SUBMITREQUESTRESPONSE']._serialized_end=2393
+  _globals['_APPROVECLASSREQUEST']._serialized_start=2395
+  _globals['_APPROVECLASSREQUEST']._serialized_end=2434
+  _globals['_APPROVECLASSRESPONSE']._serialized_start=2437
+  _globals['_APPROVECLASSRESPONSE']._serialized_end=2572
+  _globals['_REJECTCLASSREQUEST']._serialized_start=2574
+  _globals['_REJECTCLASSREQUEST']._serialized_end=2612
+  _globals['_REJECTCLASSRESPONSE']._serialized_start=2614
+  _globals['_REJECTCLASSRESPONSE']._serialized_end=2670
+  _globals['_CANCELORDERREQUEST']._serialized_start=2672
+  _globals['_CANCELORDERREQUEST']._serialized_end=2710
+  _globals['_CANCELORDERRESPONSE']._serialized_start=2712
+  _globals['_CANCELORDERRESPONSE']._serialized_end=2768
+  _globals['_REPLACEORDERREQUEST']._serialized_start=2770
+  _globals['_REPLACEORDERREQUEST']._serialized_end=2895
+  _globals['_REPLACEORDERRESPONSE']._serialized_start=2897
+  _globals['_REPLACEORDERRESPONSE']._serialized_end=2988
+  _globals['_GETORDERREQUEST']._serialized_start=2990
+  _globals['_GETORDERREQUEST']._serialized_end=3025
+  _globals['_GETORDERRESPONSE']._serialized_start=3027
+  _globals['_GETORDERRESPONSE']._serialized_end=3080
+  _globals['_LISTORDERSREQUEST']._serialized_start=3082
+  _globals['_LISTORDERSREQUEST']._serialized_end=3181
+  _globals['_LISTORDERSRESPONSE']._serialized_start=3183
+  _globals['_LISTORDERSRESPONSE']._serialized_end=3264
+  _globals['_GETBOOKREQUEST']._serialized_start=3267
+  _globals['_GETBOOKREQUEST']._serialized_end=3435
+  _globals['_PRICELEVEL']._serialized_start=3437
+  _globals['_PRICELEVEL']._serialized_end=3498
+  _globals['_BOOKDEPTH']._serialized_start=3501
+  _globals['_BOOKDEPTH']._serialized_end=3739
+  _globals['_GETBOOKRESPONSE']._serialized_start=3741
+  _globals['_GETBOOKRESPONSE']._serialized_end=3822
+  _globals['_LISTDEALSREQUEST']._serialized_start=3824
+  _globals['_LISTDEALSREQUEST']._serialized_end=3943
+  _globals['_LISTDEALSRESPONSE']._serialized_start=3945
+  _globals['_LISTDEALSRESPONSE']._serialized_end=4023
+  _globals['_GETDEALREQUEST']._serialized_start=4025
+  _globals['_GETDEALREQUEST']._serialized_end=4058
+  _globals['_TERMINATEDEALREQUEST']._serialized_start=4060
+  _globals['_TERMINATEDEALREQUEST']._serialized_end=4115
+  _globals['_TERMINATEDEALRESPONSE']._serialized_start=4117
+  _globals['_TERMINATEDEALRESPONSE']._serialized_end=4173
+  _globals['_GETDEALRESPONSE']._serialized_start=4175
+  _globals['_GETDEALRESPONSE']._serialized_end=4225
+  _globals['_WATCHEVENTSREQUEST']._serialized_start=4227
+  _globals['_WATCHEVENTSREQUEST']._serialized_end=4289
+  _globals['_WATCHEVENTSRESPONSE']._serialized_start=4292
+  _globals['_WATCHEVENTSRESPONSE']._serialized_end=4677
+  _globals['_EXCHANGESERVICE']._serialized_start=5362
+  _globals['_EXCHANGESERVICE']._serialized_end=6509
 # @@protoc_insertion_point(module_scope)

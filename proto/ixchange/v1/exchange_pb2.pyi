@@ -1,5 +1,6 @@
 import datetime
 
+from google.protobuf import any_pb2 as _any_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from ixchange.v1 import common_pb2 as _common_pb2
 from ixchange.v1 import market_pb2 as _market_pb2
@@ -56,6 +57,58 @@ EVENT_KIND_ORDER_RECLASSIFIED: EventKind
 EVENT_KIND_ORDER_UNVERIFIED: EventKind
 EVENT_KIND_ORDER_VERIFIED: EventKind
 EVENT_KIND_ORDER_VERIFICATION_FAILED: EventKind
+
+class TradeCommand(_message.Message):
+    __slots__ = ("submit_offer", "submit_request", "cancel_order", "replace_order")
+    SUBMIT_OFFER_FIELD_NUMBER: _ClassVar[int]
+    SUBMIT_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_ORDER_FIELD_NUMBER: _ClassVar[int]
+    REPLACE_ORDER_FIELD_NUMBER: _ClassVar[int]
+    submit_offer: SubmitOfferRequest
+    submit_request: SubmitRequestRequest
+    cancel_order: CancelOrderRequest
+    replace_order: ReplaceOrderRequest
+    def __init__(self, submit_offer: _Optional[_Union[SubmitOfferRequest, _Mapping]] = ..., submit_request: _Optional[_Union[SubmitRequestRequest, _Mapping]] = ..., cancel_order: _Optional[_Union[CancelOrderRequest, _Mapping]] = ..., replace_order: _Optional[_Union[ReplaceOrderRequest, _Mapping]] = ...) -> None: ...
+
+class TradeStreamRequest(_message.Message):
+    __slots__ = ("batch_id", "commands")
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    COMMANDS_FIELD_NUMBER: _ClassVar[int]
+    batch_id: int
+    commands: _containers.RepeatedCompositeFieldContainer[TradeCommand]
+    def __init__(self, batch_id: _Optional[int] = ..., commands: _Optional[_Iterable[_Union[TradeCommand, _Mapping]]] = ...) -> None: ...
+
+class CommandStatus(_message.Message):
+    __slots__ = ("code", "message", "details")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    details: _containers.RepeatedCompositeFieldContainer[_any_pb2.Any]
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., details: _Optional[_Iterable[_Union[_any_pb2.Any, _Mapping]]] = ...) -> None: ...
+
+class TradeResult(_message.Message):
+    __slots__ = ("submit_offer", "submit_request", "cancel_order", "replace_order", "error")
+    SUBMIT_OFFER_FIELD_NUMBER: _ClassVar[int]
+    SUBMIT_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_ORDER_FIELD_NUMBER: _ClassVar[int]
+    REPLACE_ORDER_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    submit_offer: SubmitOfferResponse
+    submit_request: SubmitRequestResponse
+    cancel_order: CancelOrderResponse
+    replace_order: ReplaceOrderResponse
+    error: CommandStatus
+    def __init__(self, submit_offer: _Optional[_Union[SubmitOfferResponse, _Mapping]] = ..., submit_request: _Optional[_Union[SubmitRequestResponse, _Mapping]] = ..., cancel_order: _Optional[_Union[CancelOrderResponse, _Mapping]] = ..., replace_order: _Optional[_Union[ReplaceOrderResponse, _Mapping]] = ..., error: _Optional[_Union[CommandStatus, _Mapping]] = ...) -> None: ...
+
+class TradeStreamResponse(_message.Message):
+    __slots__ = ("batch_id", "results")
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    batch_id: int
+    results: _containers.RepeatedCompositeFieldContainer[TradeResult]
+    def __init__(self, batch_id: _Optional[int] = ..., results: _Optional[_Iterable[_Union[TradeResult, _Mapping]]] = ...) -> None: ...
 
 class SubmitOfferRequest(_message.Message):
     __slots__ = ("client_order_id", "service_type", "route", "capacity_kbps", "circuits", "values", "price", "grade", "class_scheme", "valid_from", "valid_until", "time_in_force")

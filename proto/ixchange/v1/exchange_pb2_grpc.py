@@ -102,6 +102,11 @@ class ExchangeServiceStub:
                 request_serializer=ixchange_dot_v1_dot_exchange__pb2.WatchEventsRequest.SerializeToString,
                 response_deserializer=ixchange_dot_v1_dot_exchange__pb2.WatchEventsResponse.FromString,
                 _registered_method=True)
+        self.TradeStream = channel.stream_stream(
+                '/ixchange.v1.ExchangeService/TradeStream',
+                request_serializer=ixchange_dot_v1_dot_exchange__pb2.TradeStreamRequest.SerializeToString,
+                response_deserializer=ixchange_dot_v1_dot_exchange__pb2.TradeStreamResponse.FromString,
+                _registered_method=True)
 
 
 class ExchangeServiceServicer:
@@ -201,6 +206,22 @@ class ExchangeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TradeStream(self, request_iterator, context):
+        """Batched order entry on one long-lived stream per session, as exchange gateways do.
+        Each TradeStreamRequest carries commands (offers, requests, cancels, replaces); the server
+        answers each batch with one TradeStreamResponse holding one result per command, in order:
+        the reply the unary call gives, or the status it fails with. A batch is answered
+        only once its effects are durable; batches are answered in the order sent.
+        Authenticated once, when the stream opens; client_order_id idempotency holds across
+        streams and unary calls. At most `max_batches_in_flight` unanswered batches per
+        stream (the server stops reading beyond that: HTTP/2 flow control pushes back);
+        commands over the participant's rate are answered RESOURCE_EXHAUSTED with a
+        RetryInfo, never dropped.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExchangeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -268,6 +289,11 @@ def add_ExchangeServiceServicer_to_server(servicer, server):
                     servicer.WatchEvents,
                     request_deserializer=ixchange_dot_v1_dot_exchange__pb2.WatchEventsRequest.FromString,
                     response_serializer=ixchange_dot_v1_dot_exchange__pb2.WatchEventsResponse.SerializeToString,
+            ),
+            'TradeStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.TradeStream,
+                    request_deserializer=ixchange_dot_v1_dot_exchange__pb2.TradeStreamRequest.FromString,
+                    response_serializer=ixchange_dot_v1_dot_exchange__pb2.TradeStreamResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -624,6 +650,33 @@ class ExchangeService:
             '/ixchange.v1.ExchangeService/WatchEvents',
             ixchange_dot_v1_dot_exchange__pb2.WatchEventsRequest.SerializeToString,
             ixchange_dot_v1_dot_exchange__pb2.WatchEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TradeStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/ixchange.v1.ExchangeService/TradeStream',
+            ixchange_dot_v1_dot_exchange__pb2.TradeStreamRequest.SerializeToString,
+            ixchange_dot_v1_dot_exchange__pb2.TradeStreamResponse.FromString,
             options,
             channel_credentials,
             insecure,
