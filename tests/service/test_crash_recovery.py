@@ -1,9 +1,10 @@
-"""SIGKILL the server while clients submit; after a restart no acknowledged order is lost
-or duplicated and no deal is made twice."""
+"""SIGKILL the server while clients submit (unary calls and TradeStream batches); after a
+restart no acknowledged order is lost or duplicated and no deal is made twice."""
 
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import socket
 import subprocess
@@ -18,7 +19,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from ixchange.v1 import common_pb2, exchange_pb2, participants_pb2
 
-from tests.service.client import Client, agreement
+from tests.service.client import ELINE, PLATINUM, Client, G, agreement
 
 pytestmark = pytest.mark.slow
 
@@ -83,6 +84,35 @@ def all_deals(client: Client) -> list[common_pb2.Deal]:
     return every_page(client, client.exchange.ListDeals, exchange_pb2.ListDealsRequest(page_size=1000), "deals")
 
 
+def stream_command(offer: bool, cid: str, content: dict[str, int]) -> exchange_pb2.TradeCommand:
+    """The TradeStream command with the very content Client.offer / Client.request send,
+    so that a unary retry of it is a duplicate."""
+    route = common_pb2.Route(a_end="FRA", z_end="AMS")
+    if offer:
+        return exchange_pb2.TradeCommand(
+            submit_offer=exchange_pb2.SubmitOfferRequest(
+                client_order_id=cid,
+                service_type=ELINE,
+                route=route,
+                capacity_kbps=G,
+                circuits=content["circuits"],
+                values=PLATINUM,
+                price=content["price"],
+            )
+        )
+    return exchange_pb2.TradeCommand(
+        submit_request=exchange_pb2.SubmitRequestRequest(
+            client_order_id=cid,
+            service_type=ELINE,
+            route=route,
+            capacity_kbps=G,
+            circuits=content["circuits"],
+            grade="platinum",
+            limit_price=content["limit"],
+        )
+    )
+
+
 def test_sigkill_loses_no_acknowledged_order_and_makes_no_deal_twice(database_url: str, tmp_path: Path) -> None:
     port = free_port()
     target = f"127.0.0.1:{port}"
@@ -120,7 +150,44 @@ def test_sigkill_loses_no_acknowledged_order_and_makes_no_deal_twice(database_ur
                 with lock:
                     acked[cid] = reply.order.order_id
 
+        def streamer(worker: int) -> None:
+            """Batches of 20 over one TradeStream, one batch in flight: acknowledged per
+            command when its batch is answered."""
+            client = seller if worker % 2 == 0 else buyer
+            batches: queue.Queue[exchange_pb2.TradeStreamRequest | None] = queue.Queue()
+            answers = client.exchange.TradeStream(iter(batches.get, None), metadata=client.metadata)
+            for b in range(100_000):
+                if stop.is_set():
+                    batches.put(None)
+                    return
+                sent = []
+                for i in range(20):
+                    cid = f"s{worker}-{b}-{i}"
+                    content = (
+                        {"price": 100 + i % 7, "circuits": 1 + i % 3}
+                        if client is seller
+                        else {"limit": 100 + i % 5, "circuits": 1 + i % 2}
+                    )
+                    sent.append((cid, content))
+                batches.put(
+                    exchange_pb2.TradeStreamRequest(
+                        batch_id=b + 1, commands=[stream_command(client is seller, cid, c) for cid, c in sent]
+                    )
+                )
+                try:
+                    answer = next(answers)
+                except grpc.RpcError:
+                    with lock:
+                        unsure.extend((client, cid, content) for cid, content in sent)
+                    return
+                with lock:
+                    for (cid, _), result in zip(sent, answer.results, strict=True):
+                        kind = result.WhichOneof("result")
+                        assert kind != "error", result.error.message
+                        acked[cid] = getattr(result, kind).order.order_id
+
         threads = [threading.Thread(target=submitter, args=(w,)) for w in range(4)]
+        threads += [threading.Thread(target=streamer, args=(w,)) for w in range(2)]
         for t in threads:
             t.start()
         time.sleep(2.0)
@@ -130,6 +197,7 @@ def test_sigkill_loses_no_acknowledged_order_and_makes_no_deal_twice(database_ur
             t.join(30)
         stop.set()
         assert len(acked) > 50, "the clients should have been acknowledged before the kill"
+        assert any(cid.startswith("s") for cid in acked), "the streams should have been acknowledged too"
 
         proc = start_server(tmp_path, database_url, port)
         orders = all_orders(operator)
