@@ -2,7 +2,8 @@
 transaction (group commit), and only then answers the callers and publishes events.
 
 This is the only place the engine is mutated. The engine is pure and fast; the commit is
-the slow part, so while one batch commits the next one queues up and shares the next fsync.
+the slow part, so while one batch commits the engine already runs the next (whose commit
+follows on the same thread), and what queues meanwhile shares the fsync after that.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -28,6 +30,7 @@ from marketplace.store import Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+PIPELINE = 2  # batches past the engine, committing or answering, at once
 Command = Callable[[ExchangeEngine, int], Any]
 
 
@@ -76,6 +79,7 @@ class Sequencer:
         self.on_failure: Callable[[BaseException], None] | None = None
         self._queue: asyncio.Queue[tuple[Command, asyncio.Future[Any]]] = asyncio.Queue()
         self._last_now = 0
+        self._commit_failed = False  # set on the commit thread
 
     async def run(self, command: Callable[[ExchangeEngine, int], T]) -> T:
         """Run a command in order with all others; returns once its effects are durable."""
@@ -91,27 +95,70 @@ class Sequencer:
         return self._last_now
 
     async def serve(self) -> None:
-        """The writer loop; runs until cancelled."""
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            await self._apply(batch)
-
-    async def _apply(self, batch: list[tuple[Command, asyncio.Future[Any]]]) -> None:
+        """The writer loop; runs until cancelled. The engine runs the next batch while the
+        previous one commits: commits go in order through the one commit thread, and a
+        batch's callers are answered and its events published only after its own commit
+        (and its predecessor's). At most PIPELINE batches are past the engine and not yet
+        finished."""
+        finishing: deque[asyncio.Task[None]] = deque()
         try:
-            results, changes, payloads = await self._run_and_commit(batch)
-        except Exception as err:
-            # A failed commit, or a bug that may have left the engine half-changed: the
-            # memory is no longer what the store says, so stop; a restart rebuilds it.
-            log.critical("sequencer stopping: %r", err, exc_info=err)
-            self.failed = err
-            for _, future in batch:
-                if not future.done():
-                    # The cause stays in the log: its text can quote SQL and values.
-                    future.set_exception(StoreFailed())
-            if self.on_failure is not None:
-                self.on_failure(err)
+            while True:
+                batch = [await self._queue.get()]
+                while len(batch) < self.max_batch and not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
+                while len(finishing) >= PIPELINE or (finishing and finishing[0].done()):
+                    await finishing.popleft()  # a failure re-raises here: the loop stops
+                if self.failed is not None:
+                    self._refuse(batch)
+                    continue
+                try:
+                    results, changes, payloads = self._run(batch)
+                except Exception as err:
+                    self._fail(batch, err)
+                    raise
+                commit = (
+                    asyncio.get_running_loop().run_in_executor(self._committer, self._write, changes, payloads)
+                    if changes
+                    else None
+                )
+                if commit is not None:
+                    commit.add_done_callback(_retrieved)  # after a failure it may never be awaited
+                previous = finishing[-1] if finishing else None
+                task = asyncio.create_task(self._finish(previous, batch, results, changes, payloads, commit))
+                task.add_done_callback(_retrieved)  # a failure is handled in _finish; no "never retrieved"
+                finishing.append(task)
+        finally:
+            for task in finishing:
+                task.cancel()
+
+    def _write(self, changes: Changes, payloads: list[bytes]) -> None:
+        """On the commit thread. Once a commit failed, none after it is written: they were
+        computed on top of what did not reach the store."""
+        if self._commit_failed:
+            raise StoreFailed()
+        try:
+            with self.metrics.commit_seconds.time():
+                self.store.write(changes, payloads)
+        except BaseException:
+            self._commit_failed = True
+            raise
+
+    async def _finish(
+        self,
+        previous: asyncio.Task[None] | None,
+        batch: list[tuple[Command, asyncio.Future[Any]]],
+        results: list[tuple[asyncio.Future[Any], Any, Exception | None]],
+        changes: Changes,
+        payloads: list[bytes],
+        commit: asyncio.Future[None] | None,
+    ) -> None:
+        try:
+            if previous is not None:
+                await asyncio.shield(previous)
+            if commit is not None:
+                await commit
+        except BaseException as err:
+            self._fail(batch, err)
             raise
         self.metrics.commands.inc(len(batch))
         self.metrics.batch_size.observe(len(batch))
@@ -133,7 +180,23 @@ class Sequencer:
         for order in changes.unverified:
             self.provisioner.offer_unverified(order.snapshot())
 
-    async def _run_and_commit(
+    def _fail(self, batch: list[tuple[Command, asyncio.Future[Any]]], err: BaseException) -> None:
+        """A failed commit, or a bug that may have left the engine half-changed: the memory
+        is no longer what the store says, so stop; a restart rebuilds it."""
+        if self.failed is None:
+            log.critical("sequencer stopping: %r", err, exc_info=err)
+            self.failed = err
+            if self.on_failure is not None:
+                self.on_failure(err)
+        self._refuse(batch)
+
+    def _refuse(self, batch: list[tuple[Command, asyncio.Future[Any]]]) -> None:
+        for _, future in batch:
+            if not future.done():
+                # The cause stays in the log: its text can quote SQL and values.
+                future.set_exception(StoreFailed())
+
+    def _run(
         self, batch: list[tuple[Command, asyncio.Future[Any]]]
     ) -> tuple[list[tuple[asyncio.Future[Any], Any, Exception | None]], Changes, list[bytes]]:
         results: list[tuple[asyncio.Future[Any], Any, Exception | None]] = []
@@ -154,11 +217,12 @@ class Sequencer:
                 results.append((future, None, CommandFailed(reference)))
         changes = self.engine.drain()
         payloads = [event_msg(e).SerializeToString() for e in changes.events]
-        if changes:
-            with self.metrics.commit_seconds.time():
-                loop = asyncio.get_running_loop()
-                await loop.run_in_executor(self._committer, self.store.write, changes, payloads)
         return results, changes, payloads
 
     def close(self) -> None:
         self._committer.shutdown(wait=False)
+
+
+def _retrieved(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
