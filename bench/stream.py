@@ -8,6 +8,10 @@ processes on the same machine; each keeps one stream with up to `window` batches
 `batch` offers unanswered. An order counts when its batch's answer (after its commit)
 has come back.
 
+Then latency at 1,000 orders/s offered on the book those runs left (over 10^5 open
+orders): through the stream (a batch of 10 every 10 ms, latency from each batch's due
+time) and unary (bench/load.py open loop).
+
 `python -m bench.stream [--orders 100000] [--batch 100] [--window 4]`"""
 
 from __future__ import annotations
@@ -32,8 +36,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PLATINUM = {"latency_us": 4_000, "jitter_us": 300, "loss_ppm": 5, "availability_ppm": 999_995}
 
 
-async def client(target: str, token: str, count: int, batch: int, window: int, prefix: str) -> dict[str, Any]:
-    """One stream: `count` offers in batches, `window` batches in flight."""
+async def client(
+    target: str, token: str, count: int, batch: int, window: int, prefix: str, rate: float = 0
+) -> dict[str, Any]:
+    """One stream: `count` offers in batches, `window` batches in flight; with `rate`,
+    paced at that many orders per second (a batch every batch/rate seconds, as a gateway
+    sends what arrived in that time), latency counted from each batch's due time."""
     channel = grpc.aio.insecure_channel(target)
     stub = exchange_pb2_grpc.ExchangeServiceStub(channel)
     slots = asyncio.Semaphore(window)
@@ -41,7 +49,11 @@ async def client(target: str, token: str, count: int, batch: int, window: int, p
     batches = (count + batch - 1) // batch
 
     async def batches_out() -> Any:
+        begin = time.perf_counter()
         for b in range(batches):
+            if rate:
+                due = begin + b * batch / rate
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
             await slots.acquire()
             commands = [
                 exchange_pb2.TradeCommand(
@@ -57,7 +69,7 @@ async def client(target: str, token: str, count: int, batch: int, window: int, p
                 )
                 for i in range(min(batch, count - b * batch))
             ]
-            sent_at[b + 1] = time.perf_counter()
+            sent_at[b + 1] = begin + b * batch / rate if rate else time.perf_counter()
             yield exchange_pb2.TradeStreamRequest(batch_id=b + 1, commands=commands)
 
     acked = errors = 0
@@ -77,7 +89,9 @@ async def client(target: str, token: str, count: int, batch: int, window: int, p
     return {"acked": acked, "errors": errors, "seconds": seconds, "latencies_us": latencies}
 
 
-def streams(target: str, token: str, count: int, procs: int, batch: int, window: int, prefix: str) -> dict[str, Any]:
+def streams(
+    target: str, token: str, count: int, procs: int, batch: int, window: int, prefix: str, rate: float = 0
+) -> dict[str, Any]:
     running = [
         subprocess.Popen(
             [
@@ -91,6 +105,7 @@ def streams(target: str, token: str, count: int, procs: int, batch: int, window:
                 str(batch),
                 str(window),
                 f"{prefix}{i}",
+                str(rate / procs),
             ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
@@ -152,6 +167,14 @@ def main(orders: int = 100_000, batch: int = 100, window: int = 4) -> list[dict[
             result = load(target, token, orders // 4, procs=2, prefix="u")
             rows.append({"bench": "stream", "name": "unary SubmitOffer, SQLite, 2x64 in flight", **result})
             print(rows[-1], flush=True)
+            # Latency at 1,000 orders/s offered, on the book the runs above left (10^5 and
+            # more open orders): through the stream (a batch of 10 every 10 ms), and unary.
+            result = streams(target, token, 10_000, 1, 10, 64, "l", rate=1000)
+            rows.append({"bench": "stream_latency", "name": "TradeStream at 1,000/s, batches of 10", **result})
+            print(rows[-1], flush=True)
+            result = load(target, token, 10_000, procs=1, prefix="lu", rate=1000)
+            rows.append({"bench": "stream_latency", "name": "unary SubmitOffer at 1,000/s", **result})
+            print(rows[-1], flush=True)
         finally:
             server.terminate()
             server.wait(30)
@@ -173,8 +196,8 @@ def main(orders: int = 100_000, batch: int = 100, window: int = 4) -> list[dict[
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "client":
-        target, token, count, batch, window, prefix = sys.argv[2:8]
-        print(json.dumps(asyncio.run(client(target, token, int(count), int(batch), int(window), prefix))))
+        target, token, count, batch, window, prefix, rate = sys.argv[2:9]
+        print(json.dumps(asyncio.run(client(target, token, int(count), int(batch), int(window), prefix, float(rate)))))
     else:
         parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
         parser.add_argument("--orders", type=int, default=100_000)

@@ -3,7 +3,8 @@ the records the engine hands the sequencer, the store and the API."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from marketplace.classing import ClassScheme
@@ -82,6 +83,23 @@ class Changes:
             or self.neighbour_links is not None
             or self.samples
             or self.checks
+        )
+
+    def frozen(self) -> Changes:
+        """A copy whose orders, deals, quotes, quality records and checks are copies as
+        they are now: what the store writes on its own thread while the engine already
+        changes the live objects for the next batch (their state then must not leak into
+        this batch's commit)."""
+        return replace(
+            self,
+            new_orders={k: o.snapshot() for k, o in self.new_orders.items()},
+            updated_orders={k: o.snapshot() for k, o in self.updated_orders.items()},
+            new_deals={k: d.snapshot() for k, d in self.new_deals.items()},
+            updated_deals={k: d.snapshot() for k, d in self.updated_deals.items()},
+            quotes=[copy.copy(q) for q in self.quotes],
+            quality={k: copy.copy(r) for k, r in self.quality.items()},
+            checks={k: copy.copy(c) for k, c in self.checks.items()},
+            regraded=[o.snapshot() for o in self.regraded],
         )
 
 

@@ -117,7 +117,7 @@ class Sequencer:
                     self._fail(batch, err)
                     raise
                 commit = (
-                    asyncio.get_running_loop().run_in_executor(self._committer, self._write, changes, payloads)
+                    asyncio.get_running_loop().run_in_executor(self._committer, self._write, changes.frozen(), payloads)
                     if changes
                     else None
                 )
@@ -174,11 +174,11 @@ class Sequencer:
         for event, payload in zip(changes.events, payloads, strict=True):
             self.streams.publish(event.sequence, event.parties(), payload)
         for deal in changes.released_deals:
-            self.provisioner.deal_brokered(deal.snapshot())
+            self.provisioner.deal_brokered(deal)
         for deal in changes.ending_deals:
-            self.provisioner.deal_ending(deal.snapshot())
+            self.provisioner.deal_ending(deal)
         for order in changes.unverified:
-            self.provisioner.offer_unverified(order.snapshot())
+            self.provisioner.offer_unverified(order)
 
     def _fail(self, batch: list[tuple[Command, asyncio.Future[Any]]], err: BaseException) -> None:
         """A failed commit, or a bug that may have left the engine half-changed: the memory
@@ -217,6 +217,13 @@ class Sequencer:
                 results.append((future, None, CommandFailed(reference)))
         changes = self.engine.drain()
         payloads = [event_msg(e).SerializeToString() for e in changes.events]
+        # The live objects in `changes` keep changing with the next batch while this one
+        # commits: the store gets copies as they are now (frozen(), when it is handed
+        # over), and so does the provisioner after the commit. Callers' outcomes carry the
+        # state each command left (Outcome.subject_state).
+        changes.released_deals = [d.snapshot() for d in changes.released_deals]
+        changes.ending_deals = [d.snapshot() for d in changes.ending_deals]
+        changes.unverified = [o.snapshot() for o in changes.unverified]
         return results, changes, payloads
 
     def close(self) -> None:

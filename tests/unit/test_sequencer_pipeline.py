@@ -10,7 +10,7 @@ from typing import Any
 
 from marketplace.api.sequencer import Sequencer, StoreFailed
 from marketplace.provisioner import HoldingProvisioner
-from tests.unit.factories import new_engine, offer
+from tests.unit.factories import new_engine, offer, request
 
 
 class SlowStore:
@@ -18,6 +18,7 @@ class SlowStore:
 
     def __init__(self, fail: int = 0) -> None:
         self.written: list[int] = []  # events written, per commit
+        self.orders: list[dict[int, int]] = []  # order id -> open circuits, as written, per commit
         self.go = threading.Semaphore(0)
         self.fail = fail
 
@@ -27,6 +28,9 @@ class SlowStore:
             self.fail -= 1
             raise OSError("disk full")
         self.written.append(len(changes.events))
+        self.orders.append(
+            {o.order_id: o.remaining for o in (*changes.new_orders.values(), *changes.updated_orders.values())}
+        )
 
 
 def submit(seq: Sequencer, seller: str) -> asyncio.Future[Any]:
@@ -88,6 +92,31 @@ def test_after_a_failed_commit_nothing_later_is_written_or_acknowledged() -> Non
         # Let the commit thread end before pytest goes on: CPython 3.11's ast module
         # counts recursion per interpreter, and a thread still unwinding while pytest
         # rewrites (parses) the next module trips "AST constructor recursion depth mismatch".
+        seq._committer.shutdown(wait=True)
+
+    asyncio.run(run())
+
+
+def test_a_commit_writes_its_own_batchs_state_not_the_next_ones() -> None:
+    """Found by the SIGKILL test: an order written by batch 1's commit while batch 2 (run
+    meanwhile) filled it showed batch 2's fill without batch 2's deal."""
+
+    async def run() -> None:
+        store = SlowStore()
+        seq = Sequencer(new_engine(), store, lambda: 1_000_000, HoldingProvisioner())  # type: ignore[arg-type]
+        loop = asyncio.create_task(seq.serve())
+        placed = asyncio.ensure_future(seq.run(lambda engine, now: engine.submit(offer("a", circuits=2), now)))
+        await settle()
+        bought = asyncio.ensure_future(seq.run(lambda engine, now: engine.submit(request("b", circuits=1), now)))
+        await settle()
+        store.go.release()
+        store.go.release()
+        await asyncio.wait_for(asyncio.gather(placed, bought), 2)
+        offer_id = placed.result().order.order_id
+        assert store.orders[0][offer_id] == 2  # as batch 1 left it
+        assert store.orders[1][offer_id] == 1  # batch 2's fill, with its deal
+        loop.cancel()
+        seq.close()
         seq._committer.shutdown(wait=True)
 
     asyncio.run(run())
