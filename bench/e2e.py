@@ -6,6 +6,7 @@ sharing the same cores (as a 2-core CI machine would)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -104,11 +106,14 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def main(open_orders: int = 100_000, fixed_rate: int = 1000, fixed_seconds: int = 10) -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
+@contextlib.contextmanager
+def seller_exchange() -> Iterator[tuple[str, str, int]]:
+    """`ixchange serve` on embedded SQLite in a temporary directory, with one seller
+    registered: (target, the seller's token, the server's pid). One client measures the
+    server's whole capacity: its own fair-share limits (a rate per participant, open
+    orders per participant) are lifted here."""
     with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        target = f"127.0.0.1:{port}"
+        target = f"127.0.0.1:{free_port()}"
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -125,8 +130,6 @@ def main(open_orders: int = 100_000, fixed_rate: int = 1000, fixed_seconds: int 
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            # One client measures the server's whole capacity: its own fair-share limits
-            # (a rate per participant, open orders per participant) are lifted here.
             env={**os.environ, "COLUMNS": "200", "IXCHANGE_RATE_LIMIT": "0", "IXCHANGE_MAX_OPEN_ORDERS": "10000000"},
         )
         try:
@@ -141,27 +144,33 @@ def main(open_orders: int = 100_000, fixed_rate: int = 1000, fixed_seconds: int 
                 metadata=md,
             )
             token = stub.IssueToken(participants_pb2.IssueTokenRequest(participant="bench"), metadata=md).token
-            rss_before = rss_mb(server.pid)
-
-            result = load(target, token, open_orders, procs=2, prefix="t")
-            rows.append({"bench": "e2e", "name": "ixchange SubmitOffer, SQLite, 2x64 in flight", **result})
-            print("throughput", result, flush=True)
-            rows.append(
-                {
-                    "bench": "memory",
-                    "name": f"server RSS with {result['acked']} open orders",
-                    "rss_mb": rss_mb(server.pid),
-                    "rss_at_start_mb": rss_before,
-                }
-            )
-            print("memory", rows[-1], flush=True)
-
-            result = load(target, token, fixed_rate * fixed_seconds, procs=1, prefix="f", rate=fixed_rate)
-            rows.append({"bench": "e2e", "name": f"ixchange SubmitOffer at {fixed_rate}/s offered", **result})
-            print("fixed rate", result, flush=True)
+            yield target, token, server.pid
         finally:
             server.terminate()
             server.wait(30)
+
+
+def main(open_orders: int = 100_000, fixed_rate: int = 1000, fixed_seconds: int = 10) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    with seller_exchange() as (target, token, pid):
+        rss_before = rss_mb(pid)
+
+        result = load(target, token, open_orders, procs=2, prefix="t")
+        rows.append({"bench": "e2e", "name": "ixchange SubmitOffer, SQLite, 2x64 in flight", **result})
+        print("throughput", result, flush=True)
+        rows.append(
+            {
+                "bench": "memory",
+                "name": f"server RSS with {result['acked']} open orders",
+                "rss_mb": rss_mb(pid),
+                "rss_at_start_mb": rss_before,
+            }
+        )
+        print("memory", rows[-1], flush=True)
+
+        result = load(target, token, fixed_rate * fixed_seconds, procs=1, prefix="f", rate=fixed_rate)
+        rows.append({"bench": "e2e", "name": f"ixchange SubmitOffer at {fixed_rate}/s offered", **result})
+        print("fixed rate", result, flush=True)
 
     port = free_port()
     target = f"127.0.0.1:{port}"

@@ -19,18 +19,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import grpc
-from ixchange.v1 import common_pb2, exchange_pb2, exchange_pb2_grpc, participants_pb2, participants_pb2_grpc
+from ixchange.v1 import common_pb2, exchange_pb2, exchange_pb2_grpc
 
-from bench.e2e import free_port, load, percentiles, wait_healthy
+from bench.e2e import free_port, load, percentiles, seller_exchange
 
 ROOT = Path(__file__).resolve().parents[1]
 PLATINUM = {"latency_us": 4_000, "jitter_us": 300, "loss_ppm": 5, "availability_ppm": 999_995}
@@ -128,56 +126,21 @@ def streams(
 
 def main(orders: int = 100_000, batch: int = 100, window: int = 4) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        target = f"127.0.0.1:{free_port()}"
-        env = {**os.environ, "IXCHANGE_RATE_LIMIT": "0", "IXCHANGE_MAX_OPEN_ORDERS": "10000000"}
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "controller.cli",
-                "--data-dir",
-                tmp,
-                "serve",
-                "--listen",
-                target,
-                "--metrics-listen",
-                "",
-            ],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-        try:
-            wait_healthy(target)
-            operator = (Path(tmp) / "operator.token").read_text().strip()
-            md = (("authorization", f"Bearer {operator}"),)
-            stub = participants_pb2_grpc.ParticipantsServiceStub(grpc.insecure_channel(target))
-            stub.RegisterParticipant(
-                participants_pb2.RegisterParticipantRequest(
-                    participant=participants_pb2.Participant(name="bench", roles=[participants_pb2.ROLE_SELLER])
-                ),
-                metadata=md,
-            )
-            token = stub.IssueToken(participants_pb2.IssueTokenRequest(participant="bench"), metadata=md).token
-            result = streams(target, token, orders, 2, batch, window, "s")
-            rows.append({"bench": "stream", "name": f"TradeStream, SQLite, 2 streams x {window} x {batch}", **result})
-            print(rows[-1], flush=True)
-            result = load(target, token, orders // 4, procs=2, prefix="u")
-            rows.append({"bench": "stream", "name": "unary SubmitOffer, SQLite, 2x64 in flight", **result})
-            print(rows[-1], flush=True)
-            # Latency at 1,000 orders/s offered, on the book the runs above left (10^5 and
-            # more open orders): through the stream (a batch of 10 every 10 ms), and unary.
-            result = streams(target, token, 10_000, 1, 10, 64, "l", rate=1000)
-            rows.append({"bench": "stream_latency", "name": "TradeStream at 1,000/s, batches of 10", **result})
-            print(rows[-1], flush=True)
-            result = load(target, token, 10_000, procs=1, prefix="lu", rate=1000)
-            rows.append({"bench": "stream_latency", "name": "unary SubmitOffer at 1,000/s", **result})
-            print(rows[-1], flush=True)
-        finally:
-            server.terminate()
-            server.wait(30)
+    with seller_exchange() as (target, token, _):
+        result = streams(target, token, orders, 2, batch, window, "s")
+        rows.append({"bench": "stream", "name": f"TradeStream, SQLite, 2 streams x {window} x {batch}", **result})
+        print(rows[-1], flush=True)
+        result = load(target, token, orders // 4, procs=2, prefix="u")
+        rows.append({"bench": "stream", "name": "unary SubmitOffer, SQLite, 2x64 in flight", **result})
+        print(rows[-1], flush=True)
+        # Latency at 1,000 orders/s offered, on the book the runs above left (10^5 and
+        # more open orders): through the stream (a batch of 10 every 10 ms), and unary.
+        result = streams(target, token, 10_000, 1, 10, 64, "l", rate=1000)
+        rows.append({"bench": "stream_latency", "name": "TradeStream at 1,000/s, batches of 10", **result})
+        print(rows[-1], flush=True)
+        result = load(target, token, 10_000, procs=1, prefix="lu", rate=1000)
+        rows.append({"bench": "stream_latency", "name": "unary SubmitOffer at 1,000/s", **result})
+        print(rows[-1], flush=True)
     port = free_port()
     empty = subprocess.Popen(
         [sys.executable, "-m", "bench.empty_server", str(port)], cwd=ROOT, stdout=subprocess.PIPE, text=True
