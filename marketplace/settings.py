@@ -108,6 +108,12 @@ class Settings:
     max_streams: int = 256
     max_streams_per_participant: int = 8
     stream_queue: int = 1000
+    # Overload (README "Limits and quotas"): order commands one participant, and everyone,
+    # may have waiting for the sequencer before more are refused with RESOURCE_EXHAUSTED;
+    # calls one connection may have open at once (beyond, HTTP/2 refuses the stream).
+    max_orders_in_flight: int = 4096
+    max_orders_queued: int = 32_768
+    max_calls_per_connection: int = 1000
     # Threads for reads (never the commit thread), and reads one participant may run at once.
     read_threads: int = 4
     reads_per_participant: int = 2
@@ -170,6 +176,9 @@ class Settings:
             "max_streams",
             "max_streams_per_participant",
             "stream_queue",
+            "max_orders_in_flight",
+            "max_orders_queued",
+            "max_calls_per_connection",
             "read_threads",
             "reads_per_participant",
             "report_min_deals",

@@ -60,10 +60,11 @@ class OrderCommands:
             return self._cancel_command(who, request)
         return self._replace_command(who, request)
 
-    async def execute(self, who: Participant, command: Command) -> Any:
-        """One command, alone: what a unary call does."""
+    async def execute(self, who: Participant, command: Command, time_left: float | None = None) -> Any:
+        """One command, alone: what a unary call does (`time_left`: until its deadline)."""
         try:
-            outcome = await self.api.seq.run(command.run)
+            with self.api.backlog.holding(who.name, 1, time_left):
+                outcome = await self.api.seq.run(command.run)
         except NotFound as err:
             raise await command.explain(err) from None
         return await command.reply(outcome)

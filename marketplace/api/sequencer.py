@@ -80,6 +80,9 @@ class Sequencer:
         self._queue: asyncio.Queue[tuple[Command, asyncio.Future[Any]]] = asyncio.Queue()
         self._last_now = 0
         self._commit_failed = False  # set on the commit thread
+        # Seconds the loop spends per command while busy (a moving average): how long a
+        # command that queues now can expect to wait per command ahead of it.
+        self.pace = 0.001
 
     async def run(self, command: Callable[[ExchangeEngine, int], T]) -> T:
         """Run a command in order with all others; returns once its effects are durable."""
@@ -101,11 +104,19 @@ class Sequencer:
         (and its predecessor's). At most PIPELINE batches are past the engine and not yet
         finished."""
         finishing: deque[asyncio.Task[None]] = deque()
+        loop = asyncio.get_running_loop()
+        started, size = 0.0, 0  # the previous batch
         try:
             while True:
+                if self._queue.empty():
+                    size = 0  # idle time is not the pace of work
                 batch = [await self._queue.get()]
                 while len(batch) < self.max_batch and not self._queue.empty():
                     batch.append(self._queue.get_nowait())
+                now = loop.time()
+                if size:
+                    self.pace += ((now - started) / size - self.pace) / 8
+                started, size = now, len(batch)
                 while len(finishing) >= PIPELINE or (finishing and finishing[0].done()):
                     await finishing.popleft()  # a failure re-raises here: the loop stops
                 if self.failed is not None:

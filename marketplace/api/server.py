@@ -37,6 +37,7 @@ from ixchange.v1 import (
 
 from marketplace.api import convert, reflection
 from marketplace.api.auth import Authenticator
+from marketplace.api.backlog import Backlog
 from marketplace.api.continuity_servicer import ContinuityServicer
 from marketplace.api.guard import Guard
 from marketplace.api.market_servicers import ClassesServicer, FabricServicer, MarketServicer
@@ -174,10 +175,18 @@ async def create_server(
     await auth.reload()
     reads = ReadPool(settings.read_threads, settings.reads_per_participant)
     guard = Guard()
-    api = Api(sequencer, auth, reads, settings.report_min_deals, settings.heartbeat_s, guard)
+    backlog = Backlog(settings.max_orders_in_flight, settings.max_orders_queued, lambda: sequencer.pace)
+    api = Api(sequencer, auth, reads, settings.report_min_deals, settings.heartbeat_s, guard, backlog)
     convert.configure_money(settings.currency, settings.currency_exponent)
     metrics.watch_fairness(calls, auth, sequencer.streams)
-    server = grpc.aio.server(options=[("grpc.max_receive_message_length", settings.max_message_bytes)])
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", settings.max_message_bytes),
+            # Without a limit, calls the loop cannot get to are cancelled by the transport,
+            # unanswered; beyond it, HTTP/2 refuses them unprocessed (safe to retry).
+            ("grpc.max_concurrent_streams", settings.max_calls_per_connection),
+        ]
+    )
     metrics.watch_guard(guard)
     guard.register(server, exchange_pb2_grpc.add_ExchangeServiceServicer_to_server, ExchangeServicer(api))
     guard.register(server, classes_pb2_grpc.add_ClassesServiceServicer_to_server, ClassesServicer(api))

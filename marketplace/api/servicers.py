@@ -14,6 +14,7 @@ from ixchange.v1 import exchange_pb2, exchange_pb2_grpc
 from marketplace import limits
 from marketplace.api import convert, paging
 from marketplace.api.auth import Authenticator
+from marketplace.api.backlog import Backlog
 from marketplace.api.guard import Guard, Refusal
 from marketplace.api.order_commands import OrderCommands, subject
 from marketplace.api.quotas import BOOK_COST, EVENT_COST, ROW_COST
@@ -52,6 +53,7 @@ class Api:
     report_min_deals: int = 5
     heartbeat_s: float = 15.0
     guard: Guard = field(default_factory=Guard)  # answers each refused command of a TradeStream
+    backlog: Backlog = field(default_factory=lambda: Backlog(4096, 32_768, lambda: 0.001))
 
     @property
     def store(self) -> Store:
@@ -116,11 +118,11 @@ class ExchangeServicer(OrderCommands, TradeStreaming, exchange_pb2_grpc.Exchange
 
     async def SubmitOffer(self, request: exchange_pb2.SubmitOfferRequest, context: Any) -> Any:
         who = await self.auth.participant(context)
-        return await self.execute(who, self.command(who, "submit_offer", request))
+        return await self.execute(who, self.command(who, "submit_offer", request), context.time_remaining())
 
     async def SubmitRequest(self, request: exchange_pb2.SubmitRequestRequest, context: Any) -> Any:
         who = await self.auth.participant(context)
-        return await self.execute(who, self.command(who, "submit_request", request))
+        return await self.execute(who, self.command(who, "submit_request", request), context.time_remaining())
 
     async def ApproveClass(self, request: exchange_pb2.ApproveClassRequest, context: Any) -> Any:
         who = await self.auth.require(context, Role.BUYER)
@@ -172,11 +174,11 @@ class ExchangeServicer(OrderCommands, TradeStreaming, exchange_pb2_grpc.Exchange
 
     async def CancelOrder(self, request: exchange_pb2.CancelOrderRequest, context: Any) -> Any:
         who = await self.auth.participant(context)
-        return await self.execute(who, self.command(who, "cancel_order", request))
+        return await self.execute(who, self.command(who, "cancel_order", request), context.time_remaining())
 
     async def ReplaceOrder(self, request: exchange_pb2.ReplaceOrderRequest, context: Any) -> Any:
         who = await self.auth.participant(context)
-        return await self.execute(who, self.command(who, "replace_order", request))
+        return await self.execute(who, self.command(who, "replace_order", request), context.time_remaining())
 
     def _with_record(self, msg: Any, verified: Mapping[int, int]) -> Any:
         """An offer with its verification and its seller's delivered-quality record."""

@@ -74,11 +74,18 @@ class TradeStreaming:
             return reply
         try:
             who = await self._admit(context, count)
+            self.api.backlog.admit(who.name, count)
         except ResourceExhausted as err:
             status = self._status(err)
             for _ in range(count):
                 reply.results.add().error.CopyFrom(status)
             return reply
+        try:
+            return await self._run_batch(who, batch, reply)
+        finally:
+            self.api.backlog.done(who.name, count)
+
+    async def _run_batch(self, who: Participant, batch: exchange_pb2.TradeStreamRequest, reply: Any) -> Any:
         # Every command is put in the sequencer's queue before any of them is awaited:
         # they are applied in the batch's order.
         started: list[tuple[str, Command | None, asyncio.Task[Any] | BaseException]] = []

@@ -30,7 +30,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(data_dir: Path, database_url: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    data_dir: Path, database_url: str, port: int, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -48,7 +50,7 @@ def start_server(data_dir: Path, database_url: str, port: int) -> subprocess.Pop
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
     )
     health = health_pb2_grpc.HealthStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
     deadline = time.monotonic() + 60

@@ -182,6 +182,25 @@ def test_a_batch_over_the_rate_is_refused_whole_and_nothing_of_it_applied(
     assert len(orders) == 200 and not any(o.client_order_id.startswith("b") for o in orders)
 
 
+def test_a_batch_beyond_the_participants_backlog_is_refused_as_overloaded(
+    make_exchange: Callable[..., ServerThread],
+) -> None:
+    server = make_exchange(max_orders_in_flight=50)
+    operator = Client(server.target, server.operator_token)
+    seller = operator.as_participant("acme", SELLER)
+    stream = Stream(seller)
+    refused = stream.send(*[offer(f"b{i}") for i in range(51)])
+    for result in refused.results:
+        assert result.error.code == code_pb2.RESOURCE_EXHAUSTED
+        assert "IXCHANGE_MAX_ORDERS_IN_FLIGHT" in result.error.message
+        assert any(d.Is(error_details_pb2.RetryInfo.DESCRIPTOR) for d in result.error.details)
+    fits = stream.send(*[offer(f"a{i}") for i in range(50)])
+    assert all(r.WhichOneof("result") == "submit_offer" for r in fits.results)
+    stream.close()
+    orders = operator(operator.exchange.ListOrders, exchange_pb2.ListOrdersRequest(page_size=1000)).orders
+    assert len(orders) == 50 and not any(o.client_order_id.startswith("b") for o in orders)
+
+
 def test_the_cli_sends_a_file_of_commands_in_batches(
     parties: tuple[Client, Client, Client],
     exchange: ServerThread,
