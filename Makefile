@@ -10,11 +10,12 @@ APT_VENV_PACKAGES := $(call apt_packages,venv)
 APT_LAB_PACKAGES := $(call apt_packages,lab)
 APT_TEST_PACKAGES := $(call apt_packages,test) $(APT_LAB_PACKAGES)
 
-.PHONY: help run test check lint format typecheck proto bench clean venv system-deps test-deps lab-deps lab lab-down
+.PHONY: help run build test check lint format typecheck proto bench clean venv system-deps test-deps lab-deps lab lab-down
 
 help:
 	@echo "make run        run the exchange (embedded SQLite, default class schemes) and its web portal"
 	@echo "make venv       only the virtualenv (.venv) with ixchange and its Python dependencies"
+	@echo "make build      rebuild the compiled core after editing its source (pip install -e . builds it first)"
 	@echo "make test       install test dependencies, start PostgreSQL and Open vSwitch, lint, type-check, run every test"
 	@echo "make check      ruff, mypy, buf lint and the generated-code check only"
 	@echo "make format     ruff format + autofix"
@@ -24,15 +25,13 @@ help:
 	@echo "make bench      run the benchmarks (results in bench/results/, summarised in BENCHMARKS.md)"
 	@echo "make clean      remove the virtualenv and caches"
 
-# Debian/Ubuntu: the venv module (and pip in it) comes from python3-venv.
+# Debian/Ubuntu: the venv module (and pip in it) comes from python3-venv; the compiled
+# core needs a C compiler and Python's headers.
 system-deps:
-	@if ! /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null; then \
-	  echo "installing $(APT_VENV_PACKAGES)..."; \
-	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_VENV_PACKAGES); \
-	fi
+	$(call apt_install,$(APT_VENV_PACKAGES))
 
 # --system-site-packages: the lab uses Debian's Mininet module from inside the venv.
-$(VENV)/.installed: pyproject.toml | system-deps
+$(VENV)/.installed: pyproject.toml setup.py | system-deps
 	@test -x $(PY) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	@# setuptools says "Editable installation ... be careful with folders ... with the same name"
@@ -41,6 +40,11 @@ $(VENV)/.installed: pyproject.toml | system-deps
 	@touch $@
 
 venv: $(VENV)/.installed
+
+# The compiled core (marketplace/compiled.py), rebuilt from whatever source changed since
+# `pip install -e .` built it (a stale module runs as its source meanwhile, with a warning).
+build: venv
+	$(PY) setup.py -q build_ext --inplace -j 2
 
 run: venv
 	$(BIN)/ixchange serve --portal
@@ -74,9 +78,11 @@ check: venv
 	cd proto && ../$(BIN)/buf lint
 	$(PY) proto/generate.py --check
 
-test: test-deps check
+test: test-deps check build
 	tests/tools/ovs.sh start
 	IXCHANGE_TEST_POSTGRES_URL="$$(tests/tools/postgres.sh)" $(BIN)/pytest -q
+	@echo "the domain's unit and property tests again, on the pure-Python core:"
+	IXCHANGE_PURE_PYTHON=1 $(BIN)/pytest -q -p no:cacheprovider tests/unit
 
 lint: check
 

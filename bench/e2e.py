@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -30,9 +31,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_healthy(target: str) -> None:
+def wait_healthy(target: str, timeout: float = 60) -> None:
     stub = health_pb2_grpc.HealthStub(grpc.insecure_channel(target))
-    for _ in range(600):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         try:
             stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
             return
@@ -106,6 +108,33 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
+def start_exchange(data_dir: Path, target: str, stdout: Any = subprocess.DEVNULL) -> subprocess.Popen[Any]:
+    """`ixchange serve` on embedded SQLite in `data_dir`, fair-share limits lifted."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "controller.cli", "--data-dir", str(data_dir), "serve", "--listen", target,
+         "--metrics-listen", ""],
+        cwd=ROOT,
+        stdout=stdout,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "COLUMNS": "200", "IXCHANGE_RATE_LIMIT": "0", "IXCHANGE_MAX_OPEN_ORDERS": "10000000"},
+    )  # fmt: skip
+
+
+def register_seller(data_dir: Path, target: str, name: str = "bench") -> str:
+    """Register a seller as the operator; its token."""
+    operator = (data_dir / "operator.token").read_text().strip()
+    md = (("authorization", f"Bearer {operator}"),)
+    stub = participants_pb2_grpc.ParticipantsServiceStub(grpc.insecure_channel(target))
+    stub.RegisterParticipant(
+        participants_pb2.RegisterParticipantRequest(
+            participant=participants_pb2.Participant(name=name, roles=[participants_pb2.ROLE_SELLER])
+        ),
+        metadata=md,
+    )
+    token: str = stub.IssueToken(participants_pb2.IssueTokenRequest(participant=name), metadata=md).token
+    return token
+
+
 @contextlib.contextmanager
 def seller_exchange() -> Iterator[tuple[str, str, int]]:
     """`ixchange serve` on embedded SQLite in a temporary directory, with one seller
@@ -114,37 +143,10 @@ def seller_exchange() -> Iterator[tuple[str, str, int]]:
     orders per participant) are lifted here."""
     with tempfile.TemporaryDirectory() as tmp:
         target = f"127.0.0.1:{free_port()}"
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "controller.cli",
-                "--data-dir",
-                tmp,
-                "serve",
-                "--listen",
-                target,
-                "--metrics-listen",
-                "",
-            ],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "COLUMNS": "200", "IXCHANGE_RATE_LIMIT": "0", "IXCHANGE_MAX_OPEN_ORDERS": "10000000"},
-        )
+        server = start_exchange(Path(tmp), target)
         try:
             wait_healthy(target)
-            operator = (Path(tmp) / "operator.token").read_text().strip()
-            md = (("authorization", f"Bearer {operator}"),)
-            stub = participants_pb2_grpc.ParticipantsServiceStub(grpc.insecure_channel(target))
-            stub.RegisterParticipant(
-                participants_pb2.RegisterParticipantRequest(
-                    participant=participants_pb2.Participant(name="bench", roles=[participants_pb2.ROLE_SELLER])
-                ),
-                metadata=md,
-            )
-            token = stub.IssueToken(participants_pb2.IssueTokenRequest(participant="bench"), metadata=md).token
-            yield target, token, server.pid
+            yield target, register_seller(Path(tmp), target), server.pid
         finally:
             server.terminate()
             server.wait(30)

@@ -7,11 +7,17 @@ a plain sortedcontainers price-time book per class with none of that. One core, 
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+import json
+import os
 import random
+import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sortedcontainers import SortedList
 
@@ -21,6 +27,7 @@ from marketplace.engine import ExchangeEngine
 from marketplace.orders import OrderInput, ServiceType, Side
 from marketplace.parameters import DEFAULT_PARAMETERS
 
+ROOT = Path(__file__).resolve().parents[1]
 GRADE_VALUES = [
     {"latency_us": 4_000, "jitter_us": 500, "loss_ppm": 5, "availability_ppm": 999_995},
     {"latency_us": 15_000, "jitter_us": 2_000, "loss_ppm": 50, "availability_ppm": 999_950},
@@ -165,57 +172,58 @@ def run_floor(flow: list[OrderInput]) -> Result:
     )
 
 
-def median_of(runs: int, bench: Callable[[list[OrderInput]], Result], flow: list[OrderInput]) -> Result:
-    """This machine is shared and its speed wanders by a third between runs; the median of
-    several runs is the number to compare."""
-    results = sorted((bench(flow) for _ in range(runs)), key=lambda r: r.rate)
-    return results[len(results) // 2]
+def one_run(kind: str, n: int, pure: bool = False) -> Result:
+    """One run in a fresh process: `kind` is engine, pretrade or floor; `pure` runs the
+    engine's pure-Python source instead of its compiled build (marketplace/compiled.py)."""
+    env = {**os.environ, "IXCHANGE_PURE_PYTHON": "1" if pure else "0"}
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.matching", "--one", kind, str(n)],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return Result(**json.loads(out))
+
+
+VARIANTS = (
+    ("ixchange engine, compiled core", "engine", False),
+    ("ixchange engine, pure Python", "engine", True),
+    ("ixchange engine, pre-trade mix (IOC/FOK/AON, quality-first), compiled", "pretrade", False),
+    ("ixchange engine, pre-trade mix, pure Python", "pretrade", True),
+    ("bare price-time book (floor)", "floor", False),
+)
 
 
 def main(sizes: tuple[int, ...] = (100_000, 1_000_000), runs: int = 3) -> list[dict[str, object]]:
-    """Each size: the engine with CPython's default collector settings, then with the
-    settings `ixchange serve` uses (marketplace.api.server.tune_gc), then the floor; the
-    median of `runs` runs each (one run at 10^6 and above, which take minutes)."""
+    """Each size: `runs` rounds, each running every variant once in a fresh process with
+    the server's collector settings (interleaved, so a slow spell of this shared machine
+    hits them all); the median of each with its spread, and each engine beside the floor
+    of the same round."""
     rows: list[dict[str, object]] = []
-    defaults = gc.get_threshold()
     for n in sizes:
-        flow = order_flow(n)
-        repeat = runs if n < 1_000_000 else 1
-        gc.set_threshold(*defaults)
-        gc.unfreeze()
-        untuned = median_of(repeat, run_engine, flow)
-        untuned.name = "ixchange engine, default gc"
-        tune_gc()
-        engine = median_of(repeat, run_engine, flow)
-        engine.name = "ixchange engine, server gc settings"
-        mixed = median_of(repeat, run_engine, order_flow(n, pretrade=True))
-        mixed.name = "ixchange engine, pre-trade mix (IOC/FOK/AON, quality-first)"
-        floor = median_of(repeat, run_floor, flow)
-        for r in (untuned, engine, mixed, floor):
+        results: dict[str, list[Result]] = {name: [] for name, _, _ in VARIANTS}
+        for _ in range(runs):
+            for name, kind, pure in VARIANTS:
+                results[name].append(one_run(kind, n, pure))
+        floors = [r.rate for r in results["bare price-time book (floor)"]]
+        for name, _, _ in VARIANTS:
+            rates = sorted(r.rate for r in results[name])
+            ratios = sorted(r.rate / f for r, f in zip(results[name], floors, strict=True))
+            mid = sorted(results[name], key=lambda r: r.rate)[len(rates) // 2]
             rows.append(
-                {
-                    "bench": "matching",
-                    "orders": n,
-                    "runs": repeat,
-                    "name": r.name,
-                    "orders_per_s": round(r.rate),
-                    "p50_us": round(r.p50_us, 2),
-                    "p99_us": round(r.p99_us, 2),
-                    "deals": r.deals,
-                }
-            )
-        rows.append(
-            {"bench": "matching", "orders": n, "name": "engine / floor", "ratio": round(engine.rate / floor.rate, 3)}
-        )
-        print(
-            f"n={n} (median of {repeat}): engine (default gc) {untuned.rate:,.0f}/s; engine {engine.rate:,.0f}/s "
-            f"p50 {engine.p50_us:.1f}us p99 {engine.p99_us:.1f}us; pre-trade mix {mixed.rate:,.0f}/s; "
-            f"floor {floor.rate:,.0f}/s; "
-            f"ratio {engine.rate / floor.rate:.2f}",
-            flush=True,
-        )
+                {"bench": "matching", "orders": n, "runs": runs, "name": name,
+                 "orders_per_s": round(statistics.median(rates)), "min": round(rates[0]), "max": round(rates[-1]),
+                 "ratio_to_floor": round(statistics.median(ratios), 3),
+                 "p50_us": round(mid.p50_us, 2), "p99_us": round(mid.p99_us, 2), "deals": mid.deals}
+            )  # fmt: skip
+            print(rows[-1], flush=True)
     return rows
 
 
 if __name__ == "__main__":
-    main((100_000,))
+    if len(sys.argv) == 4 and sys.argv[1] == "--one":
+        kind, count = sys.argv[2], int(sys.argv[3])
+        tune_gc()
+        flow = order_flow(count, pretrade=kind == "pretrade")
+        result = run_floor(flow) if kind == "floor" else run_engine(flow)
+        print(json.dumps(dataclasses.asdict(result)))
+    else:
+        main((100_000,))

@@ -26,6 +26,7 @@ from bench import (
     portal,
     reclassification,
     reroute,
+    scale,
     stamp_accuracy,
     stream,
 )
@@ -47,6 +48,7 @@ BENCHES = (
     "continuity",
     "portal",
     "stream",
+    "scale",
 )
 
 
@@ -100,6 +102,8 @@ def main() -> None:
         rows += continuity.main(5 if args.quick else 20, 5 if args.quick else 20)
     if "stream" in chosen:
         rows += stream.main(orders=20_000 if args.quick else 100_000)
+    if "scale" in chosen:
+        rows += scale.main(orders=100_000 if args.quick else 1_000_000)
     if "portal" in chosen:
         rows += portal.main(orders=2_000 if args.quick else 10_000, pages=20 if args.quick else 200)
     if "measurement_point" in chosen:

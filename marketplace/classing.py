@@ -233,6 +233,12 @@ class CompiledScheme:
     weights: tuple[tuple[str, int, int, int], ...]  # (parameter, weight, score_worst, span)
     total_weight: int
     grades: tuple[tuple[str, int, tuple[tuple[str, bool, int | None, Band, Parameter], ...]], ...]
+    # Answers of grade_of by value set, when every band is fixed (no market medians): a
+    # market repeats a few value sets, so most orders are classed by one lookup.
+    memo: dict[tuple[tuple[str, int], ...], tuple[str, int]] | None = None
+
+
+MEMO_SIZE = 4096  # value sets remembered per scheme; forgotten all at once when full
 
 
 def compile_scheme(scheme: ClassScheme, params: dict[str, Parameter]) -> CompiledScheme:
@@ -258,12 +264,26 @@ def compile_scheme(scheme: ClassScheme, params: dict[str, Parameter]) -> Compile
         )
         for g in scheme.grades
     )
-    return CompiledScheme(scheme, weights, sum(w for _, w, _, _ in weights), grades)
+    fixed = all(b.fixed is not None for g in scheme.grades for b in g.bands)
+    return CompiledScheme(scheme, weights, sum(w for _, w, _, _ in weights), grades, {} if fixed else None)
 
 
 def grade_of(compiled: CompiledScheme, values: dict[str, int], medians: MedianTracker) -> tuple[str, int]:
     """The grade `classify` would give, and the score, without building the explanation:
     the hot path of every order. Must agree with `classify` (a property test checks)."""
+    memo = compiled.memo
+    if memo is None:
+        return _grade_of(compiled, values, medians)
+    key = tuple(values.items())
+    found = memo.get(key)
+    if found is None:
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        found = memo[key] = _grade_of(compiled, values, medians)
+    return found
+
+
+def _grade_of(compiled: CompiledScheme, values: dict[str, int], medians: MedianTracker) -> tuple[str, int]:
     score = 0
     if compiled.total_weight:
         acc = 0

@@ -47,7 +47,7 @@ from marketplace.errors import (
     NotFound,
     ResourceExhausted,
 )
-from marketplace.events import Event, EventKind, Subject
+from marketplace.events import EventKind, Subject, new_event
 from marketplace.fills import meets
 from marketplace.grade_choice import choose_grade
 from marketplace.holdings import Holdings
@@ -68,7 +68,7 @@ from marketplace.orders import (
     check_order_input,
     check_pop,
 )
-from marketplace.parameters import Parameter, validate_parameter
+from marketplace.parameters import Parameter, check_values, validate_parameter
 from marketplace.quotes import Quote, Recommendation, entered_at, iso, merge_fills
 from marketplace.settlement import Settlement
 
@@ -293,14 +293,7 @@ class ExchangeEngine(Settlement, Assurance, Continuity):
 
     def check_values(self, values: dict[str, int], field_name: str) -> None:
         """Every value must name a defined parameter and lie in its range."""
-        for name, value in values.items():
-            param = self.parameters.get(name)
-            if param is None:
-                raise InvalidArgument(
-                    limits.field_key(field_name, name),
-                    f"unknown parameter {limits.shown(name)} (known: {', '.join(sorted(self.parameters))})",
-                )
-            param.check_value(f"{field_name}.{name}", value)
+        check_values(self.parameters, values, field_name)
 
     def classify(self, scheme: ClassScheme, values: dict[str, int]) -> Classification:
         """Dry run: which grade these values get under the scheme, and why."""
@@ -1028,7 +1021,7 @@ class ExchangeEngine(Settlement, Assurance, Continuity):
 
     def _emit(self, now: int, kind: EventKind, subject: Subject) -> None:
         self.counters.sequence += 1
-        self._changes.events.append(Event(self.counters.sequence, now, kind, subject, subject.state()))
+        self._changes.events.append(new_event((self.counters.sequence, now, kind, subject, subject.state())))
 
     def fingerprint(self) -> tuple[int, ...]:
         """Cheap evidence of change (ids issued, changes recorded): a command that raised

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import IntEnum
+from functools import partial
 from typing import Any, NamedTuple
 
 from marketplace.deals import Deal
@@ -81,3 +83,8 @@ class Event(NamedTuple):
         if isinstance(self.subject, Deal | QualityRecord | Penalty):
             return (self.subject.seller, self.subject.buyer)
         return (self.subject.participant,)
+
+
+# Event from one tuple of its fields, in C: a NamedTuple's own constructor is a Python
+# function, and the engine makes several events per order.
+new_event: Callable[[tuple[int, int, EventKind, Subject, tuple[Any, ...]]], Event] = partial(tuple.__new__, Event)

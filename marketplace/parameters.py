@@ -59,6 +59,19 @@ class Parameter:
         return limits.clamp(value, self.min_value, self.max_value)
 
 
+def check_values(parameters: dict[str, Parameter], values: dict[str, int], field_name: str) -> None:
+    """Every value must name a defined parameter and lie in its range."""
+    for name, value in values.items():
+        param = parameters.get(name)
+        if param is None:
+            raise InvalidArgument(
+                limits.field_key(field_name, name),
+                f"unknown parameter {limits.shown(name)} (known: {', '.join(sorted(parameters))})",
+            )
+        if not param.min_value <= value <= param.max_value:  # the message is built only for a refusal
+            param.check_value(f"{field_name}.{name}", value)
+
+
 def validate_parameter(p: Parameter) -> None:
     """Reject a parameter definition that cannot work."""
     limits.PARAMETER_NAME.check("parameter.name", p.name)

@@ -114,6 +114,9 @@ class Settings:
     max_orders_in_flight: int = 4096
     max_orders_queued: int = 32_768
     max_calls_per_connection: int = 1000
+    # Run the domain's compiled core as its pure-Python source (marketplace/compiled.py;
+    # read when the package is imported, before any other setting).
+    pure_python: bool = False
     # Threads for reads (never the commit thread), and reads one participant may run at once.
     read_threads: int = 4
     reads_per_participant: int = 2

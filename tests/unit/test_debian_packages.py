@@ -18,9 +18,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def make_installs(target: str) -> set[str]:
     """The packages `make TARGET` would check and install (dry run: nothing is run)."""
     out = subprocess.run(["make", "-n", "-C", str(ROOT), target], capture_output=True, text=True, check=True).stdout
-    found = re.search(r"for p in ([^;]*); do dpkg-query", out)
+    found = re.findall(r"for p in ([^;]*); do dpkg-query", out)
     assert found, f"make -n {target} shows no package loop:\n{out}"
-    return set(found.group(1).split())
+    return {package for loop in found for package in loop.split()}
+
+
+def test_make_venv_installs_what_the_venv_and_the_compiled_core_need() -> None:
+    assert set(packages.debian_packages("venv")) <= make_installs("venv")
 
 
 def test_make_test_installs_every_package_the_lab_and_the_service_tests_need() -> None:
