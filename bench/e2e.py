@@ -116,6 +116,7 @@ def start_exchange(data_dir: Path, target: str, stdout: Any = subprocess.DEVNULL
         cwd=ROOT,
         stdout=stdout,
         stderr=subprocess.DEVNULL,
+        text=True,
         env={**os.environ, "COLUMNS": "200", "IXCHANGE_RATE_LIMIT": "0", "IXCHANGE_MAX_OPEN_ORDERS": "10000000"},
     )  # fmt: skip
 

@@ -53,7 +53,8 @@ def main(orders: int = 1_000_000) -> list[dict[str, Any]]:
                 time.sleep(2)
                 rows.append(
                     {"bench": "scale", "name": f"resident memory, {loaded:,} open orders", "open_orders": loaded,
-                     "rss_mb": round(rss_mb(server.pid)), "load_acked_per_s": load["acked_per_s"]}
+                     "rss_mb": round(rss_mb(server.pid)), "load_acked_per_s": load["acked_per_s"],
+                     "refused": load["errors"]}
                 )  # fmt: skip
                 print(rows[-1], flush=True)
         finally:

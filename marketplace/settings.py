@@ -111,8 +111,8 @@ class Settings:
     # Overload (README "Limits and quotas"): order commands one participant, and everyone,
     # may have waiting for the sequencer before more are refused with RESOURCE_EXHAUSTED;
     # calls one connection may have open at once (beyond, HTTP/2 refuses the stream).
-    max_orders_in_flight: int = 4096
-    max_orders_queued: int = 32_768
+    max_orders_in_flight: int = 16_384  # two TradeStreams with every batch they may send in flight
+    max_orders_queued: int = 65_536
     max_calls_per_connection: int = 1000
     # Run the domain's compiled core as its pure-Python source (marketplace/compiled.py;
     # read when the package is imported, before any other setting).

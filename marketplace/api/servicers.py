@@ -53,7 +53,7 @@ class Api:
     report_min_deals: int = 5
     heartbeat_s: float = 15.0
     guard: Guard = field(default_factory=Guard)  # answers each refused command of a TradeStream
-    backlog: Backlog = field(default_factory=lambda: Backlog(4096, 32_768, lambda: 0.001))
+    backlog: Backlog = field(default_factory=lambda: Backlog(16_384, 65_536, lambda: 0.001))
 
     @property
     def store(self) -> Store:
