@@ -65,6 +65,7 @@ from marketplace.orders import (
     ServiceType,
     Side,
     TimeInForce,
+    ValueSets,
     check_order_input,
     check_pop,
 )
@@ -125,6 +126,7 @@ class ExchangeEngine(Settlement, Assurance, Continuity):
         self.scheme_versions: dict[tuple[str, int], ClassScheme] = {}
         self.scheme_for_service: dict[ServiceType, str] = {}
         self.medians = MedianTracker()
+        self.value_sets = ValueSets()
         self._median_params: dict[str, set[str]] = {}
         self._compiled: dict[tuple[str, int], CompiledScheme] = {}
         self.books: dict[BookKey, Book] = {}
@@ -369,7 +371,7 @@ class ExchangeEngine(Settlement, Assurance, Continuity):
         Also returns the values it was classed on (with the circuit capacity)."""
         service, route, time_in_force, routing = check_order_input(o, now)
         scheme = self.scheme_for(service, o.class_scheme)
-        values = dict(o.values)
+        values = self.value_sets.get(o.values)
         values_field = "values" if o.side is OFFER else "requirements"
         self.check_values(values, values_field)
         classing = values if "capacity_kbps" in values else {**values, "capacity_kbps": o.capacity_kbps}

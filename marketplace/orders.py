@@ -121,6 +121,27 @@ def _parse_route(service: ServiceType, a_end: str, z_end: str) -> Route:
     return Route(a, z)
 
 
+class ValueSets:
+    """One shared dict per distinct set of values: a market repeats a few, and 10^6 open
+    orders each holding their own copy cost ~300 MB. Orders never change their values
+    (snapshots share the dict already), so sharing equal ones is safe."""
+
+    __slots__ = ("_known", "size")
+
+    def __init__(self, size: int = 65_536) -> None:
+        self._known: dict[tuple[tuple[str, int], ...], dict[str, int]] = {}
+        self.size = size
+
+    def get(self, values: dict[str, int]) -> dict[str, int]:
+        key = tuple(values.items())
+        known = self._known.get(key)
+        if known is None:
+            if len(self._known) >= self.size:
+                self._known.clear()  # forgotten, not freed: orders keep theirs
+            known = self._known[key] = dict(values)
+        return known
+
+
 @dataclass(frozen=True, slots=True)
 class OrderInput:
     """A new offer or request as a participant entered it, before validation and classing.

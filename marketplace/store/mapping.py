@@ -181,8 +181,8 @@ def deal_update_tuple(d: Deal) -> tuple[Any, ...]:
 
 
 # A restart reads every live order (10^6 of them take the bulk of a restart): enum members
-# by dict lookup, not the Enum call, and each distinct set of values parsed once (a market
-# repeats a few; every order still gets its own dict).
+# by dict lookup, not the Enum call, and each distinct set of values parsed once and
+# shared by the orders that have it (orders never change their values: ValueSets).
 _SIDES = {int(x): x for x in Side}
 _SERVICES = {int(x): x for x in ServiceType}
 _ASSIGNED = {int(x): x for x in ClassAssignment}
@@ -198,7 +198,7 @@ def _values(text: str) -> dict[str, int]:
         if len(_PARSED) >= 65_536:
             _PARSED.clear()
         parsed = _PARSED[text] = json.loads(text)
-    return dict(parsed)
+    return parsed
 
 
 # A row of `select(t.orders)`, in the table's column order (a test holds them together):
