@@ -58,7 +58,8 @@ def source_of(name: str) -> Path:
 
 
 def pure_requested() -> bool:
-    return os.environ.get(PURE_SETTING, "") not in ("", "0")
+    """As Settings reads a flag (it also refuses what is neither)."""
+    return os.environ.get(PURE_SETTING, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 class _SourceFirst(importlib.abc.MetaPathFinder):

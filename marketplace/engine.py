@@ -371,9 +371,9 @@ class ExchangeEngine(Settlement, Assurance, Continuity):
         Also returns the values it was classed on (with the circuit capacity)."""
         service, route, time_in_force, routing = check_order_input(o, now)
         scheme = self.scheme_for(service, o.class_scheme)
-        values = self.value_sets.get(o.values)
         values_field = "values" if o.side is OFFER else "requirements"
-        self.check_values(values, values_field)
+        self.check_values(o.values, values_field)
+        values = self.value_sets.get(o.values)  # only values that passed are kept
         classing = values if "capacity_kbps" in values else {**values, "capacity_kbps": o.capacity_kbps}
         compiled = self._compiled[(scheme.name, scheme.version)]
         grade, assigned_by, reason, score = choose_grade(

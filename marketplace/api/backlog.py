@@ -18,6 +18,8 @@ from marketplace.errors import ResourceExhausted
 
 
 class Backlog:
+    """Order commands admitted and not yet answered, by participant; on the event loop only."""
+
     def __init__(self, per_participant: int, total: int, seconds_per_command: Callable[[], float]) -> None:
         self.per_participant = per_participant
         self.total = total
