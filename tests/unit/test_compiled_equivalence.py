@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -63,9 +64,11 @@ def trace(data: str, pure: bool) -> dict[str, Any]:
     return result
 
 
-@pytest.mark.skipif(not all(built(m) for m in COMPILED), reason="the compiled core is not built (no C compiler?)")
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="no C compiler: ixchange runs as pure Python here")
 @pytest.mark.parametrize("seed", [1, 2])
 def test_compiled_and_pure_python_engines_agree(seed: int) -> None:
+    missing = [m for m in COMPILED if built(m) is None]
+    assert not missing, f"a compiler is here but these were not built (make build): {missing}"
     data = json.dumps(sequences(seed))
     compiled, pure = trace(data, pure=False), trace(data, pure=True)
     assert all(compiled["compiled"].values()), compiled["compiled"]
