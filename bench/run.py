@@ -16,6 +16,7 @@ from bench import (
     continuity,
     delivering,
     e2e,
+    failover,
     fairness,
     flowmods,
     goodput,
@@ -49,6 +50,7 @@ BENCHES = (
     "portal",
     "stream",
     "scale",
+    "failover",
 )
 
 
@@ -102,6 +104,8 @@ def main() -> None:
         rows += continuity.main(5 if args.quick else 20, 5 if args.quick else 20)
     if "stream" in chosen:
         rows += stream.main(orders=20_000 if args.quick else 100_000)
+    if "failover" in chosen:
+        rows += failover.main(kills=4 if args.quick else 10)
     if "scale" in chosen:
         rows += scale.main(orders=100_000 if args.quick else 1_000_000)
     if "portal" in chosen:

@@ -114,6 +114,10 @@ class Settings:
     max_orders_in_flight: int = 16_384  # two TradeStreams with every batch they may send in flight
     max_orders_queued: int = 65_536
     max_calls_per_connection: int = 1000
+    # High availability (README "High availability"; PostgreSQL only): stand by until this
+    # process holds the leader's lease, which lasts this long unless renewed.
+    ha: bool = False
+    ha_lease_s: float = 1.5
     # Run the domain's compiled core as its pure-Python source (marketplace/compiled.py;
     # read when the package is imported, before any other setting).
     pure_python: bool = False

@@ -42,6 +42,9 @@ def add_parsers(sub: Any) -> None:
     serve.set_defaults(run_local=cmd_serve)
 
 
+STEPPED_DOWN = 3  # exit status: lost the leader's lease (high availability)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from marketplace.api.listen import ListenError, check_free
     from marketplace.api.server import create_server
@@ -109,6 +112,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             if portal is not None:
                 portal.terminate()
                 await asyncio.to_thread(portal.wait, 10)
+        if server.lost_lease:
+            # Nothing more was committed (store writes are fenced); the supervisor (systemd's
+            # Restart=, or a loop) starts it again and it stands by.
+            raise SystemExit(STEPPED_DOWN)
         if server.sequencer.failed is not None:
             raise SystemExit(f"stopped: store failure: {server.sequencer.failed}")
 

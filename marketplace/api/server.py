@@ -35,7 +35,7 @@ from ixchange.v1 import (
     quality_pb2_grpc,
 )
 
-from marketplace.api import convert, reflection
+from marketplace.api import convert, reflection, standby
 from marketplace.api.auth import Authenticator
 from marketplace.api.backlog import Backlog
 from marketplace.api.continuity_servicer import ContinuityServicer
@@ -59,6 +59,7 @@ from marketplace.provisioner import HoldingProvisioner, Provisioner
 from marketplace.reclassification import Policy
 from marketplace.settings import Settings
 from marketplace.store import Store
+from marketplace.store.leadership import Fenced
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,14 @@ class ExchangeServer:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
     stopping: asyncio.Task[None] | None = None  # the stop the sequencer asked for, kept alive
+    generation: int = 0  # high availability: the lease this leader holds (0: not HA)
+    settings: Settings | None = None
+    lost_lease: bool = False
+
+    def step_down(self) -> None:
+        """The lease is lost: stop at once, committing nothing more (the caller stands by again)."""
+        self.lost_lease = True
+        self.stopping = asyncio.get_running_loop().create_task(self.stop(0))
 
     async def stop(self, grace: float | None = 2.0) -> None:
         """Refuse new calls, let running ones finish for `grace` seconds, then close."""
@@ -129,6 +138,8 @@ class ExchangeServer:
         self.sequencer.close()
         self.api.auth.close()
         self.api.reads.close()
+        if self.generation and not self.lost_lease and self.settings is not None:
+            await asyncio.to_thread(standby.release, self.settings, self.store, self.generation)
         self.store.close()
 
     async def wait(self) -> None:
@@ -144,6 +155,7 @@ async def create_server(
     check_startup(settings)
     private_dir(settings.data_dir)
     store = await asyncio.to_thread(Store, settings.resolved_database_url)
+    generation = await standby.wait_for_leadership(settings, store, lambda s: _bind(s, settings)) if settings.ha else 0
     engine = ExchangeEngine(
         quote_ttl=int(settings.quote_ttl_s * 1_000_000),
         approval_ttl=int(settings.approval_ttl_s * 1_000_000),
@@ -203,11 +215,20 @@ async def create_server(
     for name in ("", *SERVICE_NAMES):
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
     running = ExchangeServer(server, port, store, sequencer, health, token_file, metrics_port, api, tasks)
+    running.settings = settings
 
-    def stop_on_store_failure(_err: BaseException) -> None:
-        running.stopping = asyncio.get_running_loop().create_task(running.stop(0))
+    def stop_on_store_failure(err: BaseException) -> None:
+        if isinstance(err, Fenced):  # another process leads now: this one steps down
+            running.step_down()
+        else:
+            running.stopping = asyncio.get_running_loop().create_task(running.stop(0))
 
     sequencer.on_failure = stop_on_store_failure
+    if generation:
+        running.generation = generation
+        tasks.append(
+            asyncio.create_task(standby.keep_lease(settings, store, generation, running.step_down), name="lease")
+        )
     tasks.append(asyncio.create_task(_expire_forever(sequencer, settings.expiry_interval_s), name="expiry"))
     tasks.append(asyncio.create_task(_steward_gc(), name="gc"))
     tasks.append(asyncio.create_task(auth.reload_forever(), name="token-reload"))

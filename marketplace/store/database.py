@@ -12,7 +12,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, or_, select, union_all
+from sqlalchemy import Engine, create_engine, event, func, or_, select, text, union_all
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import limits
@@ -32,6 +32,7 @@ from marketplace.participants import Participant, TokenInfo, token_id
 from marketplace.report import MarketRow, sorted_rows
 from marketplace.store import mapping
 from marketplace.store import tables as t
+from marketplace.store.leadership import Fenced
 from marketplace.store.quality_rows import QualityRows
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -96,6 +97,9 @@ class Store(QualityRows):
         if database_file is not None:
             _keep_private(database_file)  # SQLite made its -wal and -shm files by now
         self._sql = mapping.bulk_statements("?" if self.engine.dialect.paramstyle == "qmark" else "%s")
+        # High availability: the leader's generation (store/leadership.py); when set, every
+        # write checks it in its own transaction and refuses to commit once it is stale.
+        self.generation: int | None = None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -112,6 +116,10 @@ class Store(QualityRows):
         The bulk rows go straight to the driver's executemany as tuples: SQLAlchemy's
         per-row parameter processing was most of the cost of an acknowledged order."""
         with self.engine.begin() as conn:
+            if self.generation is not None:
+                current = conn.execute(text("SELECT generation FROM leadership WHERE id = 1 FOR SHARE")).scalar()
+                if current != self.generation:
+                    raise Fenced(self.generation, current)
             if changes.parameters:
                 conn.execute(t.parameters.insert(), [mapping.parameter_row(p) for p in changes.parameters])
             for s in changes.schemes:

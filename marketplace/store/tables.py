@@ -175,6 +175,18 @@ quotes = Table(
     Index("ix_quotes_expires_at", "expires_at"),
 )
 
+# High availability (PostgreSQL only): the one leader's lease. `generation` comes from the
+# sequence leader_generation and grows with every takeover; every commit of the leader
+# checks it in its own transaction (fencing). Times are the database's clock, in µs.
+leadership = Table(
+    "leadership",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1
+    Column("holder", String(200), nullable=False),
+    Column("generation", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+)
+
 # Operator-defined point-of-presence adjacency, one row per pair (a < b).
 pop_links = Table(
     "pop_links",

@@ -1,0 +1,105 @@
+"""High availability (issue 16, first part): a process that shares its PostgreSQL database
+with a leader waits as a standby until it can take the leader's lease
+(store/leadership.py), then becomes the exchange; the leader keeps its lease renewed and
+steps down the moment it cannot.
+
+The standby answers on the exchange's address meanwhile: gRPC health NOT_SERVING (so a
+load balancer, or a client with health checking, goes to the leader), every other call
+UNAVAILABLE naming the leader. It does not follow the journal yet: on taking over it
+rebuilds the books from the store, as a restart does (a cold standby)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+
+from marketplace.settings import Settings
+from marketplace.store import Store
+from marketplace.store.leadership import Leadership
+
+log = logging.getLogger(__name__)
+
+
+def holder_name(settings: Settings) -> str:
+    """Who holds the lease, as the standbys name it to clients: address, host and pid."""
+    return f"{settings.listen} ({socket.gethostname()} pid {os.getpid()})"[:200]
+
+
+class _Refuse(grpc.GenericRpcHandler):  # type: ignore[type-arg]
+    """Every call but health: UNAVAILABLE, naming the leader."""
+
+    def __init__(self, leader: Callable[[], str]) -> None:
+        self.leader = leader
+
+    def service(self, handler_call_details: Any) -> Any:
+        async def refuse(_request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE, f"this exchange is a standby; the leader is {self.leader()}"
+            )
+
+        return grpc.unary_unary_rpc_method_handler(refuse)
+
+
+async def wait_for_leadership(settings: Settings, store: Store, bind: Callable[[grpc.aio.Server], int]) -> int:
+    """Stand by until this process holds the lease; its generation. Store writes are
+    fenced with it from then on."""
+    leadership = Leadership(store.engine, holder_name(settings), settings.ha_lease_s)
+    generation = await asyncio.to_thread(leadership.try_take)
+    if generation is None:
+        lease = await asyncio.to_thread(leadership.current)
+        leader = lease.holder if lease is not None else "unknown"
+        server = grpc.aio.server()
+        health = HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health, server)
+        server.add_generic_rpc_handlers((_Refuse(lambda: leader),))
+        bind(server)
+        await server.start()
+        await health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+        log.info("standing by: another exchange holds the lease")
+        try:
+            while generation is None:
+                await asyncio.sleep(settings.ha_lease_s / 4)
+                lease = await asyncio.to_thread(leadership.current)
+                leader = lease.holder if lease is not None else "unknown"
+                generation = await asyncio.to_thread(leadership.try_take)
+        finally:
+            await server.stop(0)
+    log.info("leader, generation %d", generation)
+    store.generation = generation
+    return generation
+
+
+async def keep_lease(settings: Settings, store: Store, generation: int, step_down: Callable[[], None]) -> None:
+    """Renew the lease four times per lifetime; when a renewal fails (lapsed, taken) or
+    the database cannot be reached before the lease would lapse, step down."""
+    leadership = Leadership(store.engine, holder_name(settings), settings.ha_lease_s)
+    loop = asyncio.get_running_loop()
+    renewed = loop.time()
+    while True:
+        await asyncio.sleep(settings.ha_lease_s / 4)
+        try:
+            if not await asyncio.to_thread(leadership.renew, generation):
+                log.critical("lost the lease (generation %d): stepping down", generation)
+                break
+            renewed = loop.time()
+        except Exception as err:  # the database is away: hold on while the lease lasts
+            if loop.time() - renewed >= settings.ha_lease_s:
+                log.critical("cannot renew the lease (%s): stepping down", type(err).__name__)
+                break
+    step_down()
+
+
+def release(settings: Settings, store: Store, generation: int) -> None:
+    """A clean stop hands the lease over at once."""
+    try:
+        Leadership(store.engine, holder_name(settings), settings.ha_lease_s).release(generation)
+    except Exception as err:  # it lapses by itself
+        log.warning("could not release the lease: %s", type(err).__name__)
