@@ -120,7 +120,8 @@ class ExchangeServer:
     lost_lease: bool = False
 
     def step_down(self) -> None:
-        """The lease is lost: stop at once, committing nothing more (the caller stands by again)."""
+        """The lease is lost: stop at once, committing nothing more (`ixchange serve` then
+        exits with status 3, and its supervisor starts it again as a standby)."""
         self.lost_lease = True
         self.stopping = asyncio.get_running_loop().create_task(self.stop(0))
 
@@ -155,7 +156,7 @@ async def create_server(
     check_startup(settings)
     private_dir(settings.data_dir)
     store = await asyncio.to_thread(Store, settings.resolved_database_url)
-    generation = await standby.wait_for_leadership(settings, store, lambda s: _bind(s, settings)) if settings.ha else 0
+    keeper = await standby.wait_for_leadership(settings, store, lambda s: _bind(s, settings)) if settings.ha else None
     engine = ExchangeEngine(
         quote_ttl=int(settings.quote_ttl_s * 1_000_000),
         approval_ttl=int(settings.approval_ttl_s * 1_000_000),
@@ -224,11 +225,10 @@ async def create_server(
             running.stopping = asyncio.get_running_loop().create_task(running.stop(0))
 
     sequencer.on_failure = stop_on_store_failure
-    if generation:
-        running.generation = generation
-        tasks.append(
-            asyncio.create_task(standby.keep_lease(settings, store, generation, running.step_down), name="lease")
-        )
+    if keeper is not None:
+        running.generation = keeper.generation
+        tasks.append(keeper.task)
+        tasks.append(asyncio.create_task(keeper.step_down_when_lost(running.step_down), name="step-down"))
     tasks.append(asyncio.create_task(_expire_forever(sequencer, settings.expiry_interval_s), name="expiry"))
     tasks.append(asyncio.create_task(_steward_gc(), name="gc"))
     tasks.append(asyncio.create_task(auth.reload_forever(), name="token-reload"))

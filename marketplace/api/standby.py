@@ -48,9 +48,9 @@ class _Refuse(grpc.GenericRpcHandler):  # type: ignore[type-arg]
         return grpc.unary_unary_rpc_method_handler(refuse)
 
 
-async def wait_for_leadership(settings: Settings, store: Store, bind: Callable[[grpc.aio.Server], int]) -> int:
-    """Stand by until this process holds the lease; its generation. Store writes are
-    fenced with it from then on."""
+async def wait_for_leadership(settings: Settings, store: Store, bind: Callable[[grpc.aio.Server], int]) -> LeaseKeeper:
+    """Stand by until this process holds the lease; from then on it is renewed and store
+    writes are fenced with its generation."""
     leadership = Leadership(store.engine, holder_name(settings), settings.ha_lease_s)
     generation = await asyncio.to_thread(leadership.try_take)
     if generation is None:
@@ -74,27 +74,40 @@ async def wait_for_leadership(settings: Settings, store: Store, bind: Callable[[
             await server.stop(0)
     log.info("leader, generation %d", generation)
     store.generation = generation
-    return generation
+    return LeaseKeeper(settings, store, generation)
 
 
-async def keep_lease(settings: Settings, store: Store, generation: int, step_down: Callable[[], None]) -> None:
-    """Renew the lease four times per lifetime; when a renewal fails (lapsed, taken) or
-    the database cannot be reached before the lease would lapse, step down."""
-    leadership = Leadership(store.engine, holder_name(settings), settings.ha_lease_s)
-    loop = asyncio.get_running_loop()
-    renewed = loop.time()
-    while True:
-        await asyncio.sleep(settings.ha_lease_s / 4)
-        try:
-            if not await asyncio.to_thread(leadership.renew, generation):
-                log.critical("lost the lease (generation %d): stepping down", generation)
-                break
-            renewed = loop.time()
-        except Exception as err:  # the database is away: hold on while the lease lasts
-            if loop.time() - renewed >= settings.ha_lease_s:
-                log.critical("cannot renew the lease (%s): stepping down", type(err).__name__)
-                break
-    step_down()
+class LeaseKeeper:
+    """Renews the lease four times per lifetime from the moment it is taken (a restore of
+    10^6 orders outlasts many lifetimes); `lost` is set when a renewal fails (lapsed, taken)
+    or the database cannot be reached before the lease would lapse: then step down."""
+
+    def __init__(self, settings: Settings, store: Store, generation: int) -> None:
+        self.leadership = Leadership(store.engine, holder_name(settings), settings.ha_lease_s)
+        self.lease_s = settings.ha_lease_s
+        self.generation = generation
+        self.lost = asyncio.Event()
+        self.task = asyncio.create_task(self._renew(), name="lease")
+
+    async def _renew(self) -> None:
+        loop = asyncio.get_running_loop()
+        renewed = loop.time()
+        while True:
+            await asyncio.sleep(self.lease_s / 4)
+            try:
+                if not await asyncio.to_thread(self.leadership.renew, self.generation):
+                    log.critical("lost the lease (generation %d): stepping down", self.generation)
+                    break
+                renewed = loop.time()
+            except Exception as err:  # the database is away: hold on while the lease lasts
+                if loop.time() - renewed >= self.lease_s:
+                    log.critical("cannot renew the lease (%s): stepping down", type(err).__name__)
+                    break
+        self.lost.set()
+
+    async def step_down_when_lost(self, step_down: Callable[[], None]) -> None:
+        await self.lost.wait()
+        step_down()
 
 
 def release(settings: Settings, store: Store, generation: int) -> None:

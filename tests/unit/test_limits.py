@@ -55,6 +55,7 @@ TEXT: dict[str, limits.TextRule | None] = {
     "quotes.definition": WRITTEN_BY_THE_SERVER,
     "pop_links.a": limits.POP,
     "pop_links.b": limits.POP,
+    "leadership.holder": WRITTEN_BY_THE_SERVER,  # cut to 200 by standby.holder_name
     "events.party_a": limits.PARTICIPANT_NAME,
     "deal_quality.seller": limits.PARTICIPANT_NAME,
     "deal_quality.buyer": limits.PARTICIPANT_NAME,
@@ -141,6 +142,9 @@ INTEGER: dict[str, int] = {
     "events.sequence": limits.MAX_ID,
     "events.time": limits.MAX_TIME_US,
     "events.kind": 20,
+    "leadership.id": 1,
+    "leadership.generation": limits.MAX_ID,  # a PostgreSQL sequence
+    "leadership.expires_at": limits.MAX_TIME_US,
     "topologies.id": limits.MAX_ID,
     "topologies.loaded_at": limits.MAX_TIME_US,
     "deal_intents.deal_id": limits.MAX_ID,
