@@ -67,9 +67,12 @@ async def wait_for_leadership(settings: Settings, store: Store, bind: Callable[[
         try:
             while generation is None:
                 await asyncio.sleep(settings.ha_lease_s / 4)
-                lease = await asyncio.to_thread(leadership.current)
-                leader = lease.holder if lease is not None else "unknown"
-                generation = await asyncio.to_thread(leadership.try_take)
+                try:
+                    lease = await asyncio.to_thread(leadership.current)
+                    leader = lease.holder if lease is not None else "unknown"
+                    generation = await asyncio.to_thread(leadership.try_take)
+                except Exception as err:  # the database is away (a restart): keep standing by
+                    log.warning("standing by; the database did not answer (%s)", type(err).__name__)
         finally:
             await server.stop(0)
     log.info("leader, generation %d", generation)
