@@ -108,11 +108,15 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def start_exchange(data_dir: Path, target: str, stdout: Any = subprocess.DEVNULL) -> subprocess.Popen[Any]:
-    """`ixchange serve` on embedded SQLite in `data_dir`, fair-share limits lifted."""
+def start_exchange(
+    data_dir: Path, target: str, stdout: Any = subprocess.DEVNULL, database_url: str = ""
+) -> subprocess.Popen[Any]:
+    """`ixchange serve` on `database_url` (empty: embedded SQLite in `data_dir`), fair-share
+    limits lifted."""
+    database = ["--database-url", database_url] if database_url else []
     return subprocess.Popen(
         [sys.executable, "-m", "controller.cli", "--data-dir", str(data_dir), "serve", "--listen", target,
-         "--metrics-listen", ""],
+         "--metrics-listen", "", *database],
         cwd=ROOT,
         stdout=stdout,
         stderr=subprocess.DEVNULL,

@@ -29,6 +29,7 @@ from bench import (
     reroute,
     scale,
     stamp_accuracy,
+    stores,
     stream,
 )
 
@@ -51,6 +52,7 @@ BENCHES = (
     "stream",
     "scale",
     "failover",
+    "stores",
 )
 
 
@@ -104,6 +106,8 @@ def main() -> None:
         rows += continuity.main(5 if args.quick else 20, 5 if args.quick else 20)
     if "stream" in chosen:
         rows += stream.main(orders=20_000 if args.quick else 100_000)
+    if "stores" in chosen:
+        rows += stores.main(rounds=1 if args.quick else 2, orders=10_000 if args.quick else 50_000)
     if "failover" in chosen:
         rows += failover.main(kills=4 if args.quick else 10)
     if "scale" in chosen:
