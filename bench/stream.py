@@ -28,7 +28,7 @@ from typing import Any
 import grpc
 from ixchange.v1 import common_pb2, exchange_pb2, exchange_pb2_grpc
 
-from bench.e2e import free_port, load, percentiles, seller_exchange
+from bench.e2e import combine, free_port, load, seller_exchange
 
 ROOT = Path(__file__).resolve().parents[1]
 PLATINUM = {"latency_us": 4_000, "jitter_us": 300, "loss_ppm": 5, "availability_ppm": 999_995}
@@ -111,17 +111,7 @@ def streams(
         )
         for i in range(procs)
     ]
-    results = [json.loads(p.communicate()[0]) for p in running]
-    acked = sum(r["acked"] for r in results)
-    seconds = max(r["seconds"] for r in results)
-    lat = [x for r in results for x in r["latencies_us"]]
-    return {
-        "acked": acked,
-        "errors": sum(r["errors"] for r in results),
-        "seconds": round(seconds, 2),
-        "acked_per_s": round(acked / seconds),
-        **percentiles(lat),
-    }
+    return combine([json.loads(p.communicate()[0]) for p in running])
 
 
 def main(orders: int = 100_000, batch: int = 100, window: int = 4) -> list[dict[str, Any]]:

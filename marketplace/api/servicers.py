@@ -37,6 +37,7 @@ from marketplace.orders import OrderInput, OrderStatus, Route, ServiceType, Side
 from marketplace.participants import Participant, Role
 from marketplace.quotes import iso
 from marketplace.retries import first_difference
+from marketplace.settings import Settings
 from marketplace.store import Store
 
 EVENT_PAGE = 200  # events read per page of a replay: small, so a replay's work comes in small steps
@@ -53,7 +54,9 @@ class Api:
     report_min_deals: int = 5
     heartbeat_s: float = 15.0
     guard: Guard = field(default_factory=Guard)  # answers each refused command of a TradeStream
-    backlog: Backlog = field(default_factory=lambda: Backlog(16_384, 65_536, lambda: 0.001))
+    backlog: Backlog = field(
+        default_factory=lambda: Backlog(Settings.max_orders_in_flight, Settings.max_orders_queued, lambda: 0.001)
+    )
 
     @property
     def store(self) -> Store:
