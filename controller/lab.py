@@ -27,7 +27,7 @@ from ixchange.v1 import participants_pb2, quality_pb2
 from rich.console import Console
 from rich.table import Table
 
-from controller import packages
+from controller import lab_ha, packages
 from marketplace.settings import Settings
 from topologies.impair import ask
 from topologies.lab import (
@@ -62,11 +62,12 @@ def lab_dir(settings: Settings) -> Path:
 
 
 def lab_settings(settings: Settings) -> Settings:
-    """The settings of the lab's exchange and of a CLI talking to it."""
+    """The settings of the lab's exchange and of a CLI talking to it (its own SQLite
+    database, or with high availability the PostgreSQL database both exchanges share)."""
     return replace(
         settings,
         data_dir=settings.lab_dir,
-        database_url="",
+        database_url=settings.database_url if settings.ha else "",
         listen=settings.lab_listen,
         server=settings.lab_listen,
         token="",
@@ -84,6 +85,7 @@ def running(settings: Settings) -> dict[str, Any]:
         "processes": {
             "Mininet network": _alive(state / "mininet.pid"),
             "exchange": _alive(state / "exchange.pid"),
+            **({"standby exchange": standby} if (standby := _alive(state / PIDFILES["standby exchange"])) else {}),
         },
         "server": settings.lab_listen,
         "data_dir": str(settings.lab_dir),
@@ -170,6 +172,8 @@ def up(settings: Settings, with_exchange: bool = True) -> dict[str, Any]:
             f"another lab is running (process {other[0]}); its names are machine-wide: "
             "stop it with `ixchange lab down` and the IXCHANGE_LAB_DIR it was started with"
         )
+    if settings.ha:
+        lab_ha.check(settings)
     ensure_ovs()
     state.mkdir(parents=True, exist_ok=True)
     clean_leftovers(state)  # of a lab that died
@@ -184,8 +188,7 @@ def up(settings: Settings, with_exchange: bool = True) -> dict[str, Any]:
                 "run",
                 "--state",
                 str(state),
-                "--controller",
-                _controller(settings),
+                *(arg for target in lab_ha.controller_targets(settings) for arg in ("--controller", target)),
             ],
             log,
             pidfile,
@@ -195,6 +198,8 @@ def up(settings: Settings, with_exchange: bool = True) -> dict[str, Any]:
     if with_exchange:
         start_exchange(settings)
         seed(settings)
+        if settings.ha:
+            start_exchange(settings, standby=True)
     return info
 
 
@@ -218,27 +223,42 @@ def restart_exchange(settings: Settings) -> None:
     start_exchange(settings)
 
 
-def _controller(settings: Settings) -> str:
+def controller_address(settings: Settings) -> str:
     host, _, port = settings.openflow_listen.rpartition(":")
     return f"{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
 
 
-def start_exchange(settings: Settings) -> None:
+def start_exchange(settings: Settings, standby: bool = False) -> None:
     """`ixchange serve --topology topologies/lab.toml` in the background over the lab's data,
-    returning once it serves and every lab switch is connected and reconciled."""
+    returning once it serves and every lab switch is connected and reconciled; with
+    `standby` (high availability), once it stands by and every switch has it as slave."""
     state = lab_dir(settings)
-    pidfile, log = state / "exchange.pid", state / "exchange.log"
+    name = lab_ha.STANDBY if standby else "exchange"
+    pidfile, log = state / f"{name}.pid", state / f"{name}.log"
+    if standby:
+        settings = lab_ha.standby_settings(settings)
     lab = lab_settings(settings)
     env = {**os.environ, "IXCHANGE_CREDENTIALS_FILE": str(state / "credentials.toml")}
     env.pop("IXCHANGE_TOKEN", None)
     env.pop("IXCHANGE_DATABASE_URL", None)
+    if settings.ha:
+        env.update(IXCHANGE_HA="1", IXCHANGE_DATABASE_URL=settings.database_url)
     env.update(IXCHANGE_DATA_DIR=str(lab.data_dir), IXCHANGE_LISTEN=lab.listen, IXCHANGE_SERVER=lab.server)
     env["IXCHANGE_OPENFLOW_LISTEN"] = settings.openflow_listen
+    if standby:
+        env["IXCHANGE_METRICS_LISTEN"] = settings.metrics_listen
     env.setdefault("IXCHANGE_METRICS_LISTEN", LAB_METRICS)
     env["IXCHANGE_MEASUREMENT"] = str(write_measurement_terms(state))
     env.setdefault("IXCHANGE_PROBE_INTERVAL_S", "0.2")  # a window of delivered quality every 2 s
     env.setdefault("IXCHANGE_VERIFICATION_S", "10")  # offers listed 10 s after entry, measured
     cmd = [sys.executable, "-m", "controller.cli", "serve", "--topology", str(TOPOLOGY)]
+    if standby:
+        target = controller_address(settings)
+        with console.status("starting the standby exchange; every switch takes it as slave..."):
+            _spawn(cmd, log, pidfile, env)
+            _wait("the standby exchange", lambda: lab_ha.standing_by(lab.server), 60, log, pidfile)
+            _wait("the standby's switches", lambda: lab_ha.all_in_role(target, "slave"), 30, log, pidfile)
+        return
     with console.status("starting the exchange and its OpenFlow controller..."):
         _spawn(cmd, log, pidfile, env)
         _wait("the exchange", lambda: _serving(lab.server), 60, log, pidfile)
@@ -350,13 +370,17 @@ def seed(settings: Settings) -> None:
 def down(settings: Settings) -> list[str]:
     """Stop the exchange and the network; returns what was stopped."""
     state = lab_dir(settings)
-    stopped = [name for name in ("exchange", "Mininet network") if _stop(state / PIDFILES[name])]
+    stopped = [name for name, pidfile in PIDFILES.items() if _stop(state / pidfile)]
     if shutil.which("ovs-vsctl"):
         clean_leftovers(state)  # whatever a killed lab left
     return stopped
 
 
-PIDFILES = {"exchange": "exchange.pid", "Mininet network": "mininet.pid"}
+PIDFILES = {
+    "exchange": "exchange.pid",
+    "standby exchange": f"{lab_ha.STANDBY}.pid",
+    "Mininet network": "mininet.pid",
+}
 
 
 def _stop(pidfile: Path) -> bool:

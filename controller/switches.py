@@ -11,6 +11,7 @@ from os_ken.controller.handler import CONFIG_DISPATCHER, DEAD_DISPATCHER, MAIN_D
 from os_ken.ofproto import ofproto_v1_3, ofproto_v1_4
 from os_ken.topology import event as topology_event
 
+from provisioning import openflow_roles as roles
 from provisioning.openflow import FlowCount, OpenFlowDriver
 
 LIVE = [CONFIG_DISPATCHER, MAIN_DISPATCHER]
@@ -43,11 +44,34 @@ class SwitchControl(app_manager.OSKenApp):  # type: ignore[misc]
     def on_error(self, ev: Any) -> None:
         msg = ev.msg
         ofp = msg.datapath.ofproto
-        text = f"OpenFlow error type {msg.type} code {msg.code}"
+        text = roles.error_text(msg.type, msg.code) or f"OpenFlow error type {msg.type} code {msg.code}"
+        if msg.type == roles.ROLE_REQUEST_FAILED:
+            self._driver().role_refused(msg.datapath.id, text)
+            return
         for name in dir(ofp):
-            if name.startswith("OFPET_") and getattr(ofp, name) == msg.type:
+            if name.startswith("OFPET_") and getattr(ofp, name) == msg.type and text.startswith("OpenFlow error"):
                 text = f"{name} code {msg.code}"
-        self._driver().error(msg.datapath.id, msg.xid, text)
+        is_slave = (msg.type, msg.code) == (roles.BAD_REQUEST, roles.IS_SLAVE)
+        self._driver().error(msg.datapath.id, msg.xid, text, is_slave)
+
+    @set_ev_cls(ofp_event.EventOFPRoleReply, LIVE)  # type: ignore[misc]
+    def on_role_reply(self, ev: Any) -> None:
+        self._role(ev.msg, status=False)
+
+    @set_ev_cls(ofp_event.EventOFPRoleStatus, LIVE)  # type: ignore[misc]
+    def on_role_status(self, ev: Any) -> None:  # OpenFlow 1.4: another controller took the master role
+        self._role(ev.msg, status=True)
+
+    def _role(self, msg: Any, status: bool) -> None:
+        name = roles.ROLE_NAME.get(msg.role, roles.EQUAL)
+        self._driver().role_told(msg.datapath.id, roles.Role(name, msg.generation_id), status)
+        if name == roles.MASTER:
+            # os-ken's LLDP rounds run when this event is set (with native threads its timed
+            # wait never times out): the discovery it sent as a slave was refused, so a new
+            # master sends a round of its own.
+            discovery = app_manager.lookup_service_brick("switches")
+            if discovery is not None:
+                discovery.lldp_event.set()
 
     @set_ev_cls(ofp_event.EventOFPFlowStatsReply, LIVE)  # type: ignore[misc]
     def on_flow_stats(self, ev: Any) -> None:

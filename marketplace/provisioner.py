@@ -55,6 +55,9 @@ class Provisioner(Protocol):
 
     async def stop(self) -> None: ...
 
+    def standing_by(self, leader_generation: int) -> None:
+        """High availability: this process is a standby under the leader of this generation."""
+
     def deal_brokered(self, deal: Deal) -> None: ...
 
     def deal_ending(self, deal: Deal) -> None: ...
@@ -92,6 +95,9 @@ class HoldingProvisioner:
 
     async def stop(self) -> None:
         return None
+
+    def standing_by(self, leader_generation: int) -> None:
+        return None  # no network to stand by for
 
     def deal_brokered(self, deal: Deal) -> None:
         self.handed.append(deal.deal_id)

@@ -42,6 +42,7 @@ from provisioning.intent import (
     deal_meter_ids,
     deal_of_cookie,
 )
+from provisioning.openflow_roles import Role, role_request, superseded
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,12 @@ class OpenFlowDriver:
         # verdict where it runs), called on os-ken's thread. Faster than LLDP, which needs
         # several missed rounds.
         self.port_sink: Callable[[int, int, bool, bool], None] | None = None
+        # High availability (provisioning/openflow_roles.py): the role this controller asks
+        # every switch for (None: none asked, OpenFlow's EQUAL), what each switch last said
+        # this controller is, and who hears that another controller took over (os-ken's thread).
+        self.role: Role | None = None
+        self.roles: dict[int, Role] = {}
+        self.superseded_sink: Callable[[int, str], None] | None = None
 
     # ----- called by the exchange (any thread) ----------------------------------------
 
@@ -178,6 +185,15 @@ class OpenFlowDriver:
             waiting = [s.dp for s in self._switches.values()]
             for dp in waiting:
                 self._ask_what_it_has(dp)
+
+    def set_role(self, name: str, generation: int) -> None:
+        """Ask every switch, now and whenever one connects, for this role (master or
+        slave) with this generation; what each answers lands in `roles`."""
+        role = Role(name, generation)  # checked here: a bad generation fails the caller, not a send
+        with self._lock:
+            self.role = role
+            for switch in self._switches.values():
+                switch.dp.send_msg(role_request(switch.dp, role))
 
     def connected(self, dpid: int) -> bool:
         with self._lock:
@@ -348,6 +364,9 @@ class OpenFlowDriver:
             self.switch_changes += 1
             self.switch_changed_us[dp.id] = _now_us()
             self.reconciled.setdefault(dp.id, threading.Event()).clear()
+            self.roles.pop(dp.id, None)
+            if self.role is not None:  # before anything else: the switch handles messages in order
+                dp.send_msg(role_request(dp, self.role))
             if self._wants_known:
                 self._ask_what_it_has(dp)
         if old is not None:
@@ -362,10 +381,35 @@ class OpenFlowDriver:
             if switch is None or switch.dp is not dp:
                 return
             del self._switches[dpid]
+            self.roles.pop(dpid, None)
             self.switch_changes += 1
             self._reconciling.pop(dpid, None)
             self.switch_changed_us[dpid] = _now_us()
         _fail_all(switch, f"switch {dpid:#x} disconnected")
+
+    def role_told(self, dpid: int, role: Role, status: bool) -> None:
+        """A role reply (`status` False) or an unasked role status: what the switch says
+        this controller is now. A master made slave has been superseded."""
+        with self._lock:
+            if dpid not in self._switches:
+                return
+            before = self.roles.get(dpid)
+            self.roles[dpid] = role
+            lost = status and superseded(self.role, role)
+        if before != role:
+            log.info("switch %#x: this controller is %s (role generation %d)", dpid, role.name, role.generation)
+        if lost and self.superseded_sink is not None:
+            why = f"switch {dpid:#x} made another controller master (generation {role.generation})"
+            self.superseded_sink(dpid, why)
+
+    def role_refused(self, dpid: int, text: str) -> None:
+        """The switch refused the role request: with a stale generation, a newer leader has
+        asked it since."""
+        log.warning("switch %#x: %s", dpid, text)
+        with self._lock:
+            wanted = self.role
+        if wanted is not None and wanted.name == "master" and self.superseded_sink is not None:
+            self.superseded_sink(dpid, f"switch {dpid:#x}: {text}")
 
     def flow_stats(self, dp: Any, xid: int, counts: Iterable[FlowCount], more: bool) -> None:
         """A flow stats reply: for a reconciliation or a traffic poll, told by its xid."""
@@ -418,7 +462,7 @@ class OpenFlowDriver:
             else:
                 change.future.set_result(None)
 
-    def error(self, dpid: int, xid: int, text: str) -> None:
+    def error(self, dpid: int, xid: int, text: str, is_slave: bool = False) -> None:
         """An OFPT_ERROR: charge it to the change set that sent `xid`."""
         with self._lock:
             switch = self._switches.get(dpid)
@@ -431,7 +475,9 @@ class OpenFlowDriver:
             if batch is not None and batch.bundled:
                 batch.shared_errors.append(text)  # the bundle open/commit itself
                 return
-        log.warning("switch %#x: error for xid %d outside any change: %s", dpid, xid, text)
+        # A slave's own os-ken apps (LLDP discovery) send packet-outs the switch refuses: expected.
+        level = logging.DEBUG if is_slave and self.role is not None else logging.WARNING
+        log.log(level, "switch %#x: error for xid %d outside any change: %s", dpid, xid, text)
 
     # ----- internals (lock held) ------------------------------------------------------
 

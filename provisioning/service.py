@@ -30,6 +30,7 @@ from marketplace.delivered import Delivered
 from marketplace.errors import DomainError
 from marketplace.orders import Order
 from marketplace.provisioner import FabricStatus, LinkStatus, NodeStatus
+from marketplace.store.leadership import Fenced
 from provisioning.fabric_state import FabricState
 from provisioning.intent import (
     Hop,
@@ -147,6 +148,8 @@ class FabricProvisioner(Restoration, HotSwap):
             elif deal.status is DealStatus.ACTIVE:
                 self._want(intent)
                 self._measure(intent, references.get(deal.agreement_id, ""))
+        if sequencer.store.generation:  # high availability: this process leads now
+            self._take_mastership(sequencer.store.generation)
         self.openflow.wants_known()  # switches that connected meanwhile reconcile now
         for deal in live.values():
             if deal.status in (DealStatus.BROKERED, DealStatus.PROVISIONING):
@@ -170,6 +173,29 @@ class FabricProvisioner(Restoration, HotSwap):
             task.cancel()
         await asyncio.gather(*self._background, *self._work.values(), return_exceptions=True)
         await asyncio.to_thread(self.routers.close)
+
+    def standing_by(self, leader_generation: int) -> None:
+        """A standby: its controller is every switch's slave, under the leader's generation
+        (a slave request older than the newest the switch has seen is refused as stale)."""
+        self.openflow.set_role("slave", leader_generation)
+
+    def _take_mastership(self, generation: int) -> None:
+        """The leader: MASTER of every switch with its lease's generation, asked before the
+        reconciliation's first message (a switch handles a connection's messages in order).
+        A switch that later names another master, or refuses this generation as stale,
+        means a newer leader exists: this one stops, like a fenced commit."""
+        loop = asyncio.get_running_loop()
+        sequencer = self._sequencer()
+
+        def superseded(why: str) -> None:
+            log.critical("OpenFlow: %s", why)
+            sequencer.fail(Fenced(generation, None))
+
+        def on_switch_thread(_dpid: int, why: str) -> None:
+            loop.call_soon_threadsafe(superseded, why)
+
+        self.openflow.superseded_sink = on_switch_thread
+        self.openflow.set_role("master", generation)
 
     def deal_brokered(self, deal: Deal) -> None:
         self._chain(deal.deal_id, self._provision(deal))

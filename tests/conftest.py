@@ -4,6 +4,7 @@ is set, as `make test` does) and a real exchange server on port 0."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 import time
@@ -22,6 +23,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ixchange.db'}"
         return
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new, empty database in the test cluster (`make test` starts it); dropped after."""
     if not POSTGRES_URL:
         if os.environ.get("CI"):
             pytest.fail("IXCHANGE_TEST_POSTGRES_URL is not set in CI; run the suite through `make test`")
@@ -33,7 +41,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     base, _, _ = POSTGRES_URL.rpartition("/")
-    yield f"{base}/{name}"
+    try:
+        yield f"{base}/{name}"
+    finally:
+        _drop(admin, name)
+
+
+def _drop(admin: str, name: str) -> None:
+    import psycopg
+
     # FORCE cannot end an autovacuum worker that happens to be on the new database (it runs
     # as the cluster's superuser: InsufficientPrivilege, seen once in CI): it finishes in
     # moments, so try again; a database left behind in the private test cluster is harmless.

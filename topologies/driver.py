@@ -42,17 +42,21 @@ class LabDriver:
     channel: grpc.Channel | None = None
 
     @classmethod
-    def up(cls, data_dir: Path, metrics: bool = True, settings: dict[str, str] | None = None) -> LabDriver:
+    def up(
+        cls, data_dir: Path, metrics: bool = True, settings: dict[str, str] | None = None, ha: bool = False
+    ) -> LabDriver:
         """`ixchange lab up` with its own lab dir and free loopback ports, so it clashes
-        with nothing else running (but only one lab runs per machine: Mininet names)."""
-        server = f"127.0.0.1:{_free_port()}"
+        with nothing else running (but only one lab runs per machine: Mininet names).
+        `ha`: `lab up --ha`, a leader and a standby (settings must name a PostgreSQL
+        database); each takes two ports in a row."""
+        server = f"127.0.0.1:{_free_port(pair=ha)}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("IXCHANGE_")}
         env.update(
             IXCHANGE_LAB_DIR=str(data_dir),
             IXCHANGE_LAB_LISTEN=server,
             IXCHANGE_DATA_DIR=str(data_dir),  # CLI calls made here talk to the lab
             IXCHANGE_SERVER=server,
-            IXCHANGE_OPENFLOW_LISTEN=f"127.0.0.1:{_free_port()}",
+            IXCHANGE_OPENFLOW_LISTEN=f"127.0.0.1:{_free_port(pair=ha)}",
             IXCHANGE_METRICS_LISTEN="127.0.0.1:0" if metrics else "",
             IXCHANGE_TRAFFIC_POLL_S="1",  # deal traffic counters while a test waits
             IXCHANGE_PROBE_INTERVAL_S="0.2",  # a window of delivered quality every 2 s
@@ -61,7 +65,7 @@ class LabDriver:
         )
         env.update(settings or {})  # IXCHANGE_* of the caller's choosing
         lab = cls(env, data_dir, server)
-        started = lab.ixchange("lab", "up", check=False)
+        started = lab.ixchange("lab", "up", *(["--ha"] if ha else []), check=False)
         if started.returncode != 0:
             raise RuntimeError(f"ixchange lab up failed:\n{started.stdout}{started.stderr}")
         for seller in ("seller-a", "seller-b"):  # trade at once; the verification test turns it on
@@ -304,11 +308,27 @@ class LabDriver:
     def host_pid(self, host: str) -> int:
         return int(json.loads((self.data_dir / "run" / "lab.json").read_text())["hosts"][host])
 
-    def exchange_pid(self) -> int:
-        return int((self.data_dir / "run" / "exchange.pid").read_text())
+    def exchange_pid(self, standby: bool = False) -> int:
+        return int((self.data_dir / "run" / ("exchange-standby.pid" if standby else "exchange.pid")).read_text())
+
+    def follow(self, server: str) -> None:
+        """Call another exchange from now on (the new leader after a failover)."""
+        if self.channel is not None:
+            self.channel.close()
+        self.server, self.channel = server, None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _free_port(pair: bool = False) -> int:
+    """A free loopback port; with `pair`, one whose next port is free too."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if not pair or port >= 65535:
+            return port
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+                return port
+            except OSError:
+                continue

@@ -126,13 +126,14 @@ def roomy_packet_sockets() -> Any:
         RMEM_DEFAULT.write_text(before)
 
 
-def build(state: Path, controller: str) -> tuple[Any, Any, list[Any]]:
+def build(state: Path, controllers: list[str]) -> tuple[Any, Any, list[Any]]:
     from mininet.net import Mininet
     from mininet.node import Node, OVSSwitch, RemoteController
 
-    host, _, port = controller.rpartition(":")
     net = Mininet(controller=None, autoSetMacs=True, build=False, ipBase="10.200.0.0/16")
-    net.addController(RemoteController("c0", ip=host, port=int(port)))
+    for n, controller in enumerate(controllers):  # every switch gets all of them, in one transaction
+        host, _, port = controller.rpartition(":")
+        net.addController(RemoteController(f"c{n}", ip=host, port=int(port)))
     switches = {}
     for name, dpid in (("s1", 1), ("s2", 2), ("s3", 3)):
         switches[name] = net.addSwitch(
@@ -218,7 +219,7 @@ def build(state: Path, controller: str) -> tuple[Any, Any, list[Any]]:
     relays += [_start_reflector(net.get(p.host), state) for p in SELLERS]
     info = {
         "hosts": {h.name: h.pid for h in net.hosts},
-        "controller": controller,
+        "controllers": controllers,
         "router": MGMT_ROUTER,
     }
     (state / "lab.json").write_text(json.dumps(info, indent=2))
@@ -400,7 +401,7 @@ def stop_sshd(state: Path) -> None:
         pidfile.unlink(missing_ok=True)
 
 
-def run(state: Path, controller: str) -> int:
+def run(state: Path, controllers: list[str]) -> int:
     from mininet.log import setLogLevel
 
     setLogLevel("warning")
@@ -408,7 +409,7 @@ def run(state: Path, controller: str) -> int:
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
-    net, root, helpers = build(state, controller)
+    net, root, helpers = build(state, controllers)
     print("lab ready", flush=True)
     try:
         stopping.wait()
@@ -427,9 +428,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="build the lab network and keep it up until SIGTERM")
     r.add_argument("--state", type=Path, required=True)
-    r.add_argument("--controller", default="127.0.0.1:6653")
+    r.add_argument("--controller", action="append", help="host:port, once per controller (default 127.0.0.1:6653)")
     args = parser.parse_args(argv)
-    return run(args.state, args.controller)
+    return run(args.state, args.controller or ["127.0.0.1:6653"])
 
 
 if __name__ == "__main__":

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from dataclasses import replace
 from typing import Any
 
 from controller.cli.common import CliError, console, emit, say
+from controller.lab_ha import standby_settings as lab_standby_settings
 from marketplace.settings import Settings
 
 # The walkthrough a reader follows after `lab up`; printed unwrapped, one command a line.
@@ -32,6 +34,12 @@ def add_parsers(sub: Any) -> None:
         "up", help="start Open vSwitch, a fresh lab network and its exchange (refused while a lab is up)"
     )
     lab_up.add_argument("--no-exchange", action="store_true", help="only the network; run `ixchange serve` yourself")
+    lab_up.add_argument(
+        "--ha",
+        action="store_true",
+        help="two exchanges, a leader and a standby, on the PostgreSQL database of IXCHANGE_DATABASE_URL "
+        "(IXCHANGE_HA); the standby listens one port above the leader",
+    )
     lab_sub.add_parser("down", help="stop the exchange and the lab network")
     lab_sub.add_parser(
         "restart-exchange", help="stop and start the lab's exchange only; the network and the deals stay"
@@ -107,7 +115,12 @@ def cmd_lab(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         if args.action == "up":
+            if args.ha:
+                settings = replace(settings, ha=True)
             info = lab.up(settings, with_exchange=not args.no_exchange)
+            if settings.ha and not args.no_exchange:
+                standby = lab_standby_settings(settings)
+                say(f"high availability: standby exchange at {standby.lab_listen} (OpenFlow {standby.openflow_listen})")
             say(
                 f"[bold green]lab up[/]: switches s1 s2 s3 (userspace Open vSwitch, all connected), router r1 over "
                 f"SSH at {info['router']}, hosts {', '.join(sorted(info['hosts']))}; exchange at "

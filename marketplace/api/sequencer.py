@@ -191,6 +191,10 @@ class Sequencer:
         for order in changes.unverified:
             self.provisioner.offer_unverified(order)
 
+    def fail(self, err: BaseException) -> None:
+        """Stop from outside (another leader took the switches): nothing more is applied."""
+        self._fail([], err)
+
     def _fail(self, batch: list[tuple[Command, asyncio.Future[Any]]], err: BaseException) -> None:
         """A failed commit, or a bug that may have left the engine half-changed: the memory
         is no longer what the store says, so stop; a restart rebuilds it."""

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import grpc
@@ -156,7 +157,11 @@ async def create_server(
     check_startup(settings)
     private_dir(settings.data_dir)
     store = await asyncio.to_thread(Store, settings.resolved_database_url)
-    keeper = await standby.wait_for_leadership(settings, store, lambda s: _bind(s, settings)) if settings.ha else None
+    provisioner = provisioner or HoldingProvisioner()
+    keeper = None
+    if settings.ha:
+        bind = partial(_bind, settings=settings)
+        keeper = await standby.wait_for_leadership(settings, store, bind, provisioner.standing_by)
     engine = ExchangeEngine(
         quote_ttl=int(settings.quote_ttl_s * 1_000_000),
         approval_ttl=int(settings.approval_ttl_s * 1_000_000),
@@ -171,7 +176,6 @@ async def create_server(
     metrics = ExchangeMetrics()
     metrics.watch_engine(lambda: len(engine.orders), lambda: len(engine.books), lambda: engine.deals.values())
     metrics_port = metrics.serve(settings.metrics_listen) if settings.metrics_listen else 0
-    provisioner = provisioner or HoldingProvisioner()
     streams = StreamLimits(settings.max_streams_per_participant, settings.max_streams, settings.stream_queue)
     sequencer = Sequencer(engine, store, clock, provisioner, settings.max_batch, metrics, streams)
     tasks = [asyncio.create_task(sequencer.serve(), name="sequencer")]

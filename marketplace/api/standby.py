@@ -48,14 +48,23 @@ class _Refuse(grpc.GenericRpcHandler):  # type: ignore[type-arg]
         return grpc.unary_unary_rpc_method_handler(refuse)
 
 
-async def wait_for_leadership(settings: Settings, store: Store, bind: Callable[[grpc.aio.Server], int]) -> LeaseKeeper:
+async def wait_for_leadership(
+    settings: Settings,
+    store: Store,
+    bind: Callable[[grpc.aio.Server], int],
+    leader_seen: Callable[[int], None] = lambda _generation: None,
+) -> LeaseKeeper:
     """Stand by until this process holds the lease; from then on it is renewed and store
-    writes are fenced with its generation."""
+    writes are fenced with its generation. `leader_seen` hears each generation that leads
+    meanwhile (the controller's OpenFlow SLAVE role carries it)."""
     leadership = Leadership(store.engine, holder_name(settings), settings.ha_lease_s)
     generation = await asyncio.to_thread(leadership.try_take)
     if generation is None:
         lease = await asyncio.to_thread(leadership.current)
         leader = lease.holder if lease is not None else "unknown"
+        seen = 0
+        if lease is not None:
+            leader_seen(seen := lease.generation)
         server = grpc.aio.server()
         health = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
@@ -70,6 +79,8 @@ async def wait_for_leadership(settings: Settings, store: Store, bind: Callable[[
                 try:
                     lease = await asyncio.to_thread(leadership.current)
                     leader = lease.holder if lease is not None else "unknown"
+                    if lease is not None and lease.generation != seen:
+                        leader_seen(seen := lease.generation)
                     generation = await asyncio.to_thread(leadership.try_take)
                 except Exception as err:  # the database is away (a restart): keep standing by
                     log.warning("standing by; the database did not answer (%s)", type(err).__name__)

@@ -180,3 +180,52 @@ def test_a_disconnected_switch_is_reported(controller: tuple[OpenFlowDriver, int
     driver, _ = controller
     with pytest.raises(SwitchError, match="not connected"):
         driver.install(0xBEEF, 1, [], []).result(1)
+
+
+def wait_role(driver: OpenFlowDriver, name: str, generation: int | None) -> None:
+    deadline = time.monotonic() + 10
+    while (got := driver.roles.get(DPID)) is None or got.name != name or generation not in (None, got.generation):
+        assert time.monotonic() < deadline, f"the switch never confirmed {name} {generation}: {driver.roles}"
+        time.sleep(0.02)
+
+
+def controller_role(expected: str) -> str:
+    """The role Open vSwitch reports for the controller (its database catches up within seconds)."""
+    deadline = time.monotonic() + 15
+    while (role := sh("ovs-vsctl", "get", "controller", BRIDGE, "role").strip()) != expected:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    return role
+
+
+def test_roles_a_slave_cannot_change_the_switch_and_a_stale_master_is_refused(switch: OpenFlowDriver) -> None:
+    """High availability's OpenFlow roles (issue 16): the switch itself fences a standby
+    and a superseded leader, whatever their controllers send."""
+    told: list[str] = []
+    switch.superseded_sink = lambda _dpid, why: told.append(why)
+    try:
+        switch.set_role("master", 7)
+        wait_role(switch, "master", 7)
+        assert controller_role("master") == "master"
+        flows, meters = deal_flows(5)
+        switch.install(DPID, 5, flows, meters).result(10)
+        switch.set_role("slave", 7)
+        wait_role(switch, "slave", 7)
+        assert controller_role("slave") == "slave"
+        flows, meters = deal_flows(6)
+        with pytest.raises(SwitchError, match="OFPBRC_IS_SLAVE"):
+            switch.install(DPID, 6, flows, meters).result(10)
+        assert f"cookie={deal_cookie(6):#x}" not in dump_flows()
+        switch.set_role("master", 6)  # older than the 7 the switch has seen: a leader since superseded
+        deadline = time.monotonic() + 10
+        while not told:
+            assert time.monotonic() < deadline, "the stale role request was not reported"
+            time.sleep(0.02)
+        assert "OFPRRFC_STALE" in told[0]
+        assert controller_role("slave") == "slave"
+    finally:
+        switch.superseded_sink = None
+        switch.set_role("equal", 0)  # OpenFlow's default, as the other tests expect
+        wait_role(switch, "equal", None)  # the reply carries the switch's newest generation, 7
+        switch.role = None
