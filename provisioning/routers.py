@@ -5,7 +5,9 @@ credentials they log in with, and one change = the NAPALM merge lifecycle:
          -> check the deal's interfaces are up -> confirm_commit -> close
 
 with rollback on any failure after the commit (discard before it). Commit-confirm is used
-where the driver supports it, so a node that loses us mid-change reverts by itself.
+where the driver supports it, so a node that loses us mid-change reverts by itself; and a
+commit still unconfirmed when the next change begins (its exchange died in between, and a
+standby took over) is rolled back first, the change then made whole from the stored intent.
 
 Blocking (NAPALM and netmiko are synchronous): the provisioner calls these from a worker
 thread, one change per node at a time.
@@ -141,6 +143,7 @@ class RouterDrivers:
             device = self._session(node)
             committed = False
             try:
+                _roll_back_unconfirmed(device, node)
                 device.load_merge_candidate(config=config)
                 diff: str = device.compare_config()
                 if not diff:
@@ -209,6 +212,22 @@ def _commit(device: Any) -> bool:
     except NotImplementedError:
         device.commit_config()
         return False
+
+
+def _roll_back_unconfirmed(device: Any, node: Node) -> None:
+    """A commit still waiting for confirmation when a change begins was made by an exchange
+    that died between its commit and its confirm (this process confirms, or rolls back,
+    each of its own before the next, under the node's lock; only the leader changes
+    nodes). Roll it back now: the change that follows is made whole again from the stored
+    intent, rather than left for the node's timer to undo minutes later, under a live
+    deal."""
+    try:
+        pending = device.has_pending_commit()
+    except NotImplementedError:  # no commit-confirm on this platform: nothing can be pending
+        return
+    if pending:
+        log.warning("node %s: rolling back a commit a previous leader left unconfirmed", node.name)
+        device.rollback()
 
 
 def _check_up(device: Any, node: Node, service: RouterService, within_s: float = 3.0) -> None:

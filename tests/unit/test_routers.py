@@ -33,6 +33,12 @@ class FakeDevice:
 
     fail_next = ""
     confirm_supported = True
+    left_pending = False  # a commit another (dead) exchange did not confirm
+
+    def has_pending_commit(self) -> bool:
+        if not self.confirm:
+            raise NotImplementedError
+        return FakeDevice.left_pending
 
     def _step(self, name: str) -> None:
         self.calls.append(name)
@@ -70,6 +76,7 @@ class FakeDevice:
 
     def rollback(self) -> None:
         self.calls.append("rollback")
+        FakeDevice.left_pending = False
 
     def discard_config(self) -> None:
         self.calls.append("discard")
@@ -80,6 +87,7 @@ def drivers(tmp_path: Path) -> RouterDrivers:
     FakeDevice.instances = []
     FakeDevice.fail_next = ""
     FakeDevice.confirm_supported = True
+    FakeDevice.left_pending = False
     creds = tmp_path / "credentials.toml"
     creds.write_text('[pe1]\nusername = "ops"\npassword = "x"\nport = 830\n')
     os.chmod(creds, 0o600)
@@ -104,6 +112,15 @@ def test_a_change_is_load_compare_commit_confirmed_check_confirm(drivers: Router
     drivers.remove(NODE, SERVICE)  # the same session serves the next change
     assert len(FakeDevice.instances) == 1
     assert device.calls[-4:] == ["load", "compare", "commit revert_in=120", "confirm"]  # removal: no check
+
+
+def test_a_commit_left_unconfirmed_by_a_dead_exchange_is_rolled_back_before_the_change(
+    drivers: RouterDrivers,
+) -> None:
+    FakeDevice.left_pending = True
+    drivers.apply(NODE, SERVICE)
+    (device,) = FakeDevice.instances
+    assert device.calls == ["open", "rollback", "load", "compare", "commit revert_in=120", "get_interfaces", "confirm"]
 
 
 def test_without_commit_confirm_the_plain_commit_is_used(drivers: RouterDrivers) -> None:
