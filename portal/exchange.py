@@ -19,6 +19,7 @@ from ixchange.v1 import (
     quality_pb2_grpc,
 )
 
+from marketplace.api.following import channel_target
 from marketplace.settings import Settings
 
 CALL_TIMEOUT_S = 15.0
@@ -73,16 +74,18 @@ class Exchange:
     """Stubs on one channel. `call(token, stub.Method, request)` is the only way in."""
 
     def __init__(self, settings: Settings) -> None:
-        options = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+        # Several servers (IXCHANGE_SERVER="a:port,b:port"): the channel follows the leader.
+        target, following = channel_target(settings.server)
+        options = [("grpc.max_receive_message_length", 64 * 1024 * 1024), *following]
         if settings.ca_cert:
             creds = grpc.ssl_channel_credentials(
                 Path(settings.ca_cert).read_bytes(),
                 Path(settings.client_key).read_bytes() if settings.client_key else None,
                 Path(settings.client_cert).read_bytes() if settings.client_cert else None,
             )
-            self.channel = grpc.aio.secure_channel(settings.server, creds, options=options)
+            self.channel = grpc.aio.secure_channel(target, creds, options=options)
         else:
-            self.channel = grpc.aio.insecure_channel(settings.server, options=options)
+            self.channel = grpc.aio.insecure_channel(target, options=options)
         self.target = settings.server
         self.exchange = _stub(exchange_pb2_grpc.ExchangeServiceStub, self.channel)
         self.classes = _stub(classes_pb2_grpc.ClassesServiceStub, self.channel)

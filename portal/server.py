@@ -12,7 +12,9 @@ from pathlib import Path
 
 import uvicorn
 
+from marketplace.api.following import channel_target
 from marketplace.api.server import is_loopback, private_dir
+from marketplace.errors import InvalidArgument
 from marketplace.settings import Settings
 from portal import accounts
 from portal.app import create_app
@@ -98,6 +100,10 @@ async def bootstrap_operator(settings: Settings, users: Users) -> Path | None:
 def serve(settings: Settings, say: Callable[[str], None]) -> None:
     """Runs until SIGINT/SIGTERM. Raises PortalError before opening anything it cannot."""
     where = plan(settings)
+    try:
+        channel_target(settings.server)  # several servers: names resolved, families alike
+    except InvalidArgument as err:
+        raise PortalError(str(err)) from None
     users = users_of(settings)
     try:
         made = asyncio.run(bootstrap_operator(settings, users))

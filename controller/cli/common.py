@@ -32,6 +32,8 @@ from ixchange.v1 import (
 from rich.console import Console
 
 from marketplace import limits
+from marketplace.api.following import channel_target
+from marketplace.errors import InvalidArgument
 from marketplace.settings import Settings
 
 
@@ -241,15 +243,19 @@ class Client:
 
     def __init__(self, settings: Settings, as_name: str | None) -> None:
         self.settings = settings
+        try:  # several servers: the channel follows the leader (marketplace/api/following.py)
+            target, options = channel_target(settings.server)
+        except InvalidArgument as err:
+            raise CliError(str(err)) from None
         if settings.ca_cert:
             creds = grpc.ssl_channel_credentials(
                 Path(settings.ca_cert).read_bytes(),
                 Path(settings.client_key).read_bytes() if settings.client_key else None,
                 Path(settings.client_cert).read_bytes() if settings.client_cert else None,
             )
-            self.channel = grpc.secure_channel(settings.server, creds)
+            self.channel = grpc.secure_channel(target, creds, options=options)
         else:
-            self.channel = grpc.insecure_channel(settings.server)
+            self.channel = grpc.insecure_channel(target, options=options)
         self.metadata = (("authorization", f"Bearer {token_for(settings, as_name)}"),)
         self.exchange = exchange_pb2_grpc.ExchangeServiceStub(self.channel)
         self.classes = classes_pb2_grpc.ClassesServiceStub(self.channel)

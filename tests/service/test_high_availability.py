@@ -119,3 +119,25 @@ def test_a_leader_paused_past_its_lease_commits_nothing_after_the_takeover_and_s
     assert leader.wait(30) == 3  # stepped down
     orders = now_leading(now_leading.exchange.ListOrders, exchange_pb2.ListOrdersRequest(page_size=100)).orders
     assert sorted(o.client_order_id for o in orders) == ["before", "on-the-new-leader"]
+
+
+def test_the_cli_given_every_server_follows_the_leader(pair) -> None:  # type: ignore[no-untyped-def]
+    """IXCHANGE_SERVER lists both (the standby first): calls go to whichever leads, before
+    and after a failover (gRPC's health-checked round_robin, marketplace/api/following.py)."""
+    (leader, _), (leader_port, standby_port), data_dir = pair
+    servers = f"127.0.0.1:{standby_port},127.0.0.1:{leader_port}"
+    env = {**os.environ, "IXCHANGE_SERVER": servers, "IXCHANGE_DATA_DIR": str(data_dir), "COLUMNS": "200"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "controller.cli", *args], env=env, capture_output=True, text=True, timeout=60
+        )
+
+    added = cli("participants", "add", "acme", "--role", "seller")
+    assert added.returncode == 0, added.stdout + added.stderr
+    leader.kill()
+    wait_status(standby_port, SERVING, within=30)
+    shown = cli("participants")
+    assert shown.returncode == 0 and "acme" in shown.stdout, shown.stdout + shown.stderr
+    added = cli("participants", "add", "globex", "--role", "buyer")
+    assert added.returncode == 0, added.stdout + added.stderr
