@@ -33,7 +33,15 @@ def test_names_are_resolved_and_tls_checks_the_first_name() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", ":50051", "a:1,,b:2", "127.0.0.1:1,[::1]:2", "no-such.invalid:1,b:2"],
+    [
+        "127.0.0.1",
+        "127.0.0.1:0",
+        "127.0.0.1:70000",
+        ":50051",
+        "a:1,,b:2",
+        "127.0.0.1:1,[::1]:2",
+        "no-such.invalid:1,b:2",
+    ],
 )
 def test_bad_server_lists_are_refused_naming_the_setting(text: str) -> None:
     with pytest.raises(InvalidArgument) as err:
