@@ -114,10 +114,14 @@ def rss_mb(pid: int) -> float:
 
 
 def start_exchange(
-    data_dir: Path, target: str, stdout: Any = subprocess.DEVNULL, database_url: str = ""
+    data_dir: Path,
+    target: str,
+    stdout: Any = subprocess.DEVNULL,
+    database_url: str = "",
+    settings: dict[str, str] | None = None,
 ) -> subprocess.Popen[Any]:
     """`ixchange serve` on `database_url` (empty: embedded SQLite in `data_dir`), fair-share
-    limits lifted."""
+    limits lifted, with any other IXCHANGE_* `settings`."""
     database = ["--database-url", database_url] if database_url else []
     return subprocess.Popen(
         [sys.executable, "-m", "controller.cli", "--data-dir", str(data_dir), "serve", "--listen", target,
@@ -126,7 +130,8 @@ def start_exchange(
         stdout=stdout,
         stderr=subprocess.DEVNULL,
         text=True,
-        env={**os.environ, "COLUMNS": "200", "IXCHANGE_RATE_LIMIT": "0", "IXCHANGE_MAX_OPEN_ORDERS": "10000000"},
+        env={**os.environ, "COLUMNS": "200", "IXCHANGE_RATE_LIMIT": "0", "IXCHANGE_MAX_OPEN_ORDERS": "10000000",
+             **(settings or {})},
     )  # fmt: skip
 
 

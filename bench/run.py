@@ -20,10 +20,12 @@ from bench import (
     fairness,
     flowmods,
     goodput,
+    lab_failover,
     match_to_traffic,
     matching,
     measurement_point,
     monitoring,
+    partition,
     portal,
     reclassification,
     reroute,
@@ -53,6 +55,8 @@ BENCHES = (
     "scale",
     "failover",
     "stores",
+    "partition",
+    "lab_failover",
 )
 
 
@@ -110,6 +114,10 @@ def main() -> None:
         rows += stores.main(rounds=1 if args.quick else 2, orders=10_000 if args.quick else 50_000)
     if "failover" in chosen:
         rows += failover.main(kills=4 if args.quick else 10)
+    if "partition" in chosen:
+        rows += partition.main(commits=1000 if args.quick else 2000, seconds=5 if args.quick else 10)
+    if "lab_failover" in chosen:
+        rows += lab_failover.main(kills=3 if args.quick else 10)
     if "scale" in chosen:
         rows += scale.main(orders=100_000 if args.quick else 1_000_000)
     if "portal" in chosen:

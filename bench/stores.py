@@ -1,4 +1,5 @@
-"""Durable acknowledged orders per second on PostgreSQL beside SQLite, in the same run
+"""Durable acknowledged orders per second on PostgreSQL beside SQLite, in the same run, and
+on PostgreSQL as a high-availability leader (fenced commits, journal notifications)
 (issue 16's benchmark list): the same server, load and clients as bench/stream.py —
 TradeStream (2 streams x 4 batches of 100 in flight) and unary SubmitOffer (2 x 64 in
 flight) — against embedded SQLite and against the test suite's private PostgreSQL
@@ -17,12 +18,16 @@ from bench.e2e import free_port, load, register_seller, start_exchange, wait_hea
 from bench.failover import database
 from bench.stream import streams
 
+STORES = ("SQLite", "PostgreSQL", "PostgreSQL, HA leader")
+
 
 def one(store: str, orders: int) -> list[dict[str, Any]]:
-    url = database() if store == "PostgreSQL" else ""
+    url = database() if store.startswith("PostgreSQL") else ""
+    # The HA leader checks its lease generation in every commit and NOTIFYs its followers.
+    settings = {"IXCHANGE_HA": "1"} if "HA" in store else {}
     with tempfile.TemporaryDirectory() as tmp:
         target = f"127.0.0.1:{free_port()}"
-        server = start_exchange(Path(tmp), target, database_url=url)
+        server = start_exchange(Path(tmp), target, database_url=url, settings=settings)
         try:
             wait_healthy(target)
             token = register_seller(Path(tmp), target)
@@ -40,7 +45,7 @@ def one(store: str, orders: int) -> list[dict[str, Any]]:
 def main(rounds: int = 2, orders: int = 50_000) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for _ in range(rounds):
-        for store in ("SQLite", "PostgreSQL"):
+        for store in STORES:
             for row in one(store, orders):
                 rows.append(row)
                 print({k: row[k] for k in ("name", "acked", "errors", "acked_per_s", "p50_ms", "p99_ms")}, flush=True)

@@ -219,6 +219,8 @@ async def create_server(
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    if keeper is not None:
+        await keeper.stop_standing_by()  # this server answers on the address now
     running = ExchangeServer(server, port, store, sequencer, health, token_file, metrics_port, api, tasks)
     running.settings = settings
 

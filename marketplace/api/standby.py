@@ -5,8 +5,9 @@ steps down the moment it cannot.
 
 The standby answers on the exchange's address meanwhile: gRPC health NOT_SERVING (so a
 load balancer, or a client with health checking, goes to the leader), every other call
-UNAVAILABLE naming the leader. It does not follow the journal yet: on taking over it
-rebuilds the books from the store, as a restart does (a cold standby)."""
+UNAVAILABLE naming the leader and how far the standby's view of the journal is behind
+(it follows it: store/journal_feed.py). It does not apply the journal to a warm engine yet:
+on taking over it rebuilds the books from the store, as a restart does."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import asyncio
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -23,14 +25,55 @@ from grpc_health.v1._async import HealthServicer
 
 from marketplace.settings import Settings
 from marketplace.store import Store
+from marketplace.store.journal_feed import JournalFeed
 from marketplace.store.leadership import Leadership
 
 log = logging.getLogger(__name__)
+STANDBY_POLL_S = 0.1  # how often a standby asks for the lease (two small queries)
 
 
 def holder_name(settings: Settings) -> str:
     """Who holds the lease, as the standbys name it to clients: address, host and pid."""
     return f"{settings.listen} ({socket.gethostname()} pid {os.getpid()})"[:200]
+
+
+class JournalWatch:
+    """A standby's view of the leader's journal (store/journal_feed.py), followed on a
+    thread of its own; it says how far behind the standby is. The database going away
+    (a restart) only pauses it."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self.position = 0
+        self.lag_ms: float | None = None
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="journal-watch", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        feed: JournalFeed | None = None
+        while not self.stopping.is_set():
+            try:
+                feed = feed or JournalFeed(self.database_url)
+                if feed.follow(1.0):
+                    self.position, self.lag_ms = feed.position, feed.lag_us / 1000
+            except Exception as err:  # the database is away: try again in a second
+                log.debug("journal watch: %s", type(err).__name__)
+                if feed is not None:
+                    feed.close()
+                feed = None
+                self.stopping.wait(1.0)
+        if feed is not None:
+            feed.close()
+
+    def describe(self) -> str:
+        if self.lag_ms is None:
+            return f"journal at {self.position}"
+        return f"journal at {self.position}, {self.lag_ms:.0f} ms behind at its last event"
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(5)
 
 
 class _Refuse(grpc.GenericRpcHandler):  # type: ignore[type-arg]
@@ -59,23 +102,32 @@ async def wait_for_leadership(
     meanwhile (the controller's OpenFlow SLAVE role carries it)."""
     leadership = Leadership(store.engine, holder_name(settings), settings.ha_lease_s)
     generation = await asyncio.to_thread(leadership.try_take)
+    standing: grpc.aio.Server | None = None
     if generation is None:
         lease = await asyncio.to_thread(leadership.current)
         leader = lease.holder if lease is not None else "unknown"
         seen = 0
         if lease is not None:
             leader_seen(seen := lease.generation)
-        server = grpc.aio.server()
+        standing = grpc.aio.server()
         health = HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(health, server)
-        server.add_generic_rpc_handlers((_Refuse(lambda: leader),))
-        bind(server)
-        await server.start()
+        health_pb2_grpc.add_HealthServicer_to_server(health, standing)
+        watch = JournalWatch(settings.resolved_database_url)
+
+        def refusal() -> str:
+            if generation is not None:
+                return "this exchange is taking over as the leader: try again in a moment"
+            return f"this exchange is a standby; the leader is {leader}; this standby follows its {watch.describe()}"
+
+        standing.add_generic_rpc_handlers((_Refuse(refusal),))
+        bind(standing)
+        await standing.start()
         await health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
         log.info("standing by: another exchange holds the lease")
         try:
             while generation is None:
-                await asyncio.sleep(settings.ha_lease_s / 4)
+                # Often: a lapsed lease is taken within this much of its lapse.
+                await asyncio.sleep(min(settings.ha_lease_s / 4, STANDBY_POLL_S))
                 try:
                     lease = await asyncio.to_thread(leadership.current)
                     leader = lease.holder if lease is not None else "unknown"
@@ -85,10 +137,12 @@ async def wait_for_leadership(
                 except Exception as err:  # the database is away (a restart): keep standing by
                     log.warning("standing by; the database did not answer (%s)", type(err).__name__)
         finally:
-            await server.stop(0)
+            await asyncio.to_thread(watch.stop)
+            if generation is None:
+                await standing.stop(0)
     log.info("leader, generation %d", generation)
     store.generation = generation
-    return LeaseKeeper(settings, store, generation)
+    return LeaseKeeper(settings, store, generation, standing)
 
 
 class LeaseKeeper:
@@ -96,10 +150,17 @@ class LeaseKeeper:
     10^6 orders outlasts many lifetimes); `lost` is set when a renewal fails (lapsed, taken)
     or the database cannot be reached before the lease would lapse: then step down."""
 
-    def __init__(self, settings: Settings, store: Store, generation: int) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, generation: int, standing: grpc.aio.Server | None = None
+    ) -> None:
         self.leadership = Leadership(store.engine, holder_name(settings), settings.ha_lease_s)
         self.lease_s = settings.ha_lease_s
         self.generation = generation
+        # The standby's own server keeps answering (UNAVAILABLE, "taking over") on the
+        # exchange's address while the books are rebuilt: clients see a refusal to retry,
+        # not a refused connection and its reconnect backoff. The exchange's server binds
+        # the same port beside it (SO_REUSEPORT) and then stops it.
+        self.standing = standing
         self.lost = asyncio.Event()
         self.task = asyncio.create_task(self._renew(), name="lease")
 
@@ -118,6 +179,11 @@ class LeaseKeeper:
                     log.critical("cannot renew the lease (%s): stepping down", type(err).__name__)
                     break
         self.lost.set()
+
+    async def stop_standing_by(self) -> None:
+        if self.standing is not None:
+            await self.standing.stop(0)
+            self.standing = None
 
     async def step_down_when_lost(self, step_down: Callable[[], None]) -> None:
         await self.lost.wait()

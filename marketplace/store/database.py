@@ -32,6 +32,7 @@ from marketplace.participants import Participant, TokenInfo, token_id
 from marketplace.report import MarketRow, sorted_rows
 from marketplace.store import mapping
 from marketplace.store import tables as t
+from marketplace.store.journal_feed import CHANNEL
 from marketplace.store.leadership import Fenced
 from marketplace.store.quality_rows import QualityRows
 
@@ -154,6 +155,8 @@ class Store(QualityRows):
                     parties = ev.parties()
                     rows.append((ev.sequence, ev.time, int(ev.kind), parties[0], parties[-1], payload))
                 conn.exec_driver_sql(self._sql["event_insert"], rows)
+                if self.generation is not None:  # standbys follow (store/journal_feed.py); sent on commit
+                    conn.execute(text(f"SELECT pg_notify('{CHANNEL}', :last)"), {"last": str(rows[-1][0])})
             self._write_quality(conn, changes)
 
     # ----- rebuild --------------------------------------------------------------------

@@ -40,6 +40,13 @@ PER_CLIENT = 240  # orders each of the six clients enters
 CLIENTS = 6
 
 
+class Unavailable(grpc.RpcError):  # type: ignore[misc]
+    """A TradeStream command answered UNAVAILABLE inside its batch: retry it elsewhere."""
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNAVAILABLE
+
+
 class Following:
     """One participant's clients on every server, calling whichever leads."""
 
@@ -135,8 +142,14 @@ def load_across(pair: Pair, disrupt: Callable[[], None]) -> tuple[dict[str, int]
             )
 
             def once(cl: Client, batch: Any = batch) -> Any:
-                # One batch per stream: a stream cut off mid-batch is sent again whole.
-                return next(cl.exchange.TradeStream(iter([batch]), metadata=cl.metadata, timeout=20))
+                # One batch per stream: a stream cut off mid-batch is sent again whole, and
+                # so is one whose commands were refused UNAVAILABLE (not applied: the
+                # exchange is stopping), to the next server.
+                answer = next(cl.exchange.TradeStream(iter([batch]), metadata=cl.metadata, timeout=20))
+                refused = [r.error for r in answer.results if r.WhichOneof("result") == "error"]
+                if any(e.code == grpc.StatusCode.UNAVAILABLE.value[0] for e in refused):
+                    raise Unavailable(refused[0].message)
+                return answer
 
             answer = follow.call(once)
             with lock:

@@ -6,6 +6,7 @@ nothing after the takeover and steps down."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -88,6 +89,13 @@ def test_the_standby_refuses_naming_the_leader_and_takes_over_when_it_is_killed(
         other.exchange.GetOrder(exchange_pb2.GetOrderRequest(order_id=first.order_id), metadata=token, timeout=5)
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE
     assert f"the leader is 127.0.0.1:{leader_port}" in (err.value.details() or "")
+    # It follows the leader's journal (LISTEN/NOTIFY): its refusals say how far it has read.
+    deadline = time.monotonic() + 10
+    while not re.search(r"follows its journal at [1-9]\d*, \d+ ms behind", err.value.details() or ""):
+        assert time.monotonic() < deadline, err.value.details()
+        time.sleep(0.1)
+        with pytest.raises(grpc.RpcError) as err:
+            other.exchange.GetOrder(exchange_pb2.GetOrderRequest(order_id=1), metadata=token, timeout=5)
     leader.kill()  # kill -9
     took = wait_status(standby_port, SERVING, within=30)
     assert took < 30
