@@ -37,12 +37,12 @@ def _next_port(address: str) -> str:
 
 
 def standby_settings(settings: Settings) -> Settings:
-    """The standby's own addresses: one port above the leader's."""
+    """The standby's own addresses: one port above the leader's (metrics: any free port)."""
     return replace(
         settings,
         lab_listen=_next_port(settings.lab_listen),
         openflow_listen=_next_port(settings.openflow_listen),
-        metrics_listen="",
+        metrics_listen="127.0.0.1:0",  # any free port: its log says which
     )
 
 

@@ -212,6 +212,11 @@ class ProvisioningMetrics:
             "Stray deal flows and meters removed by reconciliations, since start",
             registry=self.registry,
         ).set_function(lambda: openflow.reconcile_removed)
+        Gauge(
+            "ixchange_switches_mastered",
+            "Switches whose last role reply or status names this controller MASTER (high availability)",
+            registry=self.registry,
+        ).set_function(lambda: sum(role.name == "master" for role in list(openflow.roles.values())))
         self.registry.register(DealTrafficCollector(intents, inventory, openflow))
         if monitor is not None:
             self.registry.register(DeliveredQualityCollector(monitor))

@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -48,6 +49,13 @@ def fabric(lab: Lab) -> Any:
     _, auth = lab.stub(None)
     stub = fabric_pb2_grpc.FabricServiceStub(lab.channel)
     return stub.GetFabric(fabric_pb2.GetFabricRequest(), metadata=auth, timeout=5)
+
+
+def scrape_new_leader(log: str) -> str:
+    """The new leader's Prometheus page (its port is in its log)."""
+    found = re.findall(r"metrics: http://127\.0\.0\.1:(\d+)/metrics", log)
+    assert found, log[-2000:]
+    return str(urllib.request.urlopen(f"http://127.0.0.1:{found[-1]}/metrics").read().decode())
 
 
 def next_port(address: str) -> str:
@@ -112,4 +120,5 @@ def test_kill_9_of_the_leader_loses_no_ping_moves_mastership_and_reconciles_drif
     assert lab.reaches("bb", pair("buyer-b", "seller-b").seller_ip)
     log = (lab.data_dir / "run" / "exchange-standby.log").read_text()
     assert "leader, generation" in log, log[-3000:]
+    assert re.search(r"^ixchange_switches_mastered 3\.0$", scrape_new_leader(log), re.M)
     print(f"OpenFlow MASTER moved {mastership_moved_s:.2f} s after kill -9; {sent} pings, {sent - received} lost")
