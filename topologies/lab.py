@@ -5,8 +5,9 @@ management veth by the ixlinux NAPALM driver; participant hosts with a VLAN subi
 and an address for every buyer/seller pair, so a deal's traffic can be tried at once; each
 seller's segment through an impairment relay (`ixchange lab impair`).
 
-`python -m topologies.lab run --state DIR --controller HOST:PORT` builds the network,
-writes DIR/lab.json when it is ready and keeps it up until SIGTERM. `ixchange lab up`
+`python -m topologies.lab run --state DIR --controller HOST:PORT [--controller ...]` builds
+the network (every switch created pointing at every controller given: high availability's
+leader and standby), writes DIR/lab.json when it is ready and keeps it up until SIGTERM. `ixchange lab up`
 starts it in the background (with the exchange); `ixchange lab down` stops both.
 """
 

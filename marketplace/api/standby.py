@@ -72,8 +72,8 @@ class JournalWatch:
         return f"journal at {self.position}, {self.lag_ms:.0f} ms behind at its last event"
 
     def stop(self) -> None:
+        """At once: the thread ends (and closes its connection) when its wait does."""
         self.stopping.set()
-        self.thread.join(5)
 
 
 class _Refuse(grpc.GenericRpcHandler):  # type: ignore[type-arg]
@@ -126,7 +126,7 @@ async def wait_for_leadership(
         log.info("standing by: another exchange holds the lease")
         try:
             while generation is None:
-                # Often: a lapsed lease is taken within this much of its lapse.
+                # Ask often: a lapsed lease is then taken within this long of its lapse.
                 await asyncio.sleep(min(settings.ha_lease_s / 4, STANDBY_POLL_S))
                 try:
                     lease = await asyncio.to_thread(leadership.current)
@@ -137,12 +137,15 @@ async def wait_for_leadership(
                 except Exception as err:  # the database is away (a restart): keep standing by
                     log.warning("standing by; the database did not answer (%s)", type(err).__name__)
         finally:
-            await asyncio.to_thread(watch.stop)
+            watch.stop()
             if generation is None:
                 await standing.stop(0)
+    # Renewed from this moment: nothing may come between the take and the keeper (a wait
+    # here once outlasted a short lease, and the new leader lost it at its first renewal).
+    keeper = LeaseKeeper(settings, store, generation, standing)
     log.info("leader, generation %d", generation)
     store.generation = generation
-    return LeaseKeeper(settings, store, generation, standing)
+    return keeper
 
 
 class LeaseKeeper:
@@ -171,7 +174,8 @@ class LeaseKeeper:
             await asyncio.sleep(self.lease_s / 4)
             try:
                 if not await asyncio.to_thread(self.leadership.renew, self.generation):
-                    log.critical("lost the lease (generation %d): stepping down", self.generation)
+                    now = await asyncio.to_thread(self.leadership.current)
+                    log.critical("lost the lease (generation %d; now %s): stepping down", self.generation, now)
                     break
                 renewed = loop.time()
             except Exception as err:  # the database is away: hold on while the lease lasts

@@ -37,6 +37,23 @@ def flows_of(deal_id: int, bridge: str) -> list[str]:
     return [line for line in out.splitlines() if "cookie=" in line]
 
 
+STRAY_DEAL = 999_999
+
+
+def drift(deal_id: int) -> None:
+    """Behind the controller's back: s3 loses the deal's flows, s1 gains a stray deal flow
+    (of deal STRAY_DEAL, which does not exist)."""
+    subprocess.run(
+        ["ovs-ofctl", "-O", "OpenFlow13", "del-flows", "s3", f"cookie={deal_cookie(deal_id):#x}/-1"], check=True
+    )
+    stray = deal_cookie(STRAY_DEAL)
+    subprocess.run(
+        ["ovs-ofctl", "-O", "OpenFlow13", "add-flow", "s1", f"cookie={stray:#x},priority=100,in_port=1,actions=drop"],
+        check=True,
+    )
+    assert flows_of(deal_id, "s3") == [] and flows_of(STRAY_DEAL, "s1")
+
+
 def meters_on(bridge: str) -> list[int]:
     out = subprocess.run(
         ["ovs-ofctl", "-O", "OpenFlow13", "dump-meters", bridge], capture_output=True, text=True, check=True
@@ -274,16 +291,7 @@ def test_restarting_ixchange_reconciles_the_switches(lab: Lab) -> None:
         except ProcessLookupError:
             break
         time.sleep(0.1)
-    # While it is down: a switch loses the deal's flows, another gains a stray deal flow.
-    subprocess.run(
-        ["ovs-ofctl", "-O", "OpenFlow13", "del-flows", "s3", f"cookie={deal_cookie(deal_id):#x}/-1"], check=True
-    )
-    stray = deal_cookie(999_999)
-    subprocess.run(
-        ["ovs-ofctl", "-O", "OpenFlow13", "add-flow", "s1", f"cookie={stray:#x},priority=100,in_port=1,actions=drop"],
-        check=True,
-    )
-    assert flows_of(deal_id, "s3") == [] and flows_of(999_999, "s1")
+    drift(deal_id)  # while it is down
     # s2 keeps the deal's flows all along: the restarted controller must not reconcile a
     # switch before it has read from the store what must exist.
     s2_counts: list[int] = []

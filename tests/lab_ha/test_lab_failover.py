@@ -21,9 +21,8 @@ import pytest
 from ixchange.v1 import common_pb2, fabric_pb2, fabric_pb2_grpc
 
 from controller.lab_ha import all_in_role, controller_roles
-from provisioning.intent import deal_cookie
 from tests.conftest import fresh_postgres_database
-from tests.lab.test_lab import flows_of
+from tests.lab.test_lab import STRAY_DEAL, drift, flows_of
 from topologies.driver import LabDriver as Lab
 from topologies.lab import pair
 
@@ -85,16 +84,7 @@ def test_kill_9_of_the_leader_loses_no_ping_moves_mastership_and_reconciles_drif
     time.sleep(1)
     killed = time.monotonic()
     os.kill(lab.exchange_pid(), signal.SIGKILL)
-    # While no exchange leads: s3 loses deal B's flows, s1 gains a stray deal flow.
-    subprocess.run(
-        ["ovs-ofctl", "-O", "OpenFlow14", "del-flows", "s3", f"cookie={deal_cookie(deal_b):#x}/-1"], check=True
-    )
-    stray = deal_cookie(999_999)
-    subprocess.run(
-        ["ovs-ofctl", "-O", "OpenFlow14", "add-flow", "s1", f"cookie={stray:#x},priority=100,in_port=1,actions=drop"],
-        check=True,
-    )
-    assert flows_of(deal_b, "s3") == [] and flows_of(999_999, "s1")
+    drift(deal_b)  # while no exchange leads
     new_leader = next_port(lab.server)
     deadline = killed + 30
     while not all_in_role(standby_of, "master"):
@@ -102,7 +92,7 @@ def test_kill_9_of_the_leader_loses_no_ping_moves_mastership_and_reconciles_drif
         time.sleep(0.05)
     mastership_moved_s = time.monotonic() - killed
     lab.follow(new_leader)
-    while flows_of(deal_b, "s3") == [] or flows_of(999_999, "s1"):
+    while flows_of(deal_b, "s3") == [] or flows_of(STRAY_DEAL, "s1"):
         assert time.monotonic() < deadline, "the drift was not reconciled"
         time.sleep(0.1)
     assert len(flows_of(deal_b, "s3")) == 2

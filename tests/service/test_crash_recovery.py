@@ -86,6 +86,31 @@ def all_deals(client: Client) -> list[common_pb2.Deal]:
     return every_page(client, client.exchange.ListDeals, exchange_pb2.ListDealsRequest(page_size=1000), "deals")
 
 
+def assert_fills_match_deals(orders: list[common_pb2.Order], deals: list[common_pb2.Deal]) -> None:
+    """Every order is filled by exactly what its deals say: none lost, none made twice."""
+    assert deals, "crossing flow should have traded"
+    assert len({d.deal_id for d in deals}) == len(deals)
+    filled: dict[int, int] = {}
+    for d in deals:
+        filled[d.offer_order_id] = filled.get(d.offer_order_id, 0) + d.circuits
+        filled[d.request_order_id] = filled.get(d.request_order_id, 0) + d.circuits
+    for o in orders:
+        traded = filled.get(o.order_id, 0)
+        assert o.circuits - o.remaining_circuits == traded, f"order {o.order_id} filled twice or lost a fill"
+
+
+def assert_journal_has_no_gap(client: Client, first: int) -> None:
+    """The first `first` events of the journal are numbered 1, 2, 3, ..."""
+    events = client.exchange.WatchEvents(exchange_pb2.WatchEventsRequest(), metadata=client.metadata)
+    sequences = []
+    for ev in events:
+        sequences.append(ev.sequence)
+        if len(sequences) == first:
+            break
+    events.cancel()
+    assert sequences == list(range(1, len(sequences) + 1)), "the event journal has a gap"
+
+
 def stream_command(offer: bool, cid: str, content: dict[str, int]) -> exchange_pb2.TradeCommand:
     """The TradeStream command with the very content Client.offer / Client.request send,
     so that a unary retry of it is a duplicate."""
@@ -219,24 +244,8 @@ def test_sigkill_loses_no_acknowledged_order_and_makes_no_deal_twice(database_ur
             assert retry().duplicate == (cid in by_cid)
             assert retry().duplicate
 
-        deals = all_deals(operator)
-        assert deals, "crossing flow should have traded"
-        filled: dict[int, int] = {}
-        for d in deals:
-            filled[d.offer_order_id] = filled.get(d.offer_order_id, 0) + d.circuits
-            filled[d.request_order_id] = filled.get(d.request_order_id, 0) + d.circuits
-        for o in all_orders(operator):
-            traded = filled.get(o.order_id, 0)
-            assert o.circuits - o.remaining_circuits == traded, f"order {o.order_id} filled twice or lost a fill"
-
-        events = operator.exchange.WatchEvents(exchange_pb2.WatchEventsRequest(), metadata=operator.metadata)
-        sequences = []
-        for ev in events:
-            sequences.append(ev.sequence)
-            if len(sequences) == 200:
-                break
-        events.cancel()
-        assert sequences == list(range(1, len(sequences) + 1)), "the event journal has a gap"
+        assert_fills_match_deals(all_orders(operator), all_deals(operator))
+        assert_journal_has_no_gap(operator, 200)
     finally:
         proc.kill()
         proc.wait(10)

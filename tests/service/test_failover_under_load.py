@@ -27,8 +27,15 @@ import pytest
 from ixchange.v1 import exchange_pb2, participants_pb2
 
 from tests.service.client import Client, agreement
-from tests.service.test_crash_recovery import all_deals, all_orders, free_port, stream_command
-from tests.service.test_high_availability import NOT_SERVING, SERVING, serve, status, wait_status
+from tests.service.test_crash_recovery import (
+    all_deals,
+    all_orders,
+    assert_fills_match_deals,
+    assert_journal_has_no_gap,
+    free_port,
+    stream_command,
+)
+from tests.service.test_high_availability import NOT_SERVING, SERVING, logs, serve, status, wait_status
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,6 +81,7 @@ class Following:
 class Pair:
     processes: list[subprocess.Popen[bytes]]
     ports: tuple[int, int]
+    data_dir: Path
     operator: Client
     seller: Client
     buyer: Client
@@ -100,7 +108,7 @@ def pair(database_url: str, tmp_path: Path) -> Iterator[Pair]:
             operator.participants.RegisterAgreement,
             participants_pb2.RegisterAgreementRequest(agreement=agreement("AG", "globex", "acme", 10**11)),
         )
-        yield Pair(processes, ports, operator, seller, buyer)
+        yield Pair(processes, ports, tmp_path, operator, seller, buyer)
     finally:
         for p in processes:
             if p.poll() is None:
@@ -175,7 +183,7 @@ def load_across(pair: Pair, disrupt: Callable[[], None]) -> tuple[dict[str, int]
     disrupt()
     for t in threads:
         t.join(180)
-    assert not failures, failures[0]
+    assert not failures, f"{failures[0]}\n{logs(pair.data_dir)}"
     assert not any(t.is_alive() for t in threads), "a client never got its orders acknowledged"
     assert before < len(acked) == CLIENTS * PER_CLIENT, (before, len(acked))
     assert len(retried) == CLIENTS and all(retried), f"every client should have met the disruption: {retried}"
@@ -189,23 +197,8 @@ def assert_exactly_once(client: Client, acked: dict[str, int]) -> None:
     for cid, order_id in acked.items():
         assert cid in by_cid, f"acknowledged order {cid} was lost"
         assert by_cid[cid].order_id == order_id, f"{cid} acknowledged as {order_id}, stored as another"
-    deals = all_deals(client)
-    assert deals, "crossing flow should have traded"
-    assert len({d.deal_id for d in deals}) == len(deals)
-    filled: dict[int, int] = {}
-    for d in deals:
-        filled[d.offer_order_id] = filled.get(d.offer_order_id, 0) + d.circuits
-        filled[d.request_order_id] = filled.get(d.request_order_id, 0) + d.circuits
-    for o in orders:
-        assert o.circuits - o.remaining_circuits == filled.get(o.order_id, 0), f"order {o.order_id} filled twice"
-    events = client.exchange.WatchEvents(exchange_pb2.WatchEventsRequest(), metadata=client.metadata)
-    sequences = []
-    for ev in events:
-        sequences.append(ev.sequence)
-        if len(sequences) == 500:
-            break
-    events.cancel()
-    assert sequences == list(range(1, len(sequences) + 1)), "the event journal has a gap"
+    assert_fills_match_deals(orders, all_deals(client))
+    assert_journal_has_no_gap(client, 500)
 
 
 def leading(pair: Pair) -> Client:
