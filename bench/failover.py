@@ -7,7 +7,10 @@ After each kill the client keeps sending the same order (same client order id, s
 one is placed) to the standby every 20 ms until it is acknowledged; then the killed
 process is started again and stands by for the next round.
 
-`python -m bench.failover [--kills 10] [--lease 1.5]`"""
+With `--open-orders N` the book is loaded first (TradeStream): the takeover's restore then
+dominates.
+
+`python -m bench.failover [--kills 10] [--lease 1.5] [--open-orders 0]`"""
 
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from ixchange.v1 import common_pb2, exchange_pb2, exchange_pb2_grpc
 
 from bench.e2e import free_port, register_seller
+from bench.stream import streams
 
 ROOT = Path(__file__).resolve().parents[1]
 PLATINUM = {"latency_us": 4_000, "jitter_us": 300, "loss_ppm": 5, "availability_ppm": 999_995}
@@ -50,7 +54,9 @@ def serve(data_dir: Path, url: str, port: int, lease: float) -> subprocess.Popen
         [sys.executable, "-m", "controller.cli", "--data-dir", str(data_dir), "serve", "--listen",
          f"127.0.0.1:{port}", "--database-url", url, "--metrics-listen", ""],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "IXCHANGE_HA": "1", "IXCHANGE_HA_LEASE_S": str(lease)},
+        env={**os.environ, "IXCHANGE_HA": "1", "IXCHANGE_HA_LEASE_S": str(lease),
+             # one client loads the book: its fair-share limits lifted (as bench/e2e.py does)
+             "IXCHANGE_RATE_LIMIT": "0", "IXCHANGE_MAX_OPEN_ORDERS": "10000000"},
     )  # fmt: skip
 
 
@@ -78,7 +84,7 @@ def offer(cid: str) -> exchange_pb2.SubmitOfferRequest:
     )  # fmt: skip
 
 
-def main(kills: int = 10, lease: float = 1.5) -> list[dict[str, Any]]:
+def main(kills: int = 10, lease: float = 1.5, open_orders: int = 0) -> list[dict[str, Any]]:
     url = database()
     serving, standing = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
     times: list[float] = []
@@ -89,7 +95,11 @@ def main(kills: int = 10, lease: float = 1.5) -> list[dict[str, Any]]:
         wait_for(ports[0], serving)
         procs[1] = serve(data, url, ports[1], lease)
         wait_for(ports[1], standing)
-        metadata = (("authorization", f"Bearer {register_seller(data, f'127.0.0.1:{ports[0]}')}"),)
+        token = register_seller(data, f"127.0.0.1:{ports[0]}")
+        metadata = (("authorization", f"Bearer {token}"),)
+        if open_orders:  # a large book: the takeover's restore then dominates
+            loaded = streams(f"127.0.0.1:{ports[0]}", token, open_orders, 2, 1000, 4, "book")
+            print(f"book loaded: {loaded['acked']} open orders", flush=True)
         leader = 0
         try:
             for kill in range(kills):
@@ -122,7 +132,9 @@ def main(kills: int = 10, lease: float = 1.5) -> list[dict[str, Any]]:
                     p.wait(30)
     ordered = sorted(times)
     row = {
-        "bench": "failover", "name": f"kill -9 of the leader -> first acked order on the new leader (lease {lease} s)",
+        "bench": "failover", "open_orders": open_orders,
+        "name": f"kill -9 of the leader -> first acked order on the new leader (lease {lease} s, "
+                f"{open_orders or 'a few'} open orders)",
         "kills": kills, "p50_s": round(statistics.median(ordered), 2),
         "p95_s": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 2),
         "min_s": round(ordered[0], 2), "max_s": round(ordered[-1], 2),
@@ -135,5 +147,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--lease", type=float, default=1.5)
+    parser.add_argument("--open-orders", type=int, default=0, help="load the book first (e.g. 1000000)")
     a = parser.parse_args()
-    main(a.kills, a.lease)
+    main(a.kills, a.lease, a.open_orders)
