@@ -8,8 +8,8 @@ standby says NOT_SERVING. When the leader is lost, calls answer UNAVAILABLE unti
 standby takes over and reports SERVING, then go there on their own.
 
 Names are resolved once, when the channel is made (gRPC's static address lists take IP
-literals only). With TLS the certificate is checked against the first server's name, so
-give every server a certificate that carries it (or a name they share)."""
+literals only). With TLS every certificate is checked against the first server's name (or
+address), so give every server a certificate that carries it (or a name they share)."""
 
 from __future__ import annotations
 
@@ -52,10 +52,12 @@ def channel_target(text: str) -> tuple[str, list[tuple[str, Any]]]:
         target = "ipv4:" + ",".join(f"{a}:{p}" for a, p in addresses)
     else:
         target = "ipv6:" + ",".join(f"[{a}]:{p}" for a, p in addresses)
-    options: list[tuple[str, Any]] = [("grpc.service_config", FOLLOW_THE_LEADER)]
-    first = servers[0][0]
-    if not _is_ip(first):
-        options.append(("grpc.ssl_target_name_override", first))
+    # TLS checks every server against the first one's name or address (an address list has
+    # no host name of its own to check against).
+    options: list[tuple[str, Any]] = [
+        ("grpc.service_config", FOLLOW_THE_LEADER),
+        ("grpc.ssl_target_name_override", servers[0][0]),
+    ]
     return target, options
 
 

@@ -135,6 +135,22 @@ def test_cli_talks_mutual_tls(
         assert "UNAVAILABLE" in capsys.readouterr().err
 
 
+def test_cli_given_a_server_list_checks_tls_against_the_first_name(
+    tmp_path: Path, pki: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """IXCHANGE_SERVER with several servers (high availability): one channel over all their
+    addresses, TLS checked against the first server's name (here its IP), calls going to
+    the one whose health says SERVING (the other address has nothing listening)."""
+    from controller.cli import main
+    from tests.service.test_crash_recovery import free_port
+
+    for server in serve(tmp_path, pki, mutual=False):
+        monkeypatch.setenv("IXCHANGE_CA_CERT", str(pki / "ca.pem"))
+        servers = f"{server.target},127.0.0.1:{free_port()}"
+        assert main(["--server", servers, "--data-dir", str(tmp_path), "book"]) == 0
+        assert "the book is empty" in capsys.readouterr().out
+
+
 def _bind(operator: Client, subject: str) -> None:
     from ixchange.v1 import participants_pb2
 

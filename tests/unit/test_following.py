@@ -21,6 +21,7 @@ def test_several_servers_become_one_list_that_follows_the_healthy_one() -> None:
     config = json.loads(dict(options)["grpc.service_config"])
     assert config["loadBalancingConfig"] == [{"round_robin": {}}]
     assert config["healthCheckConfig"] == {"serviceName": ""}
+    assert dict(options)["grpc.ssl_target_name_override"] == "127.0.0.1"  # TLS: the first's address
     v6, _ = channel_target("[::1]:1,[::1]:2")
     assert v6 == "ipv6:[::1]:1,[::1]:2"
 
