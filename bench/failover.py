@@ -7,8 +7,9 @@ After each kill the client keeps sending the same order (same client order id, s
 one is placed) to the standby every 20 ms until it is acknowledged; then the killed
 process is started again and stands by for the next round.
 
-With `--open-orders N` the book is loaded first (TradeStream): the takeover's restore then
-dominates.
+With `--open-orders N` the book is loaded first (TradeStream). A standby loads the live
+orders into memory once (store/warm.py) and follows them; each kill waits until it says
+they are held warm, so the takeover is measured as it happens in service, not mid-load.
 
 `python -m bench.failover [--kills 10] [--lease 1.5] [--open-orders 0]`"""
 
@@ -31,6 +32,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from ixchange.v1 import common_pb2, exchange_pb2, exchange_pb2_grpc
 
 from bench.e2e import free_port, register_seller
+from bench.scale import rss_mb
 from bench.stream import streams
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,6 +78,20 @@ def wait_for(port: int, status: int) -> None:
         time.sleep(0.05)
 
 
+def wait_warm(port: int, metadata: tuple[tuple[str, str], ...]) -> None:
+    """Until the standby's refusal says it holds the live orders warm."""
+    stub = exchange_pb2_grpc.ExchangeServiceStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        try:
+            stub.GetOrder(exchange_pb2.GetOrderRequest(order_id=1), metadata=metadata, timeout=5)
+        except grpc.RpcError as err:
+            if "held warm" in (err.details() or ""):
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"127.0.0.1:{port} never held the book warm")
+
+
 def offer(cid: str) -> exchange_pb2.SubmitOfferRequest:
     return exchange_pb2.SubmitOfferRequest(
         client_order_id=cid, service_type=common_pb2.SERVICE_TYPE_ETHERNET_ELINE,
@@ -88,6 +104,7 @@ def main(kills: int = 10, lease: float = 1.5, open_orders: int = 0) -> list[dict
     url = database()
     serving, standing = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
     times: list[float] = []
+    standby_mb: list[float] = []  # resident, holding the live orders warm, just before the kill
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         ports = [free_port(), free_port()]
@@ -104,6 +121,10 @@ def main(kills: int = 10, lease: float = 1.5, open_orders: int = 0) -> list[dict
         try:
             for kill in range(kills):
                 standby = 1 - leader
+                wait_warm(ports[standby], metadata)
+                standby_process = procs[standby]
+                assert standby_process is not None
+                standby_mb.append(rss_mb(standby_process.pid))
                 stub = exchange_pb2_grpc.ExchangeServiceStub(grpc.insecure_channel(f"127.0.0.1:{ports[leader]}"))
                 stub.SubmitOffer(offer(f"warm-{kill}"), metadata=metadata, timeout=10)
                 to = exchange_pb2_grpc.ExchangeServiceStub(grpc.insecure_channel(f"127.0.0.1:{ports[standby]}"))
@@ -138,6 +159,7 @@ def main(kills: int = 10, lease: float = 1.5, open_orders: int = 0) -> list[dict
         "kills": kills, "p50_s": round(statistics.median(ordered), 2),
         "p95_s": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 2),
         "min_s": round(ordered[0], 2), "max_s": round(ordered[-1], 2),
+        "standby_rss_mb_p50": round(statistics.median(standby_mb)),
     }  # fmt: skip
     print(row, flush=True)
     return [row]

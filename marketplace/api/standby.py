@@ -6,8 +6,10 @@ steps down the moment it cannot.
 The standby answers on the exchange's address meanwhile: gRPC health NOT_SERVING (so a
 load balancer, or a client with health checking, goes to the leader), every other call
 UNAVAILABLE naming the leader and how far the standby's view of the journal is behind
-(it follows it: store/journal_feed.py). It does not apply the journal to a warm engine yet:
-on taking over it rebuilds the books from the store, as a restart does."""
+(it follows it: store/journal_feed.py). Following it, the standby also keeps the live
+orders, open deals and client ids decoded in memory (store/warm.py), so that on taking
+over it builds the engine from them after a last catch-up instead of reading them all
+from the store: what remains of the takeover is the engine's own build."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from marketplace.settings import Settings
 from marketplace.store import Store
 from marketplace.store.journal_feed import JournalFeed
 from marketplace.store.leadership import Leadership
+from marketplace.store.warm import WarmRows
 
 log = logging.getLogger(__name__)
 STANDBY_POLL_S = 0.1  # how often a standby asks for the lease (two small queries)
@@ -39,11 +42,13 @@ def holder_name(settings: Settings) -> str:
 
 class JournalWatch:
     """A standby's view of the leader's journal (store/journal_feed.py), followed on a
-    thread of its own; it says how far behind the standby is. The database going away
-    (a restart) only pauses it."""
+    thread of its own; it says how far behind the standby is and keeps `warm` current at
+    each commit the leader announces (and every second). The database going away (a
+    restart) only pauses it."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, warm: WarmRows) -> None:
         self.database_url = database_url
+        self.warm = warm
         self.position = 0
         self.lag_ms: float | None = None
         self.stopping = threading.Event()
@@ -54,6 +59,7 @@ class JournalWatch:
         feed: JournalFeed | None = None
         while not self.stopping.is_set():
             try:
+                self.warm.follow()  # the first time: loads every live order (seconds at 10^6)
                 feed = feed or JournalFeed(self.database_url)
                 if feed.follow(1.0):
                     self.position, self.lag_ms = feed.position, feed.lag_us / 1000
@@ -68,8 +74,8 @@ class JournalWatch:
 
     def describe(self) -> str:
         if self.lag_ms is None:
-            return f"journal at {self.position}"
-        return f"journal at {self.position}, {self.lag_ms:.0f} ms behind at its last event"
+            return f"journal at {self.position}; {self.warm.describe()}"
+        return f"journal at {self.position}, {self.lag_ms:.0f} ms behind at its last event; {self.warm.describe()}"
 
     def stop(self) -> None:
         """At once: the thread ends (and closes its connection) when its wait does."""
@@ -103,6 +109,7 @@ async def wait_for_leadership(
     leadership = Leadership(store.engine, holder_name(settings), settings.ha_lease_s)
     generation = await asyncio.to_thread(leadership.try_take)
     standing: grpc.aio.Server | None = None
+    warm: WarmRows | None = None
     if generation is None:
         lease = await asyncio.to_thread(leadership.current)
         leader = lease.holder if lease is not None else "unknown"
@@ -112,7 +119,8 @@ async def wait_for_leadership(
         standing = grpc.aio.server()
         health = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health, standing)
-        watch = JournalWatch(settings.resolved_database_url)
+        warm = WarmRows(store.engine)
+        watch = JournalWatch(settings.resolved_database_url, warm)
 
         def refusal() -> str:
             if generation is not None:
@@ -143,6 +151,7 @@ async def wait_for_leadership(
     # Renewed from this moment: nothing may come between the take and the keeper (a wait
     # here once outlasted a short lease, and the new leader lost it at its first renewal).
     keeper = LeaseKeeper(settings, store, generation, standing)
+    keeper.warm = warm
     log.info("leader, generation %d", generation)
     store.generation = generation
     return keeper
@@ -164,6 +173,8 @@ class LeaseKeeper:
         # not a refused connection and its reconnect backoff. The exchange's server binds
         # the same port beside it (SO_REUSEPORT) and then stops it.
         self.standing = standing
+        # What the standby kept warm, for the restore (store/warm.py); None when it led at once.
+        self.warm: WarmRows | None = None
         self.lost = asyncio.Event()
         self.task = asyncio.create_task(self._renew(), name="lease")
 

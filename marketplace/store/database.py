@@ -6,13 +6,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, or_, select, text, union_all
+from sqlalchemy import Connection, Engine, create_engine, event, func, or_, select, text, union_all
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import limits
@@ -35,6 +35,9 @@ from marketplace.store import tables as t
 from marketplace.store.journal_feed import CHANNEL
 from marketplace.store.leadership import Fenced
 from marketplace.store.quality_rows import QualityRows
+
+if TYPE_CHECKING:
+    from marketplace.store.warm import WarmRows
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _HALF = 2**32
@@ -101,6 +104,17 @@ class Store(QualityRows):
         # High availability: the leader's generation (store/leadership.py); when set, every
         # write checks it in its own transaction and refuses to commit once it is stale.
         self.generation: int | None = None
+        # Counts this process's commits on from the highest in the store (read again when a
+        # standby takes over): it stamps the order and deal rows each commit writes.
+        with self.engine.connect() as conn:
+            self.revision = self._top_revision(conn)
+
+    @staticmethod
+    def _top_revision(conn: Connection) -> int:
+        return max(
+            conn.scalar(select(func.coalesce(func.max(t.orders.c.revision), 0))) or 0,
+            conn.scalar(select(func.coalesce(func.max(t.deals.c.revision), 0))) or 0,
+        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -116,6 +130,7 @@ class Store(QualityRows):
 
         The bulk rows go straight to the driver's executemany as tuples: SQLAlchemy's
         per-row parameter processing was most of the cost of an acknowledged order."""
+        rev = self.revision + 1
         with self.engine.begin() as conn:
             if self.generation is not None:
                 current = conn.execute(text("SELECT generation FROM leadership WHERE id = 1 FOR SHARE")).scalar()
@@ -135,19 +150,21 @@ class Store(QualityRows):
                 conn.execute(t.quotes.insert(), [mapping.quote_row(q) for q in changes.quotes])
             if changes.new_orders:
                 conn.exec_driver_sql(
-                    self._sql["order_insert"], [mapping.order_tuple(o) for o in changes.new_orders.values()]
+                    self._sql["order_insert"], [mapping.order_tuple(o, rev) for o in changes.new_orders.values()]
                 )
             if changes.updated_orders:
                 conn.exec_driver_sql(
-                    self._sql["order_update"], [mapping.order_update_tuple(o) for o in changes.updated_orders.values()]
+                    self._sql["order_update"],
+                    [mapping.order_update_tuple(o, rev) for o in changes.updated_orders.values()],
                 )
             if changes.new_deals:
                 conn.exec_driver_sql(
-                    self._sql["deal_insert"], [mapping.deal_tuple(d) for d in changes.new_deals.values()]
+                    self._sql["deal_insert"], [mapping.deal_tuple(d, rev) for d in changes.new_deals.values()]
                 )
             if changes.updated_deals:
                 conn.exec_driver_sql(
-                    self._sql["deal_update"], [mapping.deal_update_tuple(d) for d in changes.updated_deals.values()]
+                    self._sql["deal_update"],
+                    [mapping.deal_update_tuple(d, rev) for d in changes.updated_deals.values()],
                 )
             if changes.events:
                 rows = []
@@ -158,11 +175,13 @@ class Store(QualityRows):
                 if self.generation is not None:  # standbys follow (store/journal_feed.py); sent on commit
                     conn.execute(text(f"SELECT pg_notify('{CHANNEL}', :last)"), {"last": str(rows[-1][0])})
             self._write_quality(conn, changes)
+        self.revision = rev
 
     # ----- rebuild --------------------------------------------------------------------
 
-    def restore(self, engine: ExchangeEngine, now: int) -> None:
-        """Load everything the engine needs to continue exactly where it stopped."""
+    def restore(self, engine: ExchangeEngine, now: int, warm: WarmRows | None = None) -> None:
+        """Load everything the engine needs to continue exactly where it stopped; the live
+        orders, open deals and client ids from `warm` when a standby kept them."""
         with self.engine.connect() as conn:
             params = [mapping.parameter(r) for r in conn.execute(select(t.parameters))]
             schemes = [mapping.scheme(r) for r in conn.execute(select(t.class_schemes).order_by(t.class_schemes.c.id))]
@@ -179,18 +198,10 @@ class Store(QualityRows):
                     values = json.loads(r.param_values)
                     values.setdefault("capacity_kbps", r.capacity_kbps)
                     history.append((r.class_scheme, r.grade, values))
-            live = [
-                mapping.order(r)
-                for r in conn.execute(
-                    select(t.orders)
-                    .where(t.orders.c.status.in_([int(s) for s in LIVE_STATUSES]))
-                    .order_by(t.orders.c.priority)
-                )
-            ]
-            deals = [
-                mapping.deal(r)
-                for r in conn.execute(select(t.deals).where(t.deals.c.status.not_in([int(s) for s in FINAL])))
-            ]
+            if warm is not None:  # a standby's followed rows (store/warm.py)
+                live, deals, client_ids = warm.take(conn)
+            else:
+                live, deals, client_ids = self._live_rows(conn)
             remembered = [
                 mapping.quote(r)
                 for r in conn.execute(
@@ -215,11 +226,31 @@ class Store(QualityRows):
             )
             held = [o for o in live if o.status is OrderStatus.UNVERIFIED]  # off the book: verification's
             live = [o for o in live if o.status is not OrderStatus.UNVERIFIED]
-            # Every order's client id, streamed from the cursor rather than held as a list
-            # (a restart of 10^6 orders peaked at twice the memory it then runs at).
-            client_ids = conn.execute(select(t.orders.c.participant, t.orders.c.client_order_id, t.orders.c.id))
             engine.restore(params, schemes, agreements, history, live, deals, client_ids, counters, now, quotes, links)
             self._restore_quality(conn, engine, now, held)
+            self.revision = self._top_revision(conn)  # a standby taking over: the old leader wrote on
+
+    @staticmethod
+    def _live_rows(conn: Connection) -> tuple[list[Order], list[Deal], Iterable[tuple[str, str, int]]]:
+        """Live orders in priority order, open deals, and every order's client id — streamed
+        from the cursor rather than held as a list (a restart of 10^6 orders peaked at twice
+        the memory it then runs at)."""
+        live = [
+            mapping.order(r)
+            for r in conn.execute(
+                select(*mapping.ORDER_ROW)
+                .where(t.orders.c.status.in_([int(s) for s in LIVE_STATUSES]))
+                .order_by(t.orders.c.priority)
+            )
+        ]
+        deals = [
+            mapping.deal(r)
+            for r in conn.execute(
+                select(t.deals).where(t.deals.c.status.not_in([int(s) for s in FINAL])).order_by(t.deals.c.id)
+            )
+        ]
+        client_ids = conn.execute(select(t.orders.c.participant, t.orders.c.client_order_id, t.orders.c.id))
+        return live, deals, client_ids
 
     # ----- reads ----------------------------------------------------------------------
 
@@ -227,13 +258,13 @@ class Store(QualityRows):
         if not limits.fits_id(order_id):  # the wire allows ids no BIGINT column holds
             return None
         with self.engine.connect() as conn:
-            row = conn.execute(select(t.orders).where(t.orders.c.id == order_id)).first()
+            row = conn.execute(select(*mapping.ORDER_ROW).where(t.orders.c.id == order_id)).first()
         return mapping.order(row) if row else None
 
     def list_orders(self, participant: str | None, open_only: bool, after_id: int, limit: int) -> list[Order]:
         if after_id >= limits.MAX_ID:
             return []
-        q = select(t.orders).where(t.orders.c.id > after_id).order_by(t.orders.c.id).limit(limit)
+        q = select(*mapping.ORDER_ROW).where(t.orders.c.id > after_id).order_by(t.orders.c.id).limit(limit)
         if participant is not None:
             q = q.where(t.orders.c.participant == participant)
         if open_only:

@@ -7,8 +7,9 @@ after a second without one, in case one was missed while it reconnected — read
 events past its position from the event table, in order.
 
 Standbys follow it to know how far behind the leader they are (their refusals and logs say
-so); bench/partition.py measures the lag at 1,000 orders/s. What a standby does not do yet
-is apply the events to a warm engine: it still rebuilds from the store when it takes over."""
+so) and, at each notification, to bring their warm rows up to date (store/warm.py: the
+order and deal rows themselves, read by revision, since an event does not carry every
+field an order on a book needs); bench/partition.py measures the lag at 1,000 orders/s."""
 
 from __future__ import annotations
 

@@ -127,9 +127,12 @@ orders = Table(
     Column("approve_by", BigInteger, nullable=False, server_default="0"),
     # Added by 0004 (provisioning).
     Column("service_end", BigInteger, nullable=False, server_default="0"),
+    # Added by 0009: the commit that last wrote the row (standbys read what changed).
+    Column("revision", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("participant", "client_order_id", name="uq_orders_client_order_id"),
     Index("ix_orders_status", "status"),
     Index("ix_orders_participant_id", "participant", "id"),
+    Index("ix_orders_revision", "revision"),
 )
 
 deals = Table(
@@ -158,10 +161,12 @@ deals = Table(
     Column("replaces", BigInteger, nullable=False, server_default="0"),  # added by 0007
     Column("replaced_by", BigInteger, nullable=False, server_default="0"),  # added by 0007
     Column("protection_price", BigInteger, nullable=False, server_default="0"),  # added by 0007
+    Column("revision", BigInteger, nullable=False, server_default="0"),  # added by 0009
     Index("ix_deals_status", "status"),
     Index("ix_deals_seller_id", "seller", "id"),
     Index("ix_deals_buyer_id", "buyer", "id"),
     Index("ix_deals_created_at", "created_at"),  # market reports read deals by time
+    Index("ix_deals_revision", "revision"),
 )
 
 quotes = Table(

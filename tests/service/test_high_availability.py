@@ -16,7 +16,7 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from ixchange.v1 import exchange_pb2
+from ixchange.v1 import exchange_pb2, participants_pb2
 
 from tests.service.client import Client
 from tests.service.test_crash_recovery import free_port
@@ -162,3 +162,43 @@ def test_the_cli_given_every_server_follows_the_leader(pair) -> None:  # type: i
     # first renewal outlasted this 1 s lease: the new leader stepped down at once).
     time.sleep(3 * LEASE_S)
     assert status(standby_port) == SERVING, logs(data_dir)
+
+
+def test_the_standby_keeps_the_book_warm_and_takes_over_with_it(pair) -> None:  # type: ignore[no-untyped-def]
+    """The standby holds the live orders as the leader commits them (store/warm.py) and
+    builds its engine from them on taking over: the book is the leader's, level for level."""
+    (leader, _), (leader_port, standby_port), data_dir = pair
+    acme = seller(leader_port, data_dir)
+    operator = Client(f"127.0.0.1:{leader_port}", (data_dir / "operator.token").read_text().strip())
+    bigco = operator.as_participant("bigco", participants_pb2.ROLE_BUYER)
+
+    def trade(tag: str) -> None:
+        placed = [acme.offer(f"{tag}-o{i}", price=1000 + i % 7, circuits=1 + i % 3).order for i in range(30)]
+        for o in placed[::5]:
+            acme(acme.exchange.CancelOrder, exchange_pb2.CancelOrderRequest(order_id=o.order_id))
+        bigco.request(f"{tag}-r1", limit=1003, circuits=4)  # fills the cheapest, part of one
+        bigco.request(f"{tag}-r2", limit=990, circuits=2)  # rests: nothing that cheap
+
+    def refusal() -> str:
+        with pytest.raises(grpc.RpcError) as err:
+            standby_client.exchange.GetOrder(exchange_pb2.GetOrderRequest(order_id=1), metadata=acme.metadata)
+        return err.value.details() or ""
+
+    standby_client = Client(f"127.0.0.1:{standby_port}", "")
+    trade("a")
+    deadline = time.monotonic() + 20
+    while not re.search(r"[1-9]\d* live orders and \d+ open deals held warm", refusal()):
+        assert time.monotonic() < deadline, refusal() + logs(data_dir)
+        time.sleep(0.1)
+    trade("b")  # followed change by change (and the rest caught up at the takeover)
+    book = exchange_pb2.GetBookRequest(depth=100)
+    before = acme(acme.exchange.GetBook, book)
+    assert before.books and sum(len(b.offers) for b in before.books) > 3
+    leader.kill()  # kill -9
+    wait_status(standby_port, SERVING, within=30)
+    assert "took over with the rows kept warm" in logs(data_dir), logs(data_dir)
+    standby_client.metadata = acme.metadata
+    assert standby_client(standby_client.exchange.GetBook, book) == before
+    bigco_after = Client(f"127.0.0.1:{standby_port}", "")
+    bigco_after.metadata = bigco.metadata
+    assert bigco_after.request("after", limit=2000, circuits=1).deals  # and it trades on it

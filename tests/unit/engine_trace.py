@@ -8,6 +8,9 @@ Input (stdin): a JSON list of sequences; each command is a list:
   ["cancel", who, order_index]            (an order placed earlier in the sequence)
   ["replace", who, order_index, price, remaining]
   ["tick", microseconds]                  (time passes: expiries)
+  ["deal", deal_index, status]            (provisioning moves a deal made earlier on)
+
+The warm-standby test (test_warm_rows.py) runs the same commands, persisting each batch.
 """
 
 from __future__ import annotations
@@ -15,9 +18,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
+from marketplace.changes import Changes
 from marketplace.compiled import running_compiled
+from marketplace.deals import DealStatus
+from marketplace.engine import ExchangeEngine
 from marketplace.errors import DomainError
 from marketplace.events import Event
 from tests.unit.factories import BRONZE, GOLD, PLATINUM, SILVER, new_engine, offer, request
@@ -42,10 +49,17 @@ def event(e: Event) -> Any:
     return [e.sequence, e.time, int(e.kind), plain(subject)]
 
 
-def run(sequence: list[list[Any]]) -> list[Any]:
-    engine = new_engine()
-    now = 1_000_000
-    placed: list[int] = []
+def run(
+    sequence: list[list[Any]],
+    engine: ExchangeEngine | None = None,
+    now: int = 1_000_000,
+    placed: list[int] | None = None,
+    persist: Callable[[Changes], None] = lambda _changes: None,
+) -> list[Any]:
+    """The trace of `sequence` on `engine` (a new one by default) from time `now`;
+    `placed` the orders cancels and replaces pick from; `persist` gets every batch."""
+    engine = engine if engine is not None else new_engine()
+    placed = placed if placed is not None else []
     trace: list[Any] = []
     for number, command in enumerate(sequence):
         kind = command[0]
@@ -86,6 +100,13 @@ def run(sequence: list[list[Any]]) -> list[Any]:
             elif kind == "replace":
                 _, who, index, price, remaining = command
                 out = engine.replace(who, placed[index % len(placed)] if placed else 1, price, remaining, now)
+            elif kind == "deal":
+                _, index, status = command
+                deal_ids = sorted(engine.deals)
+                if deal_ids:
+                    deal = engine.set_deal_status(deal_ids[index % len(deal_ids)], DealStatus(status), "test", now)
+                    trace.append(["deal", plain(deal)])
+                out = None
             else:
                 now += command[1]
                 engine.advance(now)
@@ -97,6 +118,7 @@ def run(sequence: list[list[Any]]) -> list[Any]:
         except DomainError as err:
             trace.append(["refused", type(err).__name__, err.field, err.rule])
         changes = engine.drain()
+        persist(changes)
         trace.append(["events", [event(e) for e in changes.events]])
     trace.append(["books", sorted(str(k) for k in engine.books), engine.fingerprint()])
     return trace

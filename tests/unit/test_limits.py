@@ -120,6 +120,7 @@ INTEGER: dict[str, int] = {
     "orders.quote_id": limits.MAX_ID,
     "orders.approve_by": limits.MAX_TIME_US,
     "orders.service_end": limits.MAX_TIME_US,
+    "orders.revision": INT64,  # one per commit: 10^6 commits a second for 290,000 years
     "deals.id": limits.MAX_ID,
     "deals.offer_order_id": limits.MAX_ID,
     "deals.request_order_id": limits.MAX_ID,
@@ -136,6 +137,7 @@ INTEGER: dict[str, int] = {
     "deals.replaces": limits.MAX_ID,
     "deals.replaced_by": limits.MAX_ID,
     "deals.protection_price": MAX_PRICE,
+    "deals.revision": INT64,
     "quotes.id": limits.MAX_ID,
     "quotes.created_at": limits.MAX_TIME_US,
     "quotes.expires_at": limits.MAX_TIME_US + 3600 * 1_000_000,  # + the quote's life

@@ -6,7 +6,15 @@ from marketplace.store import mapping, tables
 
 
 def test_order_rows_are_unpacked_in_the_tables_column_order() -> None:
-    assert tuple(c.name for c in tables.orders.columns) == mapping.ORDER_COLUMNS
+    assert tuple(c.name for c in tables.orders.columns) == (*mapping.ORDER_COLUMNS, mapping.REVISION)
+    assert tuple(c.name for c in mapping.ORDER_ROW) == mapping.ORDER_COLUMNS
+
+
+def test_every_order_and_deal_write_stamps_the_revision() -> None:
+    statements = mapping.bulk_statements("?")
+    for name in ("order_insert", "order_update", "deal_insert", "deal_update"):
+        assert "revision" in statements[name]
+    assert tuple(c.name for c in tables.deals.columns) == (*mapping.DEAL_COLUMNS, mapping.REVISION)
 
 
 def test_equal_value_sets_are_parsed_once_and_shared() -> None:
