@@ -65,9 +65,10 @@ class WarmRows:
                 return self._catch_up(conn)
 
     def take(self, conn: Connection) -> tuple[list[Order], list[Deal], Iterable[tuple[str, str, int]]]:
-        """The last catch-up, on the caller's connection, after the lease was taken; then the
-        live orders in priority order, the open deals in id order and the client ids, as a restore reads
-        them from the table. Nothing is followed after this."""
+        """The last catch-up (the whole load, if none ran yet) on the caller's connection,
+        after the lease was taken; then the live orders in priority order, the open deals in
+        id order and the client ids, as a restore reads them from the tables. Nothing is
+        followed after this."""
         with self._lock:
             self._catch_up(conn)
             self.taken = True
@@ -97,12 +98,12 @@ class WarmRows:
         if not self.loaded:
             # In chunks (a server-side cursor on PostgreSQL): 10^6 rows fetched at once
             # held the driver's copy of them all beside the orders (2.1 GB resident).
-            chunked = conn.execution_options(yield_per=LOAD_CHUNK)
             live = select(*mapping.ORDER_ROW).where(t.orders.c.status.in_(sorted(_LIVE)))
-            for row in chunked.execute(live):
+            for row in conn.execute(live.execution_options(yield_per=LOAD_CHUNK)):
                 order = mapping.order(row)
                 orders[order.order_id] = order
-            ids = chunked.execute(select(t.orders.c.participant, t.orders.c.client_order_id, t.orders.c.id))
+            every = select(t.orders.c.participant, t.orders.c.client_order_id, t.orders.c.id)
+            ids = conn.execute(every.execution_options(yield_per=LOAD_CHUNK))
             client_ids.update(((mapping.shared(p), c), oid) for p, c, oid in ids)
             return len(client_ids)
         read = 0

@@ -95,6 +95,19 @@ def test_warm_rows_rebuild_what_the_store_rebuilds(tmp_path: Path, seed: int) ->
     store.close()
 
 
+def test_a_takeover_before_the_first_follow_loads_everything_then(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path}/exchange.db")
+    leader = new_engine(keep_changes=True)
+    changes = leader.drain()
+    store.write(changes, [b""] * len(changes.events))
+    run(commands(random.Random(9), 80), leader, persist=lambda c: store.write(c, [b""] * len(c.events)))
+    cold, warmed = ExchangeEngine(), ExchangeEngine()
+    store.restore(cold, LATER)
+    store.restore(warmed, LATER, WarmRows(store.engine))
+    assert state(warmed) == state(cold) and cold.orders
+    store.close()
+
+
 def test_a_load_cut_short_starts_again_from_nothing(tmp_path: Path) -> None:
     """A first follow that fails half-way (the database went away) leaves nothing behind
     that the next load would not overwrite: an order filled meanwhile must not linger."""
