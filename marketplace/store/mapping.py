@@ -225,7 +225,7 @@ def shared(value: Any) -> Any:
 
 # A row of `select(*ORDER_ROW)`, in ORDER_COLUMNS' order (a test holds them to the table's):
 # unpacked as a tuple, which costs a fraction of 29 reads by name. (The revision is left out.)
-ORDER_ROW = [t.orders.c[name] for name in ORDER_COLUMNS]
+ORDER_ROW = tuple(t.orders.c[name] for name in ORDER_COLUMNS)
 
 
 def order(r: Sequence[Any]) -> Order:

@@ -10,6 +10,7 @@ with the same further commands."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +60,8 @@ def state(engine: ExchangeEngine) -> Any:
     }
 
 
-@pytest.mark.parametrize("seed", range(SEQUENCES))
-def test_warm_rows_rebuild_what_the_store_rebuilds(tmp_path: Path, seed: int) -> None:
-    rng = random.Random(seed)
+def traded_store(tmp_path: Path) -> tuple[Store, ExchangeEngine, Callable[[Changes], None]]:
+    """A store and a leader engine seeded as a new server is, and the hook that commits a batch."""
     store = Store(f"sqlite:///{tmp_path}/exchange.db")
 
     def persist(changes: Changes) -> None:
@@ -69,26 +69,38 @@ def test_warm_rows_rebuild_what_the_store_rebuilds(tmp_path: Path, seed: int) ->
 
     leader = new_engine(keep_changes=True)
     persist(leader.drain())
-    warm = WarmRows(store.engine)
-    flow = commands(rng, rng.randint(20, 160))
-    start = rng.randrange(len(flow))  # the standby starts (and loads) here
-    placed: list[int] = []
-    for number, one in enumerate(flow):
+    return store, leader, persist
 
-        def persist_and_follow(changes: Changes, number: int = number) -> None:
-            persist(changes)
-            if number == start or (number > start and rng.random() < 0.3):
-                warm.follow()
 
-        run([one], leader, now=1_000_000 + number * 7, placed=placed, persist=persist_and_follow)
-    assert warm.loaded or start >= len(flow)
-
+def rebuilt_alike(store: Store, warm: WarmRows) -> tuple[ExchangeEngine, ExchangeEngine]:
+    """The engine rebuilt from the store alone and the one from the warm rows, checked equal."""
     cold, warmed = ExchangeEngine(), ExchangeEngine()
     store.restore(cold, LATER)
     store.restore(warmed, LATER, warm)
     assert state(warmed) == state(cold)
-    assert warm.taken and warm.follow() == 0 and not warm.orders  # handed over, nothing kept
+    return cold, warmed
 
+
+@pytest.mark.parametrize("seed", range(SEQUENCES))
+def test_warm_rows_rebuild_what_the_store_rebuilds(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    store, leader, persist = traded_store(tmp_path)
+    warm = WarmRows(store.engine)
+    flow = commands(rng, rng.randint(20, 160))
+    start = rng.randrange(len(flow))  # the standby starts (and loads) after this batch
+    batches = iter(range(len(flow)))
+
+    def persist_and_follow(changes: Changes) -> None:
+        persist(changes)
+        number = next(batches)
+        if number == start or (number > start and rng.random() < 0.3):
+            warm.follow()
+
+    run(flow, leader, persist=persist_and_follow)  # one batch per command, the clock moving on
+    assert warm.loaded
+
+    cold, warmed = rebuilt_alike(store, warm)
+    assert warm.taken and warm.follow() == 0 and not warm.orders  # handed over, nothing kept
     later = commands(rng, 40)
     ids = sorted(cold.orders)
     assert run(later, warmed, now=LATER, placed=list(ids)) == run(later, cold, now=LATER, placed=list(ids))
@@ -96,27 +108,21 @@ def test_warm_rows_rebuild_what_the_store_rebuilds(tmp_path: Path, seed: int) ->
 
 
 def test_a_takeover_before_the_first_follow_loads_everything_then(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path}/exchange.db")
-    leader = new_engine(keep_changes=True)
-    changes = leader.drain()
-    store.write(changes, [b""] * len(changes.events))
-    run(commands(random.Random(9), 80), leader, persist=lambda c: store.write(c, [b""] * len(c.events)))
-    cold, warmed = ExchangeEngine(), ExchangeEngine()
-    store.restore(cold, LATER)
-    store.restore(warmed, LATER, WarmRows(store.engine))
-    assert state(warmed) == state(cold) and cold.orders
+    store, leader, persist = traded_store(tmp_path)
+    run(commands(random.Random(9), 80), leader, persist=persist)
+    cold, _ = rebuilt_alike(store, WarmRows(store.engine))
+    assert cold.orders
     store.close()
 
 
 def test_a_load_cut_short_starts_again_from_nothing(tmp_path: Path) -> None:
     """A first follow that fails half-way (the database went away) leaves nothing behind
-    that the next load would not overwrite: an order filled meanwhile must not linger."""
-    store = Store(f"sqlite:///{tmp_path}/exchange.db")
-    leader = new_engine(keep_changes=True)
-    changes = leader.drain()
-    store.write(changes, [b""] * len(changes.events))
+    that the next load would not overwrite: orders filled or cancelled meanwhile must not
+    linger."""
+    store, leader, persist = traded_store(tmp_path)
     rng = random.Random(5)
-    run(commands(rng, 60), leader, persist=lambda c: store.write(c, [b""] * len(c.events)))
+    placed: list[int] = []
+    run(commands(rng, 60), leader, placed=placed, persist=persist)
     warm = WarmRows(store.engine)
     real = warm._deals
 
@@ -128,9 +134,10 @@ def test_a_load_cut_short_starts_again_from_nothing(tmp_path: Path) -> None:
         warm.follow()
     assert not warm.loaded and not warm.orders and not warm.client_ids
     warm._deals = real  # type: ignore[method-assign]
+    ended = set(leader.orders)
+    run([["cancel", "s1", i] for i in range(len(placed))] + commands(rng, 40), leader, now=2_000_000,
+        placed=placed, persist=persist)  # fmt: skip
+    assert ended - set(leader.orders), "nothing ended between the two loads"
     warm.follow()
-    cold, warmed = ExchangeEngine(), ExchangeEngine()
-    store.restore(cold, LATER)
-    store.restore(warmed, LATER, warm)
-    assert state(warmed) == state(cold)
+    rebuilt_alike(store, warm)
     store.close()
